@@ -1,0 +1,1 @@
+"""Annotations stage: filled in by its own issue."""

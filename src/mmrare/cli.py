@@ -1,0 +1,133 @@
+"""The one ``mmrare`` command. Subcommands call plain stage functions; only ``build`` starts Prefect.
+
+Heavy imports (prefect, torch) happen inside the subcommand that needs them, so ``mmrare status``
+and ``mmrare config show`` stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from mmrare.config import Config, load_config
+from mmrare.errors import FatalError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Build, audit and score the mmrare rare-disease multimodal benchmark.",
+)
+config_app = typer.Typer(no_args_is_help=True, help="Inspect the effective configuration.")
+app.add_typer(config_app, name="config")
+
+console = Console()
+err_console = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="mmrare.toml to use (default: ./mmrare.toml or $MMRARE_CONFIG)"),
+]
+
+
+def _config(path: Path | None) -> Config:
+    try:
+        return load_config(path)
+    except FatalError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+@config_app.command("show")
+def config_show(config: ConfigOption = None) -> None:
+    """Print the effective configuration (file + MMRARE_* overrides) and its hash."""
+    cfg = _config(config)
+    data = cfg.model_dump(mode="json", exclude={"base_dir"})
+    if data["sources"].get("entrez_api_key"):
+        data["sources"]["entrez_api_key"] = "***"
+    console.print_json(json.dumps(data))
+    console.print(f"config_hash = {cfg.config_hash}")
+    console.print(f"workspace   = {cfg.workspace_dir}")
+
+
+@app.command()
+def build(
+    config: ConfigOption = None,
+    workers: Annotated[int, typer.Option(help="threads for per-package work")] = 2,
+    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+) -> None:
+    """Build or top up the warehouse from the configured sources (a Prefect flow run)."""
+    cfg = _config(config)
+    from mmrare.flows.environment import prepare_prefect_env
+
+    prepare_prefect_env(cfg.workspace_dir, cfg.prefect.server_startup_timeout_s)
+    from mmrare.flows.build import run_build_flow
+
+    try:
+        result = run_build_flow(str(config) if config else None, workers=workers, show_progress=progress)
+    except FatalError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    for line in result["reject_lines"]:
+        err_console.print(f"[yellow]reject[/yellow] {line}", highlight=False, soft_wrap=True)
+    console.print(
+        f"build {result['run_id']}: {result['discovered']} packages found, "
+        f"{result['skipped_done']} already done, "
+        f"{result['processed']} processed -> {result['cases']} cases, {result['rejected']} rejected"
+    )
+    added = result["rows_added"]
+    console.print("rows added: " + (", ".join(f"{k}={v}" for k, v in added.items()) if added else "none"))
+
+
+@app.command()
+def status(config: ConfigOption = None) -> None:
+    """Row counts per table and the last run."""
+    cfg = _config(config)
+    from mmrare.warehouse.db import connect, table_counts
+    from mmrare.warehouse.runs import last_run
+
+    try:
+        con = connect(cfg.warehouse_path, read_only=True)
+    except FatalError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    try:
+        counts = table_counts(con)
+        run = last_run(con)
+        by_reason = con.execute(
+            "SELECT stage, reason, count(*) FROM rejects GROUP BY ALL ORDER BY 3 DESC, 1, 2"
+        ).fetchall()
+    finally:
+        con.close()
+    table = Table(title=f"warehouse {cfg.warehouse_path}")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, n in counts.items():
+        table.add_row(name, str(n))
+    console.print(table)
+    if by_reason:
+        rt = Table(title="rejects by stage and reason")
+        for col in ("stage", "reason", "n"):
+            rt.add_column(col)
+        for stage, reason, n in by_reason:
+            rt.add_row(stage, reason, str(n))
+        console.print(rt)
+    if run:
+        console.print(
+            f"last run {run['run_id']} ({run['command']}): {run['status']}, started {run['started_at']}, "
+            f"finished {run['finished_at']}, config {run['config_hash']}, code {run['code_version']}"
+        )
+        console.print(f"counts: {run['counts']}")
+
+
+def main() -> None:  # pragma: no cover - console entry
+    try:
+        app()
+    except FatalError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        sys.exit(2)

@@ -1,0 +1,172 @@
+"""The effective configuration: ``mmrare.toml`` overridden by ``MMRARE_*`` environment variables.
+
+Nested keys use a double underscore in the environment: ``MMRARE_SELECTION__MIN_FIGURES=3``.
+Relative paths are resolved against the directory of the config file, so the same file works from
+any working directory. The config hash (stored with every run and decision) covers everything that
+can change a result, and leaves out secrets and the workspace location.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from mmrare.errors import FatalError
+
+DEFAULT_CONFIG_FILE = "mmrare.toml"
+_toml_path: ContextVar[Path | None] = ContextVar("_toml_path", default=None)
+
+
+class SourcesConfig(BaseModel):
+    """Where articles come from and how politely remote services are asked."""
+
+    local_dirs: list[Path] = Field(default_factory=lambda: [Path("../shared/pmc")])
+    cloud_base_url: str = "https://pmc-oa-opendata.s3.amazonaws.com"
+    entrez_email: str = "mmrare@example.org"
+    entrez_tool: str = "mmrare"
+    entrez_api_key: SecretStr | None = None
+    default_query: str = '"Case Reports"[pt] AND "open access"[filter]'
+    workers: int = Field(4, ge=1, le=32)
+    max_attempts: int = Field(5, ge=1, le=20)
+    timeout_s: float = Field(30.0, gt=0)
+    max_archive_bytes: int = Field(2 * 1024**3, gt=0)
+
+
+class SelectionConfig(BaseModel):
+    """Which articles become cases."""
+
+    require_case_report: bool = True
+    # fnmatch patterns over SPDX-like ids; CC BY, CC0 and CC BY-NC variants by default
+    licence_allow: list[str] = Field(default_factory=lambda: ["CC-BY", "CC-BY-*", "CC0-1.0"])
+    licence_deny: list[str] = Field(default_factory=lambda: ["CC-BY-SA*", "CC-BY-NC-SA*"])
+    # allowed but flagged: no-derivatives licences restrict redistributing edited images
+    licence_flag: list[str] = Field(default_factory=lambda: ["*-ND-*", "*-ND"])
+    min_figures_multi_image: int = Field(2, ge=2)
+    exclude_retracted: bool = True
+
+
+class FiguresConfig(BaseModel):
+    """Limits for decoding figure files."""
+
+    max_pixels: int = Field(89_478_485, gt=0)
+    max_bytes: int = Field(50 * 1024**2, gt=0)
+
+
+class OntologyConfig(BaseModel):
+    """ORDO source used to map diseases."""
+
+    ordo_path: Path = Path("../shared/ordo/ORDO_en_4.2.owl.gz")
+
+
+class ThresholdsConfig(BaseModel):
+    """Leakage thresholds per track (cosine similarity on normalised embeddings)."""
+
+    semantic: dict[str, float] = Field(
+        default_factory=lambda: {
+            "diagnosis": 0.62,
+            "treatment": 0.65,
+            "examination": 0.65,
+            "cross_image": 0.70,
+        }
+    )
+
+
+class PrefectConfig(BaseModel):
+    """Local ephemeral Prefect server settings."""
+
+    server_startup_timeout_s: int = Field(120, ge=90)
+
+
+class Config(BaseSettings):
+    """All settings of one workspace."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MMRARE_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    workspace: Path = Path("workspace")
+    sources: SourcesConfig = Field(default_factory=SourcesConfig)
+    selection: SelectionConfig = Field(default_factory=SelectionConfig)
+    figures: FiguresConfig = Field(default_factory=FiguresConfig)
+    ontology: OntologyConfig = Field(default_factory=OntologyConfig)
+    thresholds: ThresholdsConfig = Field(default_factory=ThresholdsConfig)
+    prefect: PrefectConfig = Field(default_factory=PrefectConfig)
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = _toml_path.get()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
+        return tuple(sources)
+
+    def resolve(self, path: Path) -> Path:
+        """A configured path made absolute relative to the config file's directory."""
+        return path if path.is_absolute() else (self.base_dir / path).resolve()
+
+    @property
+    def workspace_dir(self) -> Path:
+        return self.resolve(self.workspace)
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.workspace_dir / "warehouse.duckdb"
+
+    def hashed_view(self) -> dict[str, Any]:
+        """What the config hash covers: every setting that can change a result."""
+        data = self.model_dump(mode="json", exclude={"workspace", "base_dir", "prefect"})
+        data["sources"].pop("entrez_api_key", None)
+        data["sources"].pop("entrez_email", None)
+        return data
+
+    @property
+    def config_hash(self) -> str:
+        canonical = json.dumps(self.hashed_view(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def load_config(path: Path | None = None, **overrides: Any) -> Config:
+    """Load ``mmrare.toml`` (or ``$MMRARE_CONFIG``), apply ``MMRARE_*`` env vars, then ``overrides``.
+
+    A missing default file is fine (built-in defaults apply); a named file that does not exist or
+    an invalid value is a :class:`FatalError` naming the file and the field.
+    """
+    explicit = path is not None or "MMRARE_CONFIG" in os.environ
+    toml = Path(path or os.environ.get("MMRARE_CONFIG", DEFAULT_CONFIG_FILE)).resolve()
+    if not toml.exists():
+        if explicit:
+            raise FatalError(f"{toml}: config file not found")
+        toml_arg: Path | None = None
+        base_dir = Path.cwd()
+    else:
+        toml_arg, base_dir = toml, toml.parent
+    token = _toml_path.set(toml_arg)
+    try:
+        return Config(base_dir=base_dir, **overrides)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
+        raise FatalError(f"{toml}: invalid config: {problems}") from exc
+    except ValueError as exc:  # malformed TOML
+        raise FatalError(f"{toml}: cannot read config: {exc}") from exc
+    finally:
+        _toml_path.reset(token)

@@ -1,0 +1,1 @@
+"""Curation stage: PMC sources, JATS parsing, figure decoding and case selection."""

@@ -1,0 +1,61 @@
+"""Turn configured source locations into curation work items, each with its content hash."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mmrare.curation.process import PackageInput, package_content_sha256
+from mmrare.curation.sources.local import LocalPackage, LocalReject, scan_local
+from mmrare.records import Reject
+
+
+@dataclass(slots=True)
+class Discovery:
+    """Packages found, plus the inputs that could not even be opened (unsafe archives, ...)."""
+
+    packages: list[PackageInput] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+
+
+def discover_local(dirs: Iterable[Path], extract_dir: Path, versions: dict[str, str]) -> Discovery:
+    """Scan local directories in a deterministic order; duplicate package ids keep the first."""
+    found = Discovery()
+    seen: set[str] = set()
+    for root in dirs:
+        if not root.exists():
+            found.rejects.append(
+                Reject(
+                    str(root),
+                    "ingest",
+                    "source_missing",
+                    "configured local directory does not exist",
+                    str(root),
+                    versions,
+                )
+            )
+            continue
+        for item in scan_local(root, extract_dir):
+            if isinstance(item, LocalReject):
+                found.rejects.append(
+                    Reject(str(item.path), "ingest", item.reason, item.detail, str(item.path), versions)
+                )
+                continue
+            found.packages.append(_as_input(item, seen))
+    return found
+
+
+def _as_input(pkg: LocalPackage, seen: set[str]) -> PackageInput:
+    package_id = pkg.package_id
+    if package_id in seen:  # two sources with one name: keep both, distinguish by path
+        package_id = f"{package_id}@{hashlib.sha256(str(pkg.xml_path).encode()).hexdigest()[:8]}"
+    seen.add(package_id)
+    return PackageInput(
+        package_id=package_id,
+        xml_path=pkg.xml_path,
+        package_dir=pkg.package_dir,
+        source=pkg.source,
+        content_sha256=package_content_sha256(pkg.xml_path, pkg.files),
+    )

@@ -1,0 +1,1 @@
+"""Evaluation stage: filled in by its own issue."""

@@ -1,0 +1,182 @@
+"""``mmrare build``: discover -> parse/decode/select (parallel, Parquet shards) -> load (single writer).
+
+A thin Prefect layer: every step is a plain function from a stage package. Resume is keyed on
+package content + stage versions + config hash (``source_files.work_key``), not on Prefect's task
+cache, so a second build with nothing new submits no curation task and adds no rows.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import as_completed
+from prefect.task_runners import ThreadPoolTaskRunner
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from mmrare.config import Config, FiguresConfig, SelectionConfig, load_config
+from mmrare.curation.discover import discover_local
+from mmrare.curation.process import STAGE_VERSIONS, PackageInput, process_package, work_key
+from mmrare.versions import code_version
+from mmrare.warehouse.db import connect, table_counts
+from mmrare.warehouse.runs import done_work_keys, finish_run, start_run
+from mmrare.warehouse.shards import arrow_schemas, load_shards, write_shard
+
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+@dataclass(slots=True)
+class BuildSummary:
+    """What a build did; printed by the CLI and stored in ``runs.counts``."""
+
+    run_id: str
+    discovered: int = 0
+    skipped_done: int = 0
+    processed: int = 0
+    cases: int = 0
+    rejected: int = 0
+    rows_added: dict[str, int] = field(default_factory=dict)
+    reject_lines: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, Any]:
+        return {
+            "discovered": self.discovered,
+            "skipped_done": self.skipped_done,
+            "processed": self.processed,
+            "cases": self.cases,
+            "rejected": self.rejected,
+            "rows_added": self.rows_added,
+        }
+
+
+# Prefect's input-hash cache is off: resume is decided from the warehouse ledger, which survives
+# changes of worker count and executor (datatrove's rank-keyed resume breaks there).
+@task(name="curate-package", cache_policy=NO_CACHE, task_run_name="curate-{pkg.package_id}")
+def curate_package(
+    pkg: PackageInput,
+    selection: SelectionConfig,
+    figures: FiguresConfig,
+    run_id: str,
+    config_hash: str,
+    shard_root: Path,
+    schemas: dict[str, pa.Schema],
+) -> tuple[str, str, str]:
+    """Parse + decode + select one package and write its rows as a shard (never the warehouse)."""
+    result = process_package(pkg, selection, figures, run_id, config_hash)
+    name = _SAFE.sub("_", f"{pkg.package_id}-{work_key(pkg.content_sha256, config_hash)[:12]}")
+    write_shard(shard_root, name, result.rows, schemas)
+    return pkg.package_id, result.outcome, result.reason
+
+
+@flow(name="mmrare-build", log_prints=False)
+def build_flow(config_file: str | None = None, show_progress: bool = True) -> dict[str, Any]:
+    """Build (or top up) the warehouse from the configured local sources."""
+    cfg = load_config(Path(config_file) if config_file else None)
+    return run_build(cfg, show_progress=show_progress)
+
+
+def run_build_flow(config_file: str | None, workers: int, show_progress: bool = True) -> dict[str, Any]:
+    """Run the build flow with ``workers`` threads for the per-package tasks."""
+    runner = ThreadPoolTaskRunner(max_workers=max(1, workers))
+    return build_flow.with_options(task_runner=runner)(config_file=config_file, show_progress=show_progress)
+
+
+def run_build(cfg: Config, show_progress: bool = True) -> dict[str, Any]:
+    """Body of the build flow (must run inside a flow so tasks get a runner)."""
+    logger = get_run_logger()
+    ws = cfg.workspace_dir
+    con = connect(cfg.warehouse_path)
+    run_id = start_run(con, "build", cfg.config_hash, code_version())
+    summary = BuildSummary(run_id=run_id)
+    shard_root = ws / "shards" / "curation"
+    try:
+        # Shards left by an interrupted earlier run are complete units of work: load them first.
+        recovered = load_shards(con, shard_root)
+        versions = {**STAGE_VERSIONS, "config_hash": cfg.config_hash}
+        found = discover_local([cfg.resolve(d) for d in cfg.sources.local_dirs], ws / "extracted", versions)
+        summary.discovered = len(found.packages)
+        keys = {p.package_id: work_key(p.content_sha256, cfg.config_hash) for p in found.packages}
+        done = done_work_keys(con, keys.values())
+        todo = [p for p in found.packages if keys[p.package_id] not in done]
+        summary.skipped_done = len(found.packages) - len(todo)
+        logger.info("discovered %d packages, %d already done", summary.discovered, summary.skipped_done)
+
+        schemas = arrow_schemas(con)
+        if found.rejects:
+            rows = [{**r.row(), "run_id": run_id} for r in found.rejects]
+            write_shard(shard_root, f"discover-{run_id}", {"rejects": rows}, schemas)
+            summary.reject_lines += [f"{r.record_id}: {r.reason} ({r.detail})" for r in found.rejects]
+
+        _curate_all(todo, cfg, run_id, shard_root, schemas, show_progress, summary)
+        added = load_shards(con, shard_root)
+        for table, n in recovered.items():
+            added[table] = added.get(table, 0) + n
+        summary.rows_added = {k: v for k, v in sorted(added.items()) if v}
+        finish_run(con, run_id, "completed", summary.counts())
+    except BaseException:
+        finish_run(con, run_id, "failed", summary.counts())
+        raise
+    finally:
+        con.close()
+    return {**summary.counts(), "run_id": run_id, "reject_lines": summary.reject_lines}
+
+
+def _curate_all(
+    todo: list[PackageInput],
+    cfg: Config,
+    run_id: str,
+    shard_root: Path,
+    schemas: dict[str, pa.Schema],
+    show_progress: bool,
+    summary: BuildSummary,
+) -> None:
+    if not todo:
+        return
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("[bold]curate"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        disable=not show_progress,
+        transient=False,
+    ) as progress:
+        bar = progress.add_task("", total=len(todo))
+        futures = [
+            curate_package.submit(
+                pkg=pkg,
+                selection=cfg.selection,
+                figures=cfg.figures,
+                run_id=run_id,
+                config_hash=cfg.config_hash,
+                shard_root=shard_root,
+                schemas=schemas,
+            )
+            for pkg in todo
+        ]
+        for future in as_completed(futures):
+            package_id, outcome, reason = future.result()
+            summary.processed += 1
+            if outcome == "case":
+                summary.cases += 1
+            else:
+                summary.rejected += 1
+                summary.reject_lines.append(f"{package_id}: {reason}")
+            progress.update(bar, advance=1, description=f"{package_id}: {outcome}")
+
+
+def warehouse_counts(cfg: Config) -> dict[str, int]:
+    """Row counts for the summary (read-only)."""
+    con = connect(cfg.warehouse_path, read_only=True)
+    try:
+        return table_counts(con)
+    finally:
+        con.close()

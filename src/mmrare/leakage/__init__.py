@@ -1,0 +1,1 @@
+"""Leakage stage: filled in by its own issue."""

@@ -1,0 +1,1 @@
+"""Ontology stage: filled in by its own issue."""

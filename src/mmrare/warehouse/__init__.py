@@ -1,0 +1,1 @@
+"""Warehouse stage: the DuckDB file, its migrations, and the single writer that loads stage output."""

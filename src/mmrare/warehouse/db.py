@@ -1,0 +1,105 @@
+"""Open the DuckDB warehouse and bring its schema up to date with numbered SQL migrations.
+
+DuckDB allows one writing process at a time. Only the orchestrating process opens the warehouse
+for writing; stages that run in parallel never touch it and write Parquet shards instead
+(see :mod:`mmrare.warehouse.shards`), which one step loads.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+from mmrare.errors import FatalError
+
+_MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(number, file name, SQL) of every packaged migration, in order."""
+    folder = resources.files("mmrare.warehouse") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """Highest applied migration number (0 for an empty database)."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return 0
+    row = con.execute("SELECT max(version) FROM schema_version").fetchone()
+    return int(row[0] or 0) if row else 0
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply the migrations not yet applied, each in its own transaction; returns their names."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version ("
+        " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
+    )
+    current = schema_version(con)
+    known = migrations()
+    if known and current > known[-1][0]:
+        raise FatalError(
+            f"warehouse schema version {current} is newer than this code ({known[-1][0]}); upgrade mmrare"
+        )
+    applied = []
+    for number, name, sql in known:
+        if number <= current:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(sql)
+            con.execute("INSERT INTO schema_version VALUES (?, ?, ?)", [number, name, datetime.now(UTC)])
+            con.execute("COMMIT")
+        except duckdb.Error as exc:
+            con.execute("ROLLBACK")
+            raise FatalError(f"migration {name} failed: {exc}") from exc
+        applied.append(name)
+    return applied
+
+
+def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse (creating and migrating it when writable)."""
+    if read_only:
+        if not path.exists():
+            raise FatalError(f"{path}: no warehouse yet; run `mmrare build` first")
+        try:
+            return duckdb.connect(str(path), read_only=True)
+        except duckdb.Error as exc:
+            raise FatalError(f"{path}: cannot open warehouse: {exc}") from exc
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(path))
+    except duckdb.IOException as exc:
+        raise FatalError(
+            f"{path}: cannot open warehouse for writing (another mmrare process may hold it): {exc}"
+        ) from exc
+    migrate(con)
+    return con
+
+
+def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Row count of every base table, for status output and run records."""
+    names = [
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM information_schema.tables"
+            " WHERE table_schema = 'main' AND table_type = 'BASE TABLE' ORDER BY table_name"
+        ).fetchall()
+    ]
+    counts = {}
+    for name in names:
+        row = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()
+        counts[name] = int(row[0]) if row else 0
+    return counts

@@ -1,0 +1,80 @@
+"""Run records and the ledgers the orchestrator writes directly (it is the single writer)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+
+
+def new_run_id() -> str:
+    """Sortable, unique run id: UTC timestamp plus random suffix."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+def start_run(con: duckdb.DuckDBPyConnection, command: str, config_hash: str, code_version: str) -> str:
+    run_id = new_run_id()
+    con.execute(
+        "INSERT INTO runs (run_id, command, config_hash, code_version, started_at, status)"
+        " VALUES (?, ?, ?, ?, ?, 'running')",
+        [run_id, command, config_hash, code_version, datetime.now(UTC)],
+    )
+    return run_id
+
+
+def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, counts: dict[str, Any]) -> None:
+    con.execute(
+        "UPDATE runs SET finished_at = ?, status = ?, counts = ? WHERE run_id = ?",
+        [datetime.now(UTC), status, json.dumps(counts, sort_keys=True), run_id],
+    )
+
+
+def last_run(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    cur = con.execute("SELECT * FROM runs ORDER BY started_at DESC LIMIT 1")
+    row = cur.fetchone()
+    if row is None:
+        return None
+    names = [d[0] for d in cur.description]
+    return dict(zip(names, row, strict=True))
+
+
+def done_work_keys(con: duckdb.DuckDBPyConnection, keys: Iterable[str]) -> set[str]:
+    """Which of these work keys the warehouse already holds (their work need not be redone)."""
+    wanted = list(keys)
+    if not wanted:
+        return set()
+    rows = con.execute(
+        "SELECT work_key FROM source_files WHERE list_contains(?, work_key)", [wanted]
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def upsert_ingest_manifest(con: duckdb.DuckDBPyConnection, rows: Iterable[dict[str, Any]]) -> int:
+    """One row per PMCID + version; a re-run updates status and adds its attempts, never duplicates."""
+    n = 0
+    for r in rows:
+        con.execute(
+            "INSERT INTO ingest_manifest (pmcid, version, source, checksum, status, attempts, local_dir,"
+            " error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (pmcid, version) DO UPDATE SET source = excluded.source,"
+            " checksum = coalesce(excluded.checksum, ingest_manifest.checksum), status = excluded.status,"
+            " attempts = ingest_manifest.attempts + excluded.attempts, local_dir = excluded.local_dir,"
+            " error = excluded.error, updated_at = excluded.updated_at",
+            [
+                r["pmcid"],
+                r["version"],
+                r["source"],
+                r.get("checksum"),
+                r["status"],
+                r["attempts"],
+                r.get("local_dir"),
+                r.get("error"),
+                datetime.now(UTC),
+            ],
+        )
+        n += 1
+    return n

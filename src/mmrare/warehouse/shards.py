@@ -1,0 +1,137 @@
+"""Parquet shards: how parallel stages hand rows to the single warehouse writer.
+
+DuckDB allows one writing process. Per-record work (parse, decode, select) can run on many threads
+or Dask workers, so it never opens the warehouse: each unit of work writes one shard folder holding
+one Parquet file per table, renamed into place only when complete (the rename is the done-marker).
+:func:`load_shards` is the one writer: it inserts every complete shard in a single transaction with
+``INSERT OR IGNORE`` on content-derived primary keys, so loading the same shard twice adds nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mmrare.errors import FatalError
+
+# Tables that stages fill through shards (runs and ingest_manifest are written by the orchestrator).
+SHARD_TABLES: tuple[str, ...] = (
+    "articles",
+    "sections",
+    "sentences",
+    "figures",
+    "graphics",
+    "figure_mentions",
+    "article_tables",
+    "cases",
+    "rejects",
+    "source_files",
+)
+
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "VARCHAR": pa.string(),
+    "JSON": pa.string(),
+    "INTEGER": pa.int32(),
+    "BIGINT": pa.int64(),
+    "DOUBLE": pa.float64(),
+    "FLOAT": pa.float32(),
+    "BOOLEAN": pa.bool_(),
+    "TIMESTAMP WITH TIME ZONE": pa.timestamp("us", tz="UTC"),
+}
+
+
+def arrow_schemas(con: duckdb.DuckDBPyConnection) -> dict[str, pa.Schema]:
+    """Arrow schemas of the shard tables, read from the migrated warehouse (one source of truth)."""
+    schemas: dict[str, pa.Schema] = {}
+    for table in SHARD_TABLES:
+        cols = con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns"
+            " WHERE table_name = ? ORDER BY ordinal_position",
+            [table],
+        ).fetchall()
+        if not cols:
+            raise FatalError(f"warehouse has no table {table!r}; is the schema migrated?")
+        schemas[table] = pa.schema([(name, _ARROW_TYPES[dtype]) for name, dtype in cols])
+    return schemas
+
+
+def write_shard(
+    shard_root: Path,
+    name: str,
+    rows: Mapping[str, Sequence[dict[str, Any]]],
+    schemas: Mapping[str, pa.Schema],
+) -> Path:
+    """Write one unit of work's rows as ``shard_root/name/<table>.parquet``, atomically.
+
+    Rows are validated against the warehouse schema here, in the worker, so a bad row fails its own
+    record instead of the shared load step.
+    """
+    final = shard_root / name
+    tmp = shard_root / f".{name}.{uuid.uuid4().hex}.tmp"
+    tmp.mkdir(parents=True)
+    try:
+        for table, table_rows in rows.items():
+            if not table_rows:
+                continue
+            schema = schemas[table]
+            unknown = set(table_rows[0]) - set(schema.names)
+            if unknown:
+                raise ValueError(f"{table}: columns not in the warehouse: {sorted(unknown)}")
+            pq.write_table(pa.Table.from_pylist(list(table_rows), schema=schema), tmp / f"{table}.parquet")
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def complete_shards(shard_root: Path) -> list[Path]:
+    """Shard folders that finished writing (temporary folders start with a dot)."""
+    if not shard_root.exists():
+        return []
+    return sorted(p for p in shard_root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def load_shards(con: duckdb.DuckDBPyConnection, shard_root: Path, remove: bool = True) -> dict[str, int]:
+    """Insert every complete shard under ``shard_root`` in one transaction; rows added per table.
+
+    This is the only place stage output enters the warehouse. Primary keys are content-derived, so
+    ``INSERT OR IGNORE`` makes the load idempotent; on failure nothing is inserted and the shards
+    stay on disk for the next attempt.
+    """
+    shards = complete_shards(shard_root)
+    added: dict[str, int] = {}
+    if not shards:
+        return added
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table in SHARD_TABLES:
+            files = [str(s / f"{table}.parquet") for s in shards if (s / f"{table}.parquet").exists()]
+            if not files:
+                continue
+            before = _count(con, table)
+            con.execute(f'INSERT OR IGNORE INTO "{table}" BY NAME SELECT * FROM read_parquet(?)', [files])
+            added[table] = _count(con, table) - before
+        con.execute("COMMIT")
+    except duckdb.Error:
+        con.execute("ROLLBACK")
+        raise
+    if remove:
+        for shard in shards:
+            shutil.rmtree(shard, ignore_errors=True)
+    return added
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    row = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()
+    return int(row[0]) if row else 0

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mmrare.records import Reject
+from mmrare.warehouse.db import connect
+from mmrare.warehouse.shards import arrow_schemas, complete_shards, load_shards, write_shard
+
+
+def _reject_rows() -> list[dict]:
+    rows = []
+    for rid in ("a.xml", "b.xml"):
+        row = Reject(rid, "parse", "malformed_xml", "line 1", rid, {"parser": "p/1"}).row()
+        row["run_id"] = "r1"
+        rows.append(row)
+    return rows
+
+
+def test_load_is_idempotent_and_removes_loaded_shards(tmp_path: Path) -> None:
+    con = connect(tmp_path / "w.duckdb")
+    schemas = arrow_schemas(con)
+    root = tmp_path / "shards"
+    write_shard(root, "one", {"rejects": _reject_rows()}, schemas)
+    assert load_shards(con, root) == {"rejects": 2}
+    assert complete_shards(root) == []
+    write_shard(root, "again", {"rejects": _reject_rows()}, schemas)  # same content, new run
+    assert load_shards(con, root) == {"rejects": 0}
+    assert con.execute("SELECT count(*) FROM rejects").fetchone()[0] == 2
+
+
+def test_unknown_column_fails_in_the_worker(tmp_path: Path) -> None:
+    con = connect(tmp_path / "w.duckdb")
+    row = {**_reject_rows()[0], "surprise": 1}
+    with pytest.raises(ValueError, match="surprise"):
+        write_shard(tmp_path / "s", "x", {"rejects": [row]}, arrow_schemas(con))
+    assert complete_shards(tmp_path / "s") == []  # nothing half-written is visible
+
+
+def test_failed_load_keeps_shards_and_inserts_nothing(tmp_path: Path) -> None:
+    con = connect(tmp_path / "w.duckdb")
+    schemas = arrow_schemas(con)
+    root = tmp_path / "shards"
+    write_shard(root, "good", {"rejects": _reject_rows()}, schemas)
+    bad = {
+        "pmcid": "PMC1",
+        "version": 1,
+        "title": None,
+        "licence": "unknown",
+        "source_path": "x",
+        "xml_sha256": "0",
+        "parser_version": "p",
+        "subjects": "[]",
+        "keywords": "[]",
+    }  # title is NOT NULL in the warehouse
+    write_shard(root, "bad", {"articles": [bad]}, schemas)
+    with pytest.raises(Exception, match="NOT NULL"):
+        load_shards(con, root)
+    assert con.execute("SELECT count(*) FROM rejects").fetchone()[0] == 0
+    assert len(complete_shards(root)) == 2
