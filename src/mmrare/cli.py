@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -73,8 +74,7 @@ def build(
     except FatalError as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
-    for line in result["reject_lines"]:
-        err_console.print(f"[yellow]reject[/yellow] {line}", highlight=False, soft_wrap=True)
+    _print_rejects(result["reject_lines"])
     console.print(
         f"build {result['run_id']}: {result['discovered']} packages found, "
         f"{result['skipped_done']} already done, "
@@ -82,6 +82,21 @@ def build(
     )
     added = result["rows_added"]
     console.print("rows added: " + (", ".join(f"{k}={v}" for k, v in added.items()) if added else "none"))
+
+
+def _print_rejects(lines: list[str]) -> None:
+    """Bad input one line each; selection outcomes (expected, often many) grouped by reason."""
+    by_reason: Counter[str] = Counter()
+    for line in lines:
+        stage, _, rest = line.partition(": ")
+        if stage == "select":
+            by_reason[rest.split(": ", 1)[-1].split(" (", 1)[0]] += 1
+        else:
+            err_console.print(f"[yellow]reject[/yellow] {line}", highlight=False, soft_wrap=True)
+    for reason, n in sorted(by_reason.items()):
+        err_console.print(f"[yellow]not selected[/yellow] {n} x {reason}", highlight=False)
+    if by_reason:
+        err_console.print("details: `mmrare status` and the rejects table", highlight=False)
 
 
 @app.command()

@@ -16,6 +16,7 @@ PARSER_VERSION = "jats-parser/1"
 FIGURE_DECODER_VERSION = "figure-decoder/1"
 SELECTION_VERSION = "case-selection/1"
 INGEST_VERSION = "ingest/1"
+EXTRACTOR_VERSION = "local-extract/1"
 
 
 @functools.cache

@@ -37,7 +37,9 @@ def discover_local(dirs: Iterable[Path], extract_dir: Path, versions: dict[str, 
                 )
             )
             continue
-        for item in scan_local(root, extract_dir):
+        # one extraction folder per root, so equal archive names under two roots never collide
+        root_dir = extract_dir / hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]
+        for item in scan_local(root, root_dir):
             if isinstance(item, LocalReject):
                 found.rejects.append(
                     Reject(str(item.path), "ingest", item.reason, item.detail, str(item.path), versions)

@@ -18,7 +18,7 @@ from typing import Any
 from mmrare.config import FiguresConfig, SelectionConfig
 from mmrare.curation.figures import decode_graphic
 from mmrare.curation.jats import parse_jats
-from mmrare.curation.selection import select_case
+from mmrare.curation.selection import screen_article, select_case
 from mmrare.errors import RecordError
 from mmrare.records import ParsedArticle, Reject
 from mmrare.versions import FIGURE_DECODER_VERSION, PARSER_VERSION, SELECTION_VERSION
@@ -49,6 +49,7 @@ class PackageResult:
     package_id: str
     pmcid: str | None
     outcome: str  # "case" | "rejected"
+    stage: str  # the stage that decided the outcome: "parse" | "select"
     reason: str
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
@@ -92,23 +93,19 @@ def process_package(
     try:
         parsed = parse_jats(pkg.xml_path, pkg.package_dir)
     except RecordError as err:
-        result = PackageResult(pkg.package_id, None, "rejected", err.one_line())
+        result = PackageResult(pkg.package_id, None, "rejected", "parse", err.one_line())
         result.add(
             "rejects", [_reject(err.record_id, "parse", err.reason, err.detail, pkg, versions, run_id)]
         )
         result.add("source_files", [_ledger(pkg, None, "rejected", versions, run_id, config_hash, now)])
         return result
 
-    parsed = _decode_figures(parsed, figures)
     pmcid = parsed.article.pmcid
-    result = PackageResult(pkg.package_id, pmcid, "rejected", "")
-    result.add("articles", [parsed.article.row()])
-    result.add("sections", (s.row() for s in parsed.sections))
-    result.add("sentences", (s.row() for s in parsed.sentences))
-    result.add("figures", (f.row() for f in parsed.figures))
-    result.add("graphics", (g.row() for g in parsed.graphics))
-    result.add("figure_mentions", (m.row() for m in parsed.mentions))
-    result.add("article_tables", (t.row() for t in parsed.tables))
+    result = PackageResult(pkg.package_id, pmcid, "rejected", "select", "")
+    screened = screen_article(parsed, selection, retracted=pkg.retracted)
+    if screened is None:  # only possible cases pay for image decoding
+        parsed = _decode_figures(parsed, figures)
+    _add_parsed_rows(result, parsed)
     result.add(
         "rejects",
         (
@@ -116,11 +113,10 @@ def process_package(
                 g.graphic_id, "figures", g.status, f"{g.href} -> {g.path or 'no file'}", pkg, versions, run_id
             )
             for g in parsed.graphics
-            if g.status != "ok"
+            if g.status not in ("ok", "unchecked")
         ),
     )
-
-    decision = select_case(parsed, selection, retracted=pkg.retracted)
+    decision = screened or select_case(parsed, selection, retracted=pkg.retracted)
     result.reason = f"{decision.reason} ({decision.detail})" if decision.detail else decision.reason
     if decision.selected:
         result.outcome = "case"
@@ -131,6 +127,16 @@ def process_package(
         )
     result.add("source_files", [_ledger(pkg, pmcid, result.outcome, versions, run_id, config_hash, now)])
     return result
+
+
+def _add_parsed_rows(result: PackageResult, parsed: ParsedArticle) -> None:
+    result.add("articles", [parsed.article.row()])
+    result.add("sections", (s.row() for s in parsed.sections))
+    result.add("sentences", (s.row() for s in parsed.sentences))
+    result.add("figures", (f.row() for f in parsed.figures))
+    result.add("graphics", (g.row() for g in parsed.graphics))
+    result.add("figure_mentions", (m.row() for m in parsed.mentions))
+    result.add("article_tables", (t.row() for t in parsed.tables))
 
 
 def _decode_figures(parsed: ParsedArticle, figures: FiguresConfig) -> ParsedArticle:

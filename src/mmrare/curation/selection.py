@@ -110,16 +110,34 @@ class Selection:
     multi_image: bool = False
 
 
-def select_case(parsed: ParsedArticle, policy: SelectionConfig, retracted: bool = False) -> Selection:
-    """Apply the checks in a fixed order; the first failing check is the reject reason."""
+def screen_article(
+    parsed: ParsedArticle, policy: SelectionConfig, retracted: bool = False
+) -> Selection | None:
+    """Checks that need no image decoding (retraction, case report, licence): a reject, or None.
+
+    Run before figure decoding so articles that can never be cases cost no image work.
+    """
     if retracted and policy.exclude_retracted:
         return Selection(False, "retracted", "source metadata marks the article as retracted")
     case = case_report_evidence(parsed)
     if policy.require_case_report and not case.ok:
         return Selection(False, case.reason, case.detail)
-    licence, flagged = licence_verdict(parsed.article.licence, policy)
+    licence, _ = licence_verdict(parsed.article.licence, policy)
     if not licence.ok:
         return Selection(False, licence.reason, licence.detail)
+    return None
+
+
+def select_case(parsed: ParsedArticle, policy: SelectionConfig, retracted: bool = False) -> Selection:
+    """Apply the checks in a fixed order; the first failing check is the reject reason.
+
+    Figure checks read ``Graphic.status``, so call this after decoding.
+    """
+    screened = screen_article(parsed, policy, retracted)
+    if screened is not None:
+        return screened
+    case = case_report_evidence(parsed)
+    _, flagged = licence_verdict(parsed.article.licence, policy)
     usable = usable_figure_count(parsed)
     if usable == 0:
         detail = f"{len(parsed.figures)} figure(s), none with a decodable image"

@@ -66,12 +66,12 @@ def curate_package(
     config_hash: str,
     shard_root: Path,
     schemas: dict[str, pa.Schema],
-) -> tuple[str, str, str]:
+) -> tuple[str, str, str, str]:
     """Parse + decode + select one package and write its rows as a shard (never the warehouse)."""
     result = process_package(pkg, selection, figures, run_id, config_hash)
     name = _SAFE.sub("_", f"{pkg.package_id}-{work_key(pkg.content_sha256, config_hash)[:12]}")
     write_shard(shard_root, name, result.rows, schemas)
-    return pkg.package_id, result.outcome, result.reason
+    return pkg.package_id, result.outcome, result.stage, result.reason
 
 
 @flow(name="mmrare-build", log_prints=False)
@@ -111,7 +111,7 @@ def run_build(cfg: Config, show_progress: bool = True) -> dict[str, Any]:
         if found.rejects:
             rows = [{**r.row(), "run_id": run_id} for r in found.rejects]
             write_shard(shard_root, f"discover-{run_id}", {"rejects": rows}, schemas)
-            summary.reject_lines += [f"{r.record_id}: {r.reason} ({r.detail})" for r in found.rejects]
+            summary.reject_lines += [f"ingest: {r.record_id}: {r.reason} ({r.detail})" for r in found.rejects]
 
         _curate_all(todo, cfg, run_id, shard_root, schemas, show_progress, summary)
         added = load_shards(con, shard_root)
@@ -163,13 +163,13 @@ def _curate_all(
             for pkg in todo
         ]
         for future in as_completed(futures):
-            package_id, outcome, reason = future.result()
+            package_id, outcome, stage, reason = future.result()
             summary.processed += 1
             if outcome == "case":
                 summary.cases += 1
             else:
                 summary.rejected += 1
-                summary.reject_lines.append(f"{package_id}: {reason}")
+                summary.reject_lines.append(f"{stage}: {package_id}: {reason}")
             progress.update(bar, advance=1, description=f"{package_id}: {outcome}")
 
 

@@ -1,0 +1,34 @@
+"""One Prefect test server for the whole session (starting one takes seconds)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    home = tmp_path_factory.mktemp("prefect-home")
+    os.environ["PREFECT_HOME"] = str(home)
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "120"
+    os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+def _write_config(path: Path, workspace: Path, local_dirs: list[Path]) -> Path:
+    dirs = ", ".join(f'"{d}"' for d in local_dirs)
+    path.write_text(f'workspace = "{workspace}"\n[sources]\nlocal_dirs = [{dirs}]\n')
+    return path
+
+
+@pytest.fixture
+def write_config():
+    """Write an mmrare.toml pointing at a workspace and local source directories."""
+    return _write_config
