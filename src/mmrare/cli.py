@@ -84,6 +84,47 @@ def build(
     console.print("rows added: " + (", ".join(f"{k}={v}" for k, v in added.items()) if added else "none"))
 
 
+@app.command()
+def ingest(
+    config: ConfigOption = None,
+    query: Annotated[str | None, typer.Option(help="Entrez query over db=pmc")] = None,
+    pmcids: Annotated[Path | None, typer.Option(help="file with one PMCID per line")] = None,
+    max_results: Annotated[int, typer.Option("--max", help="at most this many search results")] = 100,
+    mindate: Annotated[str | None, typer.Option(help="publication date from, YYYY/MM/DD")] = None,
+    maxdate: Annotated[str | None, typer.Option(help="publication date to, YYYY/MM/DD")] = None,
+    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+) -> None:
+    """Fetch OA packages from the PMC Cloud Service bucket into workspace/raw (then run `mmrare build`)."""
+    if not query and not pmcids:
+        err_console.print("[red]error:[/red] give --query or --pmcids")
+        raise typer.Exit(2)
+    cfg = _config(config)
+    from mmrare.flows.environment import prepare_prefect_env
+
+    prepare_prefect_env(cfg.workspace_dir, cfg.prefect.server_startup_timeout_s)
+    from mmrare.flows.ingest import ingest_flow
+
+    try:
+        result = ingest_flow(
+            config_file=str(config) if config else None,
+            query=query,
+            pmcids_file=str(pmcids) if pmcids else None,
+            max_results=max_results,
+            mindate=mindate,
+            maxdate=maxdate,
+            show_progress=progress,
+        )
+    except FatalError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    for line in result["failures"]:
+        err_console.print(f"[yellow]failed[/yellow] {line}", highlight=False, soft_wrap=True)
+    console.print(
+        f"ingest {result['run_id']}: {result['requested']} PMCIDs, {result['by_status']}, "
+        f"{result['http_attempts']} HTTP attempts"
+    )
+
+
 def _print_rejects(lines: list[str]) -> None:
     """Bad input one line each; selection outcomes (expected, often many) grouped by reason."""
     by_reason: Counter[str] = Counter()

@@ -34,6 +34,7 @@ class SourcesConfig(BaseModel):
 
     local_dirs: list[Path] = Field(default_factory=lambda: [Path("../shared/pmc")])
     cloud_base_url: str = "https://pmc-oa-opendata.s3.amazonaws.com"
+    entrez_base_url: str = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils"
     entrez_email: str = "mmrare@example.org"
     entrez_tool: str = "mmrare"
     entrez_api_key: SecretStr | None = None
@@ -136,7 +137,15 @@ class Config(BaseSettings):
         """What the config hash covers: every setting that can change a result."""
         data = self.model_dump(mode="json", exclude={"workspace", "base_dir", "prefect"})
         data["sources"].pop("entrez_api_key", None)
-        data["sources"].pop("entrez_email", None)
+        for key in (
+            "entrez_email",
+            "entrez_base_url",
+            "cloud_base_url",
+            "workers",
+            "timeout_s",
+            "max_attempts",
+        ):
+            data["sources"].pop(key, None)  # where and how politely we fetch never changes a result
         return data
 
     @property

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmrare.curation.process import PackageInput, package_content_sha256
 from mmrare.curation.sources.local import LocalPackage, LocalReject, scan_local
+from mmrare.curation.sources.rawcache import RawCache, parse_pmcid
 from mmrare.records import Reject
+
+_RAW_FOLDER = re.compile(r"^PMC\d+\.\d+$")
 
 
 @dataclass(slots=True)
@@ -61,3 +65,33 @@ def _as_input(pkg: LocalPackage, seen: set[str]) -> PackageInput:
         source=pkg.source,
         content_sha256=package_content_sha256(pkg.xml_path, pkg.files),
     )
+
+
+def discover_raw_cache(cache: RawCache) -> list[PackageInput]:
+    """Complete packages of the remote-ingest cache, latest version per PMCID (partial ones are skipped).
+
+    The content hash is derived from the sha256s recorded in the done-marker, so no file is re-read.
+    """
+    if not cache.root.exists():
+        return []
+    pmcids = sorted({parse_pmcid(p.name)[0] for p in cache.root.iterdir() if _RAW_FOLDER.match(p.name)})
+    found = []
+    for pmcid in pmcids:
+        pkg = cache.latest(pmcid)
+        if pkg is None:
+            continue
+        digest = hashlib.sha256()
+        for f in sorted(pkg.files, key=lambda f: f.name):
+            if f.role in ("xml", "media"):
+                digest.update(f"{f.name}\0{f.sha256}\0".encode())
+        found.append(
+            PackageInput(
+                package_id=pkg.key,
+                xml_path=pkg.xml_path,
+                package_dir=pkg.dir,
+                source=pkg.source,
+                content_sha256=digest.hexdigest(),
+                retracted=bool(pkg.retracted),
+            )
+        )
+    return found

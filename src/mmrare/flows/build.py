@@ -21,8 +21,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from mmrare.config import Config, FiguresConfig, SelectionConfig, load_config
-from mmrare.curation.discover import discover_local
+from mmrare.curation.discover import discover_local, discover_raw_cache
 from mmrare.curation.process import STAGE_VERSIONS, PackageInput, process_package, work_key
+from mmrare.curation.sources.rawcache import RawCache
 from mmrare.versions import code_version
 from mmrare.warehouse.db import connect, table_counts
 from mmrare.warehouse.runs import done_work_keys, finish_run, start_run
@@ -100,6 +101,7 @@ def run_build(cfg: Config, show_progress: bool = True) -> dict[str, Any]:
         recovered = load_shards(con, shard_root)
         versions = {**STAGE_VERSIONS, "config_hash": cfg.config_hash}
         found = discover_local([cfg.resolve(d) for d in cfg.sources.local_dirs], ws / "extracted", versions)
+        found.packages += discover_raw_cache(RawCache(ws / "raw"))  # what `mmrare ingest` fetched
         summary.discovered = len(found.packages)
         keys = {p.package_id: work_key(p.content_sha256, cfg.config_hash) for p in found.packages}
         done = done_work_keys(con, keys.values())

@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 from xml.sax.saxutils import escape
 
-SHARED = Path(__file__).resolve().parents[4] / "shared"  # tests/curation/sources -> repo -> its parent
+SHARED = Path(__file__).resolve().parents[3] / "shared"  # tests/support -> tests -> repo -> its parent
 PMC_DIR = SHARED / "pmc"
 
 # The nine real packages of shared/pmc/packages (see its MANIFEST.tsv).
