@@ -53,9 +53,10 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
         raise FatalError(
             f"warehouse schema version {current} is newer than this code ({known[-1][0]}); upgrade mmrare"
         )
+    done = {int(r[0]) for r in con.execute("SELECT version FROM schema_version").fetchall()}
     applied = []
     for number, name, sql in known:
-        if number <= current:
+        if number in done:
             continue
         con.execute("BEGIN TRANSACTION")
         try:
