@@ -19,7 +19,9 @@ class CaseText:
 
 def current_case_ids(con: duckdb.DuckDBPyConnection, config_hash: str) -> list[str]:
     """Cases selected under this config (selection decisions are stored per config hash)."""
-    rows = con.execute("SELECT pmcid FROM cases WHERE config_hash = ? ORDER BY pmcid", [config_hash]).fetchall()
+    rows = con.execute(
+        "SELECT pmcid FROM cases WHERE config_hash = ? ORDER BY pmcid", [config_hash]
+    ).fetchall()
     return [r[0] for r in rows]
 
 
