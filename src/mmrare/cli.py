@@ -10,7 +10,7 @@ import json
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -19,6 +19,9 @@ from rich.table import Table
 from mmrare.config import Config, load_config
 from mmrare.errors import FatalError
 
+if TYPE_CHECKING:
+    from mmrare.ontology.index import OrdoIndex
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -26,6 +29,8 @@ app = typer.Typer(
 )
 config_app = typer.Typer(no_args_is_help=True, help="Inspect the effective configuration.")
 app.add_typer(config_app, name="config")
+ontology_app = typer.Typer(no_args_is_help=True, help="Orphanet (ORDO): release info, lookup, text mapping.")
+app.add_typer(ontology_app, name="ontology")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -179,6 +184,72 @@ def status(config: ConfigOption = None) -> None:
             f"finished {run['finished_at']}, config {run['config_hash']}, code {run['code_version']}"
         )
         console.print(f"counts: {run['counts']}")
+
+
+def _ordo(cfg: Config) -> OrdoIndex:
+    from mmrare.ontology.store import load_ordo
+
+    try:
+        return load_ordo(cfg.resolve(cfg.ontology.ordo_path), cfg.workspace_dir / "cache" / "ordo")
+    except FatalError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+@ontology_app.command("info")
+def ontology_info(config: ConfigOption = None) -> None:
+    """ORDO release (version, date, sha256) and concept counts by level and status."""
+    cfg = _config(config)
+    index = _ordo(cfg)
+    rel = index.release
+    console.print(f"ORDO {rel.version} modified {rel.modified} ({rel.source_name})")
+    console.print(f"sha256 {rel.sha256}")
+    levels: Counter[str] = Counter()
+    statuses: Counter[str] = Counter()
+    synonyms = xrefs = 0
+    for concept in index.concepts():
+        levels[concept.level.value] += 1
+        statuses[concept.status.value] += 1
+        synonyms += len(concept.synonyms)
+        xrefs += len(concept.xrefs)
+    table = Table(title=f"{len(index)} concepts, {synonyms} synonyms, {xrefs} cross-references")
+    table.add_column("level")
+    table.add_column("n", justify="right")
+    for level, n in levels.most_common():
+        table.add_row(level, str(n))
+    console.print(table)
+    console.print("status: " + ", ".join(f"{k}={v}" for k, v in statuses.most_common()))
+
+
+@ontology_app.command("lookup")
+def ontology_lookup(
+    term: Annotated[str, typer.Argument(help="a label, synonym, ORPHA:n, OMIM:n, ICD-10:X, ...")],
+    config: ConfigOption = None,
+    limit: Annotated[int, typer.Option(help="at most this many suggestions")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Find concepts by code, cross-reference, label or synonym; fuzzy ranked suggestions otherwise."""
+    from mmrare.ontology.lookup import lookup
+
+    cfg = _config(config)
+    index = _ordo(cfg)
+    hits = lookup(index, term, limit=limit)
+    if as_json:
+        rows = [
+            {"code": h.code, "label": h.label, "matched": h.matched, "kind": str(h.kind), "score": h.score}
+            for h in hits
+        ]
+        print(json.dumps({"query": term, "ordo_version": index.release.version, "hits": rows}, indent=2))
+        return
+    if not hits:
+        err_console.print(f"no concept matches {term!r}")
+        raise typer.Exit(1)
+    table = Table(title=f"{term!r} in ORDO {index.release.version}")
+    for col in ("code", "label", "matched", "kind", "score"):
+        table.add_column(col)
+    for h in hits:
+        table.add_row(h.code, h.label, h.matched, str(h.kind), f"{h.score:.2f}")
+    console.print(table)
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -48,10 +48,12 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
 }
 
 
-def arrow_schemas(con: duckdb.DuckDBPyConnection) -> dict[str, pa.Schema]:
-    """Arrow schemas of the shard tables, read from the migrated warehouse (one source of truth)."""
+def arrow_schemas(
+    con: duckdb.DuckDBPyConnection, tables: Sequence[str] = SHARD_TABLES
+) -> dict[str, pa.Schema]:
+    """Arrow schemas of warehouse tables, read from the migrated warehouse (one source of truth)."""
     schemas: dict[str, pa.Schema] = {}
-    for table in SHARD_TABLES:
+    for table in tables:
         cols = con.execute(
             "SELECT column_name, data_type FROM information_schema.columns"
             " WHERE table_name = ? ORDER BY ordinal_position",
@@ -130,6 +132,20 @@ def load_shards(con: duckdb.DuckDBPyConnection, shard_root: Path, remove: bool =
         for shard in shards:
             shutil.rmtree(shard, ignore_errors=True)
     return added
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[dict[str, Any]]) -> int:
+    """Bulk ``INSERT OR IGNORE`` from the single writer (no shard needed); rows added.
+
+    For reference data the orchestrator itself produces (e.g. ORDO concept tables).
+    """
+    if not rows:
+        return 0
+    schema = arrow_schemas(con, [table])[table]
+    data = pa.Table.from_pylist(list(rows), schema=schema)  # noqa: F841 - read by DuckDB below
+    before = _count(con, table)
+    con.execute(f'INSERT OR IGNORE INTO "{table}" BY NAME SELECT * FROM data')
+    return _count(con, table) - before
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
