@@ -1,1 +1,1 @@
-"""Annotations stage: filled in by its own issue."""
+"""Annotations stage: benchmark item drafts (see :mod:`mmrare.annotations.drafting`)."""

@@ -1,0 +1,81 @@
+"""Multiple-choice options: dedupe, pick distractors, shuffle deterministically.
+
+The shuffle sorts options by sha256(seed, item id, option), not by a PRNG, so the order is the same
+on every machine and Python version, and changing the seed reshuffles every item independently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+
+from mmrare.annotations.drafting.text import normalise
+from mmrare.errors import RecordError
+from mmrare.items import MAX_OPTIONS, MIN_OPTIONS
+
+
+def stable_key(seed: int, item_id: str, text: str) -> str:
+    """A deterministic pseudo-random sort key for one option of one item."""
+    return hashlib.sha256(f"{seed}\x1f{item_id}\x1f{normalise(text)}".encode()).hexdigest()
+
+
+def selection_key(key: str, text: str) -> str:
+    """A deterministic tie-break for choosing distractors; independent of the seed, so changing the
+    seed reorders options but never changes which options an item has."""
+    return hashlib.sha256(f"select\x1f{key}\x1f{normalise(text)}".encode()).hexdigest()
+
+
+def shuffle(options: Iterable[str], seed: int, item_id: str) -> list[str]:
+    """Options in a deterministic order seeded by (seed, item id)."""
+    return sorted(options, key=lambda o: stable_key(seed, item_id, o))
+
+
+def assemble(
+    answer: str,
+    distractors: Iterable[str],
+    *,
+    n: int,
+    seed: int,
+    item_id: str,
+    record_id: str,
+    forbidden: Iterable[str] = (),
+    too_similar: Callable[[str, str], bool] | None = None,
+    ordered: bool = False,
+) -> tuple[tuple[str, ...], int]:
+    """``n`` options (answer plus distractors in the given priority order) and the answer's index.
+
+    Distractors equal to the answer or to a ``forbidden`` text after normalisation, duplicates, and
+    (with ``too_similar``) near-duplicates of an option already chosen are skipped. ``ordered`` keeps
+    the options in their natural order (used for "Image 1" ... "Image n"). Fewer than four distinct
+    options raise :class:`RecordError` ``too_few_distractors``.
+    """
+    if not MIN_OPTIONS <= n <= MAX_OPTIONS:
+        raise ValueError(f"options must be {MIN_OPTIONS}..{MAX_OPTIONS}, not {n}")
+    chosen = [answer.strip()]
+    blocked = {normalise(answer)} | {normalise(f) for f in forbidden}
+    for text in distractors:
+        if len(chosen) >= n:
+            break
+        text = " ".join(text.split())
+        key = normalise(text)
+        if not key or key in blocked:
+            continue
+        if too_similar is not None and any(too_similar(text, other) for other in chosen):
+            continue
+        blocked.add(key)
+        chosen.append(text)
+    if len(chosen) < MIN_OPTIONS:
+        raise RecordError(
+            record_id,
+            "too_few_distractors",
+            f"{len(chosen)} distinct options, need at least {MIN_OPTIONS}",
+        )
+    options = list(chosen) if ordered else shuffle(chosen, seed, item_id)
+    if ordered:
+        options.sort(key=_natural_key)
+    return tuple(options), options.index(chosen[0])
+
+
+def _natural_key(text: str) -> tuple[str, int]:
+    head, _, tail = text.rpartition(" ")
+    return (head, int(tail)) if tail.isdigit() else (text, 0)

@@ -1,0 +1,200 @@
+"""Examination and treatment vocabularies, kept as data (``annotations/vocab/*.toml``).
+
+A vocabulary normalises free-text mentions ("Computed tomography ... of the neck", "CT") into one
+canonical answer ("CT of the head and neck") with a category, so answers are comparable across cases
+and distractors can be drawn from other categories. Editing a vocabulary changes drafts: bump the
+file's ``version`` and the rules drafter version together.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import resources
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from mmrare.errors import FatalError
+
+_PACKAGE = "mmrare.annotations"
+
+
+class _EntryModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    name: str = Field(min_length=2)
+    category: str
+    systems: list[str] = Field(default_factory=list)
+    patterns: list[str] = Field(min_length=1)
+    requires: str | None = None  # must also match in the same sentence (e.g. a body region)
+    family: str | None = None
+    generic: bool = False  # dropped when a non-generic entry of the same family matches too
+
+    @field_validator("patterns")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            re.compile(pattern, re.IGNORECASE)
+        return patterns
+
+
+class _VocabModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int
+    categories: list[str]
+    entry: list[_EntryModel]
+
+
+@dataclass(frozen=True, slots=True)
+class VocabEntry:
+    """One canonical examination or treatment and the phrases that name it."""
+
+    id: str
+    name: str
+    category: str
+    systems: tuple[str, ...]
+    patterns: tuple[re.Pattern[str], ...]
+    requires: re.Pattern[str] | None
+    family: str | None
+    generic: bool
+    order: int
+
+    def first_match(self, text: str) -> re.Match[str] | None:
+        """Earliest match in ``text`` (None when absent or when the required context is missing)."""
+        if self.requires is not None and not self.requires.search(text):
+            return None
+        matches = [m for p in self.patterns if (m := p.search(text))]
+        return min(matches, key=lambda m: m.start()) if matches else None
+
+    def mentioned_in(self, text: str) -> bool:
+        return any(p.search(text) for p in self.patterns)
+
+
+@dataclass(frozen=True, slots=True)
+class VocabMatch:
+    entry: VocabEntry
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """A loaded vocabulary: ordered entries, matched most specific first."""
+
+    name: str
+    version: int
+    categories: tuple[str, ...]
+    entries: tuple[VocabEntry, ...]
+
+    def find(self, text: str) -> list[VocabMatch]:
+        """Entries named in ``text``, in order of appearance; generic entries yield to specific ones."""
+        found = []
+        for entry in self.entries:
+            match = entry.first_match(text)
+            if match:
+                found.append(VocabMatch(entry, match.start(), match.end()))
+        specific_families = {m.entry.family for m in found if m.entry.family and not m.entry.generic}
+        found = [m for m in found if not (m.entry.generic and m.entry.family in specific_families)]
+        return sorted(found, key=lambda m: (m.start, m.entry.order))
+
+    def mentioned_ids(self, texts: Iterable[str]) -> set[str]:
+        """Ids of every entry the texts name anywhere; naming a generic entry ("MRI", "TNF-alpha
+        inhibitors") names its whole family, since any member may be what was meant."""
+        found: set[str] = set()
+        for text in texts:
+            found |= {
+                e.id for e in self.entries if e.first_match(text) or (e.generic and e.mentioned_in(text))
+            }
+        families = {e.family for e in self.entries if e.id in found and e.generic and e.family}
+        return found | {e.id for e in self.entries if e.family in families}
+
+    def by_id(self, entry_id: str) -> VocabEntry:
+        for entry in self.entries:
+            if entry.id == entry_id:
+                return entry
+        raise KeyError(entry_id)
+
+
+def _read(filename: str) -> dict[str, object]:
+    resource = resources.files(_PACKAGE).joinpath("vocab", filename)
+    try:
+        return tomllib.loads(resource.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise FatalError(f"vocabulary {filename}: cannot read ({exc})") from exc
+
+
+def _load(filename: str) -> Vocabulary:
+    try:
+        model = _VocabModel.model_validate(_read(filename))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise FatalError(f"vocabulary {filename}: invalid at {where}: {first['msg']}") from exc
+    ids = [e.id for e in model.entry]
+    if len(set(ids)) != len(ids):
+        raise FatalError(f"vocabulary {filename}: duplicate entry ids")
+    unknown = sorted({e.category for e in model.entry} - set(model.categories))
+    if unknown:
+        raise FatalError(f"vocabulary {filename}: categories not declared: {unknown}")
+    known_systems = set(systems())
+    for e in model.entry:
+        if set(e.systems) - known_systems:
+            raise FatalError(f"vocabulary {filename}: entry {e.id} names unknown systems")
+    entries = tuple(
+        VocabEntry(
+            id=e.id,
+            name=e.name,
+            category=e.category,
+            systems=tuple(e.systems),
+            patterns=tuple(re.compile(p, re.IGNORECASE) for p in e.patterns),
+            requires=re.compile(e.requires, re.IGNORECASE) if e.requires else None,
+            family=e.family,
+            generic=e.generic,
+            order=i,
+        )
+        for i, e in enumerate(model.entry)
+    )
+    return Vocabulary(filename.removesuffix(".toml"), model.version, tuple(model.categories), entries)
+
+
+@functools.cache
+def examinations() -> Vocabulary:
+    """The examination vocabulary (loaded once, on first use)."""
+    return _load("examinations.toml")
+
+
+@functools.cache
+def treatments() -> Vocabulary:
+    """The treatment vocabulary (loaded once, on first use)."""
+    return _load("treatments.toml")
+
+
+@functools.cache
+def systems() -> dict[str, tuple[re.Pattern[str], ...]]:
+    """Body-system cue words, used to prefer distractors that fit the presentation."""
+    data = _read("systems.toml")
+    table = data.get("systems")
+    if not isinstance(table, dict):
+        raise FatalError("vocabulary systems.toml: missing [systems] table")
+    out: dict[str, tuple[re.Pattern[str], ...]] = {}
+    for name, cues in table.items():
+        if not isinstance(cues, list) or not all(isinstance(c, str) for c in cues):
+            raise FatalError(f"vocabulary systems.toml: {name} must be a list of strings")
+        out[name] = tuple(re.compile(r"\b" + c, re.IGNORECASE) for c in cues)
+    return out
+
+
+def system_weights(text: str) -> dict[str, int]:
+    """How often the text talks about each body system (cue matches per system, zeros left out)."""
+    weights = {name: sum(len(c.findall(text)) for c in cues) for name, cues in systems().items()}
+    return {name: w for name, w in weights.items() if w}
+
+
+def vocab_versions() -> dict[str, str]:
+    """Vocabulary versions for provenance."""
+    return {"examinations": str(examinations().version), "treatments": str(treatments().version)}

@@ -1,0 +1,235 @@
+"""Benchmark items (QA drafts) and the typed input that drafters receive.
+
+Shared by the annotation stage (which drafts items), the warehouse (which stores them) and the
+evaluation stage (which asks models). The drafter never reads the warehouse or the ontology itself:
+the orchestrator builds a :class:`CaseInput` from curation records plus the case's ORDO diagnosis
+and distractor candidates, so stages stay independent and drafting is testable on plain data.
+
+Item ids depend only on the track, the case, the gold answer and the drafter version, so drafting
+the same case twice gives the same ids and re-loading adds no rows; a change to what a drafter
+produces must bump its version (see ``DRAFTER_VERSIONS`` in ``mmrare.annotations.drafting``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from mmrare.records import Figure, FigureMention, Graphic, ParsedArticle, Reject, Section, Sentence
+
+TRACKS: tuple[str, ...] = ("diagnosis", "examination", "treatment", "cross_image")
+STATUS_DRAFT = "draft"
+MIN_OPTIONS = 4
+MAX_OPTIONS = 10
+DEFAULT_OPTIONS = 5
+POOL_KINDS: tuple[str, ...] = ("examination", "treatment", "finding")
+
+
+def image_marker(position: int) -> str:
+    """The positional name a model sees next to the n-th image ("Image 1", 1-based)."""
+    return f"Image {position}"
+
+
+def item_id_for(track: str, pmcid: str, answer: str, drafter_version: str) -> str:
+    """sha256(track, pmcid, answer, drafter version)[:24]: stable across runs, new per drafter version."""
+    key = json.dumps([track, pmcid, answer, drafter_version], ensure_ascii=False)
+    return hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRef:
+    """One image shown with an item: its position, the marker the text uses, and where it comes from."""
+
+    position: int  # 1-based, the order the model receives the images in
+    marker: str  # "Image 1"
+    figure_id: str
+    graphic_id: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "position": self.position,
+            "marker": self.marker,
+            "figure_id": self.figure_id,
+            "graphic_id": self.graphic_id,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class QAItem:
+    """A multiple-choice benchmark item drafted from one case, with the evidence that justifies it.
+
+    ``context`` is what the model will read (before leakage control); captions are never part of it.
+    ``evidence_*`` name the sentences and figures a reviewer checks the answer against.
+    """
+
+    item_id: str
+    track: str  # one of TRACKS
+    question_type: str  # e.g. "diagnosis", "next_examination", "image_for_finding"
+    pmcid: str
+    question: str
+    context: str
+    context_sentence_ids: tuple[str, ...]
+    images: tuple[ImageRef, ...]
+    options: tuple[str, ...]
+    answer_index: int
+    answer: str
+    aliases: tuple[str, ...]
+    orpha_code: str | None
+    answer_category: str | None  # examination / treatment category, None elsewhere
+    evidence_sentence_ids: tuple[str, ...]
+    evidence_figure_ids: tuple[str, ...]
+    rationale: str
+    drafter: str
+    drafter_version: str
+    seed: int
+    status: str = STATUS_DRAFT
+
+    def __post_init__(self) -> None:
+        # Invariants every drafter must keep; a violation is a bug in the drafter, not a bad record.
+        if self.track not in TRACKS:
+            raise ValueError(f"unknown track {self.track!r}")
+        if not MIN_OPTIONS <= len(self.options) <= MAX_OPTIONS:
+            raise ValueError(f"{len(self.options)} options; need {MIN_OPTIONS}..{MAX_OPTIONS}")
+        if len({_norm(o) for o in self.options}) != len(self.options):
+            raise ValueError("options are not distinct")
+        if not 0 <= self.answer_index < len(self.options) or self.options[self.answer_index] != self.answer:
+            raise ValueError("answer_index does not point at the answer")
+        if [i.position for i in self.images] != list(range(1, len(self.images) + 1)):
+            raise ValueError("image positions must be 1..n in order")
+        if not self.evidence_sentence_ids and not self.evidence_figure_ids:
+            raise ValueError("an item needs at least one evidence id")
+
+    @property
+    def content_sha256(self) -> str:
+        """Hash of everything the item says, so a changed re-draft under the same id is detectable."""
+        return str(self.row()["content_sha256"])
+
+    def row(self) -> dict[str, Any]:
+        """The ``qa_items`` row (lists become JSON text)."""
+        out: dict[str, Any] = {
+            "item_id": self.item_id,
+            "track": self.track,
+            "question_type": self.question_type,
+            "pmcid": self.pmcid,
+            "question": self.question,
+            "context": self.context,
+            "context_sentence_ids": json.dumps(list(self.context_sentence_ids)),
+            "images": json.dumps([i.as_dict() for i in self.images]),
+            "options": json.dumps(list(self.options), ensure_ascii=False),
+            "n_options": len(self.options),
+            "answer_index": self.answer_index,
+            "answer": self.answer,
+            "aliases": json.dumps(list(self.aliases), ensure_ascii=False),
+            "orpha_code": self.orpha_code,
+            "answer_category": self.answer_category,
+            "rationale": self.rationale,
+            "drafter": self.drafter,
+            "drafter_version": self.drafter_version,
+            "status": self.status,
+            "seed": self.seed,
+        }
+        out["content_sha256"] = hashlib.sha256(
+            json.dumps(out, sort_keys=True, ensure_ascii=False).encode()
+        ).hexdigest()
+        return out
+
+    def evidence_rows(self) -> list[dict[str, Any]]:
+        """The ``qa_evidence`` rows: one per evidence sentence or figure, in order."""
+        rows = [
+            {"item_id": self.item_id, "pmcid": self.pmcid, "kind": "sentence", "ref_id": ref, "ordinal": i}
+            for i, ref in enumerate(self.evidence_sentence_ids)
+        ]
+        rows += [
+            {"item_id": self.item_id, "pmcid": self.pmcid, "kind": "figure", "ref_id": ref, "ordinal": i}
+            for i, ref in enumerate(self.evidence_figure_ids)
+        ]
+        return rows
+
+
+@dataclass(frozen=True, slots=True)
+class DiagnosisInput:
+    """The case's mapped ORDO diagnosis and its distractor candidates, computed upstream.
+
+    ``distractors`` are ordered (code, label) pairs, ORDO siblings first then embedding neighbours,
+    already free of the gold concept's ancestors, descendants and synonyms.
+    """
+
+    code: str  # "ORPHA:94080"
+    label: str
+    aliases: tuple[str, ...] = ()
+    evidence_sentence_ids: tuple[str, ...] = ()
+    distractors: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CaseInput:
+    """Everything a drafter may read about one case. Graphics other than status "ok" are ignored."""
+
+    pmcid: str
+    title: str
+    sections: tuple[Section, ...]
+    sentences: tuple[Sentence, ...]
+    figures: tuple[Figure, ...]
+    graphics: tuple[Graphic, ...]
+    mentions: tuple[FigureMention, ...]
+    diagnosis: DiagnosisInput | None = None
+
+    @classmethod
+    def from_parsed(cls, parsed: ParsedArticle, diagnosis: DiagnosisInput | None = None) -> CaseInput:
+        """A case from parser output; the orchestrator passes graphics carrying decoder status."""
+        return cls(
+            pmcid=parsed.article.pmcid,
+            title=parsed.article.title,
+            sections=parsed.sections,
+            sentences=parsed.sentences,
+            figures=parsed.figures,
+            graphics=parsed.graphics,
+            mentions=parsed.mentions,
+            diagnosis=diagnosis,
+        )
+
+    @property
+    def usable_graphics(self) -> tuple[Graphic, ...]:
+        return tuple(g for g in self.graphics if g.status == "ok")
+
+
+@dataclass(frozen=True, slots=True)
+class PoolEntry:
+    """A treatment, examination or image finding seen in one case, offered as a distractor elsewhere."""
+
+    kind: str  # one of POOL_KINDS
+    text: str
+    category: str | None
+    pmcid: str
+
+
+@dataclass(frozen=True, slots=True)
+class DistractorPool:
+    """Answers seen across the selected cases; a case never draws distractors from itself."""
+
+    entries: tuple[PoolEntry, ...] = ()
+
+    def candidates(self, kind: str, exclude_pmcid: str) -> list[PoolEntry]:
+        """Entries of one kind from other cases, first occurrence of each text only, in pool order."""
+        seen: set[str] = set()
+        out = []
+        for entry in self.entries:
+            key = _norm(entry.text)
+            if entry.kind == kind and entry.pmcid != exclude_pmcid and key not in seen:
+                seen.add(key)
+                out.append(entry)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class DraftResult:
+    """What drafting one case produced: items, and a reject for every draft that could not be made."""
+
+    items: list[QAItem] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
