@@ -1,0 +1,423 @@
+"""Dataset-level leakage: duplicates across items and cases, and items answerable from text alone.
+
+- ``same_case_track``: two items of one track drafted from the same case (one may answer the other);
+- ``near_duplicate_context``: contexts of two different cases nearly identical by embedding (the same
+  patient published twice, or a copied case description);
+- ``duplicate_image``: images of two different cases within ``k`` bits of perceptual hash;
+- ``text_answerable``: a blind solver — cosine between the context and each option, no images — picks
+  the gold option with a margin of at least ``Policy.blind_margin``.
+
+Like span detectors, these store a score on every row they write (the blind solver on every item),
+and ``flagged`` is the policy's verdict at write time; a different margin re-decides from the rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mmrare.embedding import VectorIndex
+from mmrare.items import TRACKS, QAItem
+from mmrare.leakage.policy import DEFAULT_POLICY, Policy
+from mmrare.leakage.segments import split_sentences
+from mmrare.leakage.semantic import Embedder, TextBatch, as_embedder
+
+if TYPE_CHECKING:
+    from mmrare.leakage.audit import Provenance
+
+FLAGS = ("same_case_track", "near_duplicate_context", "duplicate_image", "text_answerable")
+_NEIGHBOURS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetFlag:
+    """One dataset-level finding about an item (``other_item_id`` / ``ref`` name what it collides with)."""
+
+    item_id: str
+    track: str
+    flag: str
+    other_item_id: str | None
+    ref: str | None
+    score: float
+    threshold: float | None
+    flagged: bool
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+    def flag_id(self, provenance: Provenance) -> str:
+        key = json.dumps(
+            [
+                self.item_id,
+                self.flag,
+                self.other_item_id,
+                self.ref,
+                provenance.model_sha256,
+                provenance.policy_sha256,
+                provenance.config_hash,
+            ]
+        )
+        return hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
+
+    def row(self, provenance: Provenance) -> dict[str, Any]:
+        """The ``dataset_flags`` row."""
+        return {
+            "flag_id": self.flag_id(provenance),
+            "item_id": self.item_id,
+            "track": self.track,
+            "flag": self.flag,
+            "other_item_id": self.other_item_id,
+            "ref": self.ref,
+            "score": float(self.score),
+            "threshold": self.threshold,
+            "flagged": self.flagged,
+            "detail": json.dumps(dict(self.detail), ensure_ascii=False, sort_keys=True),
+            **provenance.columns(),
+        }
+
+
+# ----------------------------------------------------------------------------- same case
+
+
+def same_case_pairs(items: Sequence[QAItem]) -> list[DatasetFlag]:
+    """A flag on both items of every pair drafted for the same track from the same case."""
+    groups: dict[tuple[str, str], list[QAItem]] = {}
+    for item in items:
+        groups.setdefault((item.pmcid, item.track), []).append(item)
+    out = []
+    for (pmcid, _), group in sorted(groups.items()):
+        for a, b in itertools.combinations(sorted(group, key=lambda i: i.item_id), 2):
+            for this, other in ((a, b), (b, a)):
+                out.append(
+                    DatasetFlag(
+                        this.item_id,
+                        this.track,
+                        "same_case_track",
+                        other.item_id,
+                        pmcid,
+                        1.0,
+                        1.0,
+                        True,
+                        {"question_types": [this.question_type, other.question_type]},
+                    )
+                )
+    return out
+
+
+# ----------------------------------------------------------------------------- images
+
+
+def _hash_words(hashes: Sequence[str]) -> np.ndarray:
+    """Hex hashes of equal length as an ``(n, words)`` uint64 array."""
+    width = max(len(h) for h in hashes)
+    if any(len(h) != width for h in hashes):
+        raise ValueError("perceptual hashes must all have the same length")
+    words = -(-width // 16)
+    padded = [h.rjust(words * 16, "0") for h in hashes]
+    return np.array(
+        [[int(p[16 * w : 16 * (w + 1)], 16) for w in range(words)] for p in padded], dtype=np.uint64
+    )
+
+
+def _distances(block: np.ndarray, array: np.ndarray) -> np.ndarray:
+    out = np.zeros((block.shape[0], array.shape[0]), dtype=np.int32)
+    for w in range(array.shape[1]):
+        out += np.bitwise_count(block[:, w][:, None] ^ array[:, w][None, :]).astype(np.int32)
+    return out
+
+
+def hamming_matrix(hashes: Sequence[str]) -> np.ndarray:
+    """Pairwise bit distances of hex perceptual hashes of equal length (for small sets and tests)."""
+    if not hashes:
+        return np.zeros((0, 0), dtype=np.int32)
+    array = _hash_words(hashes)
+    return _distances(array, array)
+
+
+def close_pairs(hashes: Sequence[str], max_distance: int, *, block: int = 256) -> list[tuple[int, int, int]]:
+    """``(i, j, distance)`` for ``i < j`` within ``max_distance`` bits, in row blocks so memory stays flat."""
+    if len(hashes) < 2:
+        return []
+    array = _hash_words(hashes)
+    out = []
+    for start in range(0, len(hashes), block):
+        distances = _distances(array[start : start + block], array)
+        rows, cols = np.nonzero(distances <= max_distance)
+        for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+            if start + r < c:
+                out.append((start + r, c, int(distances[r, c])))
+    return out
+
+
+def duplicate_images(
+    items: Sequence[QAItem], phashes: Mapping[str, str | None], max_distance: int
+) -> list[DatasetFlag]:
+    """Items showing an image within ``max_distance`` bits of an image of another case.
+
+    ``phashes`` maps graphic ids to hex phash strings (``graphics.phash``); graphics without one are
+    skipped. Pairs up to twice the distance are stored unflagged, so a looser ``k`` can be re-decided.
+    """
+    owners: dict[str, set[tuple[str, str]]] = {}  # graphic -> {(pmcid, item_id)}
+    for item in items:
+        for ref in item.images:
+            if phashes.get(ref.graphic_id):
+                owners.setdefault(ref.graphic_id, set()).add((item.pmcid, item.item_id))
+    graphics = sorted(owners)
+    if len(graphics) < 2:
+        return []
+    pmcid_of = {g: {p for p, _ in owners[g]} for g in graphics}
+    track_of = {item.item_id: item.track for item in items}
+    items_of = {g: sorted(i for _, i in owners[g]) for g in graphics}
+    out = []
+    for i, j, distance in close_pairs([str(phashes[g]).lower() for g in graphics], 2 * max_distance):
+        for a, b in ((graphics[i], graphics[j]), (graphics[j], graphics[i])):
+            if pmcid_of[a] & pmcid_of[b]:
+                continue
+            for item_id in items_of[a]:
+                out.append(
+                    DatasetFlag(
+                        item_id,
+                        track_of[item_id],
+                        "duplicate_image",
+                        items_of[b][0],
+                        f"{a}|{b}",
+                        float(distance),
+                        float(max_distance),
+                        distance <= max_distance,
+                        {"graphic": a, "other_graphic": b, "other_pmcids": sorted(pmcid_of[b])},
+                    )
+                )
+    return out
+
+
+# ----------------------------------------------------------------------------- context vectors
+
+
+def context_vectors(
+    contexts: Mapping[str, str], embedder: Embedder, *, batch: TextBatch | None = None
+) -> dict[str, np.ndarray]:
+    """One unit vector per context: the normalised mean of its sentences' vectors.
+
+    Sentence means avoid the encoder's 256-word-piece truncation of a long context, and they reuse the
+    cached sentence vectors of the detection step.
+    """
+    own = batch is None
+    batch = batch or TextBatch()
+    tickets = {
+        item_id: batch.add([text[s:e] for s, e in split_sentences(text)] or [text or " "])
+        for item_id, text in contexts.items()
+    }
+    if own:
+        batch.embed(as_embedder(embedder))
+    return {item_id: _unit_mean(batch.rows(t)) for item_id, t in tickets.items()}
+
+
+def _unit_mean(rows: np.ndarray) -> np.ndarray:
+    mean = rows.mean(axis=0)
+    norm = float(np.linalg.norm(mean))
+    return (mean / norm if norm > 0 else mean).astype(np.float32)
+
+
+def near_duplicate_contexts(
+    items: Sequence[QAItem], vectors: Mapping[str, np.ndarray], threshold: float
+) -> list[DatasetFlag]:
+    """Each item's nearest context from another case (stored with its cosine), flagged at ``threshold``.
+
+    Further neighbours from other cases are stored too when they reach the threshold.
+    """
+    with_vec = [i for i in items if i.item_id in vectors]
+    if len(with_vec) < 2:
+        return []
+    index = VectorIndex([i.item_id for i in with_vec], np.stack([vectors[i.item_id] for i in with_vec]))
+    by_id = {i.item_id: i for i in with_vec}
+    hits = index.search(np.stack([vectors[i.item_id] for i in with_vec]), k=min(len(with_vec), _NEIGHBOURS))
+    out = []
+    for item, found in zip(with_vec, hits, strict=True):
+        first = True
+        for hit in found:
+            other = by_id[hit.key]
+            if other.pmcid == item.pmcid:
+                continue
+            cosine = round(float(hit.score), 6)
+            if first or cosine >= threshold:
+                out.append(
+                    DatasetFlag(
+                        item.item_id,
+                        item.track,
+                        "near_duplicate_context",
+                        other.item_id,
+                        other.pmcid,
+                        cosine,
+                        threshold,
+                        cosine >= threshold,
+                        {"other_track": other.track},
+                    )
+                )
+            first = False
+            if cosine < threshold:
+                break
+    return out
+
+
+# ----------------------------------------------------------------------------- blind solver
+
+
+@dataclass(frozen=True, slots=True)
+class BlindResult:
+    """The blind solver's answer to one item: which option it picked and by how much."""
+
+    item_id: str
+    track: str
+    predicted_index: int
+    answer_index: int
+    cosines: tuple[float, ...]
+    margin: float  # cos(gold) - max cos(distractor): > 0 when solved
+    flagged: bool
+
+    @property
+    def correct(self) -> bool:
+        return self.predicted_index == self.answer_index
+
+
+@dataclass(frozen=True)
+class BlindReport:
+    """Per-item blind answers and, per track, accuracy and the text-answerable rate."""
+
+    results: list[BlindResult]
+    margin: float
+
+    def by_track(self) -> dict[str, dict[str, float]]:
+        out: dict[str, dict[str, float]] = {}
+        for track in TRACKS:
+            mine = [r for r in self.results if r.track == track]
+            if not mine:
+                continue
+            n = len(mine)
+            correct = sum(r.correct for r in mine)
+            flagged = sum(r.flagged for r in mine)
+            out[track] = {
+                "items": n,
+                "correct": correct,
+                "accuracy": round(correct / n, 4),
+                "text_answerable": flagged,
+                "text_answerable_rate": round(flagged / n, 4),
+            }
+        return out
+
+    def flags(self) -> list[DatasetFlag]:
+        return [
+            DatasetFlag(
+                r.item_id,
+                r.track,
+                "text_answerable",
+                None,
+                None,
+                r.margin,
+                self.margin,
+                r.flagged,
+                {
+                    "predicted_index": r.predicted_index,
+                    "answer_index": r.answer_index,
+                    "cosines": list(r.cosines),
+                },
+            )
+            for r in self.results
+        ]
+
+
+def blind_solve(
+    items: Sequence[QAItem],
+    contexts: Mapping[str, str] | None,
+    embedder: Embedder,
+    margin: float = DEFAULT_POLICY.blind_margin,
+    *,
+    batch: TextBatch | None = None,
+    vectors: Mapping[str, np.ndarray] | None = None,
+) -> BlindReport:
+    """Answer every item from text similarity alone: context (masked, if given) against each option.
+
+    ``contexts`` maps item ids to the context to use (the masked context from ``leakage_contexts`` for
+    the released view; the item's own context when None or missing).
+    """
+    embedder = as_embedder(embedder)
+    own = batch is None
+    batch = batch or TextBatch()
+    texts = {i.item_id: (contexts or {}).get(i.item_id, i.context) for i in items}
+    if vectors is None:
+        sentence_tickets = {
+            item_id: batch.add([t[s:e] for s, e in split_sentences(t)] or [t or " "])
+            for item_id, t in texts.items()
+        }
+    option_tickets = {i.item_id: batch.add(list(i.options)) for i in items}
+    if own:
+        batch.embed(embedder)
+    if vectors is None:
+        vectors = {item_id: _unit_mean(batch.rows(t)) for item_id, t in sentence_tickets.items()}
+    results = []
+    for item in items:
+        cosines = batch.rows(option_tickets[item.item_id]) @ vectors[item.item_id]
+        predicted = int(np.argmax(cosines))
+        others = np.delete(cosines, item.answer_index)
+        gap = float(cosines[item.answer_index] - others.max())
+        results.append(
+            BlindResult(
+                item.item_id,
+                item.track,
+                predicted,
+                item.answer_index,
+                tuple(round(float(c), 6) for c in cosines),
+                round(gap, 6),
+                gap >= margin,
+            )
+        )
+    return BlindReport(results, margin)
+
+
+# ----------------------------------------------------------------------------- all together
+
+
+@dataclass(frozen=True)
+class DatasetReport:
+    """All dataset-level flags of a run, and the blind solver's per-track summary."""
+
+    flags: list[DatasetFlag]
+    blind: BlindReport
+
+    def summary(self) -> dict[str, Any]:
+        counts: dict[str, int] = {}
+        for flag in self.flags:
+            if flag.flagged:
+                counts[flag.flag] = counts.get(flag.flag, 0) + 1
+        return {"flagged": counts, "blind_solver": self.blind.by_track(), "blind_margin": self.blind.margin}
+
+
+def dataset_checks(
+    items: Sequence[QAItem],
+    embedder: Embedder,
+    policy: Policy = DEFAULT_POLICY,
+    *,
+    contexts: Mapping[str, str] | None = None,
+    phashes: Mapping[str, str | None] | None = None,
+) -> DatasetReport:
+    """Every dataset-level check over ``items``, with one ``embed`` call for all contexts and options."""
+    embedder = as_embedder(embedder)
+    batch = TextBatch()
+    texts = {i.item_id: (contexts or {}).get(i.item_id, i.context) for i in items}
+    sentence_tickets = {
+        item_id: batch.add([t[s:e] for s, e in split_sentences(t)] or [t or " "])
+        for item_id, t in texts.items()
+    }
+    for item in items:
+        batch.add(list(item.options))
+    batch.embed(embedder)
+    vectors = {item_id: _unit_mean(batch.rows(t)) for item_id, t in sentence_tickets.items()}
+    blind = blind_solve(items, texts, embedder, policy.blind_margin, batch=batch, vectors=vectors)
+    flags = same_case_pairs(items)
+    flags += near_duplicate_contexts(items, vectors, policy.near_duplicate_cosine)
+    flags += duplicate_images(items, phashes or {}, policy.image_max_hamming)
+    flags += blind.flags()
+    return DatasetReport(flags, blind)

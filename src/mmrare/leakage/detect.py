@@ -1,0 +1,106 @@
+"""Run every detector over a batch of items: lexical, semantic and option shortcuts, scores only.
+
+The batch matters for speed: all context sentences and descriptor texts of the run are embedded in one
+call (one large encoder batch, sorted by length inside sentence-transformers), and text already in
+the embedding cache is not encoded again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from mmrare.leakage.descriptors import AnswerDescriptor, LeakageInput
+from mmrare.leakage.lexical import TrackMatchers, build_matchers, lexical_scores
+from mmrare.leakage.scores import LeakageScore
+from mmrare.leakage.segments import ContextSentence, segment_context
+from mmrare.leakage.semantic import Embedder, TextBatch, as_embedder, semantic_scores
+from mmrare.leakage.shortcuts import STOP_WORDS, option_scores
+from mmrare.leakage.textnorm import nlp
+
+
+@dataclass(frozen=True)
+class Detection:
+    """All scores of a run, the sentence layout of each context, and how much text was embedded."""
+
+    scores: list[LeakageScore]
+    layouts: dict[str, tuple[ContextSentence, ...]] = field(default_factory=dict)
+    texts_embedded: int = 0
+    model_id: str = ""
+    model_sha256: str = ""
+
+    @property
+    def sentences(self) -> int:
+        return sum(len(layout) for layout in self.layouts.values())
+
+
+class MatcherCache:
+    """Compiled matchers per (descriptor, track): items of one case share a descriptor."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, str], TrackMatchers] = {}
+
+    def get(self, descriptor: AnswerDescriptor, track: str) -> TrackMatchers:
+        key = (descriptor.sha256, track)
+        if key not in self._cache:
+            self._cache[key] = build_matchers(descriptor, track)
+        return self._cache[key]
+
+
+def layout_of(entry: LeakageInput) -> tuple[ContextSentence, ...]:
+    """The sentences of the item's context, aligned to its sentence ids."""
+    item = entry.item
+    return segment_context(
+        item.context, item.context_sentence_ids, entry.sentence_texts, fallback_prefix=f"{item.item_id}:s"
+    )
+
+
+def detect(inputs: Sequence[LeakageInput], embedder: Embedder) -> Detection:
+    """Score every item of ``inputs``; the only model call is one ``embedder.embed`` for the whole batch."""
+    embedder = as_embedder(embedder)
+    pipeline = nlp()
+    matchers = MatcherCache()
+    batch = TextBatch()
+    scores: list[LeakageScore] = []
+    layouts: dict[str, tuple[ContextSentence, ...]] = {}
+    pending = []
+    docs = pipeline.tokenizer.pipe(entry.item.context for entry in inputs)
+    for entry, doc in zip(inputs, docs, strict=True):
+        item, basis = entry.item, entry.basis
+        layout = layouts[item.item_id] = layout_of(entry)
+        lexical = lexical_scores(
+            item.item_id,
+            item.track,
+            item.context,
+            layout,
+            matchers.get(entry.descriptor, item.track),
+            doc=doc,
+            basis=basis,
+        )
+        words = {t.norm_ for t in doc if t.is_alpha and len(t.norm_) >= 3 and t.norm_ not in STOP_WORDS}
+        options = option_scores(item, basis=basis, context_words=words)
+        descriptors = entry.descriptor.semantic_texts(item.track)
+        sentence_tickets = batch.add([s.text for s in layout])
+        descriptor_tickets = batch.add([text for _, text in descriptors])
+        pending.append((entry, layout, lexical, options, descriptors, sentence_tickets, descriptor_tickets))
+    batch.embed(embedder)
+    for entry, layout, lexical, options, descriptors, s_tickets, d_tickets in pending:
+        item = entry.item
+        semantic = semantic_scores(
+            item.item_id,
+            item.track,
+            layout,
+            batch.rows(s_tickets),
+            descriptors,
+            batch.rows(d_tickets),
+            model_sha256=embedder.model_sha256,
+            basis=entry.basis,
+        )
+        scores += lexical + semantic + options
+    return Detection(
+        scores=scores,
+        layouts=layouts,
+        texts_embedded=len(batch),
+        model_id=embedder.model_id,
+        model_sha256=embedder.model_sha256,
+    )

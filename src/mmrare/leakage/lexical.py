@@ -1,0 +1,369 @@
+"""Lexical leakage detectors: spaCy matchers over the context, one set per track.
+
+- diagnosis: label, synonyms, xref names, gene names (normalised words) and abbreviations defined in
+  the case, gene symbols (case-sensitive);
+- treatment: the treatment's names and abbreviations;
+- examination: the investigation's names, and phrases reporting its result ("MRI showed", "biopsy
+  revealed", "sequencing identified", "revealed by CT");
+- cross_image: figure and panel references, image markers, and n-grams found in only one of the
+  item's captions (they say which image shows what).
+
+Every hit is a :class:`LeakageScore` with score 1.0; whether it is masked, dropped or ignored is the
+policy's business. The same matchers re-run on the masked context as the policy's post-condition.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mmrare.leakage.descriptors import AnswerDescriptor
+from mmrare.leakage.scores import TRACK_LEXICAL, LeakageScore
+from mmrare.leakage.segments import ContextSentence
+from mmrare.leakage.textnorm import APOSTROPHES, nlp, normalise_text, normalise_word, term_variants
+
+if TYPE_CHECKING:
+    from spacy.matcher import Matcher, PhraseMatcher
+    from spacy.tokens import Doc, Token
+
+_RESULT_VERB_TEXT = """
+    show shows showed shown showing reveal reveals revealed revealing demonstrate demonstrates demonstrated
+    demonstrating confirm confirms confirmed confirming identify identifies identified identifying detect
+    detects detected disclose disclosed disclosing found indicated indicating displayed exhibited suggested
+    positive negative unremarkable normal consistent compatible significant notable diagnostic
+"""
+# Words after an investigation's name that report its result ("MRI showed", "biopsy was positive").
+RESULT_VERBS = tuple(_RESULT_VERB_TEXT.split())
+_RESULT_PREPOSITIONS = ("by", "on", "at", "in", "with", "from", "via")
+_FIGURE_WORD = r"^(?:supplementary|suppl\.?)?(?:fig|figs|figure|figures)\.?$"
+_FIGURE_NUM = r"^(?:S?\d+[A-Za-z]?(?:[-–,]\w+)*)$"
+_STOP_TEXT = """
+    a an the of in on at to for with without and or but by from as is are was were be been this that
+    these those its their her his our there which who also both all any each other some such than then
+    into onto over under image images figure figures fig panel panels patient patients case shows showing
+    shown seen see arrow arrows arrowhead arrowheads note noted view views no not after before during
+    while whereas revealing revealed taken
+"""
+_STOP = frozenset(_STOP_TEXT.split())
+_NGRAM_SIZES = (2, 3)
+_GENERIC_TEXT = """
+    syndrome disease disorder deficiency tumor tumour cancer carcinoma neoplasm neoplasia anomaly
+    malformation defect infection lesion condition variant complex sequence association abnormality
+    insufficiency failure
+"""
+# Head nouns too generic to give a diagnosis away on their own ("tumor", "syndrome").
+GENERIC_HEADS = frozenset(_GENERIC_TEXT.split())
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One matched span in a doc, before it becomes a score."""
+
+    detector: str
+    start: int  # character offsets
+    end: int
+    text: str
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TrackMatchers:
+    """The compiled matchers of one (descriptor, track); build once, run on any number of texts."""
+
+    track: str
+    phrase_norm: PhraseMatcher | None
+    phrase_orth: PhraseMatcher | None
+    patterns: Matcher | None
+    labels: dict[int, tuple[str, dict[str, Any]]]  # match id -> (detector, detail)
+
+    def hits(self, doc: Doc) -> list[Hit]:
+        """All hits in ``doc``, de-duplicated per (detector, span), in text order."""
+        found: dict[tuple[str, int, int], Hit] = {}
+        for matcher in (self.phrase_norm, self.phrase_orth, self.patterns):
+            if matcher is None:
+                continue
+            for match_id, s, e in matcher(doc):
+                detector, detail = self.labels[match_id]
+                span = doc[s:e]
+                start, end = span.start_char, span.end_char
+                key = (detector, start, end)
+                if key not in found:
+                    found[key] = Hit(detector, start, end, span.text, dict(detail))
+        return sorted(found.values(), key=lambda h: (h.start, h.end, h.detector))
+
+
+def build_matchers(descriptor: AnswerDescriptor, track: str) -> TrackMatchers:
+    """The matchers for ``track``'s lexical detectors over ``descriptor``."""
+    from spacy.matcher import Matcher, PhraseMatcher
+
+    pipeline = nlp()
+    wanted = set(TRACK_LEXICAL.get(track, ()))
+    norm = PhraseMatcher(pipeline.vocab, attr="NORM")
+    orth = PhraseMatcher(pipeline.vocab, attr="ORTH")
+    patterns = Matcher(pipeline.vocab)
+    labels: dict[int, tuple[str, dict[str, Any]]] = {}
+    counts = {"norm": 0, "orth": 0, "patterns": 0}
+
+    def key(detector: str, detail: dict[str, Any]) -> str:
+        name = f"{detector}|{sorted(detail.items())}"
+        labels[pipeline.vocab.strings.add(name)] = (detector, detail)
+        return name
+
+    def add_terms(detector: str, terms: Iterable[str], *, exact: bool) -> None:
+        for term in terms:
+            variants = _exact_variants(term) if exact else term_variants(term)
+            docs = [pipeline.make_doc(v) for v in variants]
+            docs = [d for d in docs if len(d) and not all(t.is_punct for t in d)]
+            if docs:
+                target = orth if exact else norm
+                target.add(key(detector, {"term": term}), docs)
+                counts["orth" if exact else "norm"] += 1
+
+    if "lexical.label" in wanted:
+        add_terms("lexical.label", [descriptor.label], exact=False)
+    if "lexical.synonym" in wanted:
+        add_terms("lexical.synonym", descriptor.synonyms, exact=False)
+    if "lexical.xref" in wanted:
+        add_terms("lexical.xref", descriptor.xref_names, exact=False)
+    if "lexical.abbreviation" in wanted:
+        add_terms("lexical.abbreviation", descriptor.abbreviations, exact=True)
+    if "lexical.head_word" in wanted:
+        add_terms("lexical.head_word", head_words(descriptor), exact=False)
+    if "lexical.gene" in wanted:
+        add_terms("lexical.gene", descriptor.gene_symbols, exact=True)
+        add_terms("lexical.gene", descriptor.gene_names, exact=False)
+    if "lexical.result_phrase" in wanted:
+        heads = _heads(descriptor)
+        if heads:
+            verbs = list(RESULT_VERBS)
+            patterns.add(
+                key("lexical.result_phrase", {"form": "name_then_result"}),
+                [[{"NORM": {"IN": heads}}, {"IS_PUNCT": False, "OP": "{0,4}"}, {"LOWER": {"IN": verbs}}]],
+                greedy="LONGEST",
+            )
+            patterns.add(
+                key("lexical.result_phrase", {"form": "result_then_name"}),
+                [
+                    [
+                        {"LOWER": {"IN": verbs}},
+                        {"LOWER": {"IN": list(_RESULT_PREPOSITIONS)}},
+                        {"IS_PUNCT": False, "OP": "{0,3}"},
+                        {"NORM": {"IN": heads}},
+                    ]
+                ],
+                greedy="LONGEST",
+            )
+            counts["patterns"] += 2
+    if track == "cross_image":
+        _add_cross_image(descriptor, wanted, patterns, norm, key, counts)
+    return TrackMatchers(
+        track=track,
+        phrase_norm=norm if counts["norm"] else None,
+        phrase_orth=orth if counts["orth"] else None,
+        patterns=patterns if counts["patterns"] else None,
+        labels=labels,
+    )
+
+
+def _add_cross_image(
+    descriptor: AnswerDescriptor,
+    wanted: set[str],
+    patterns: Matcher,
+    norm: PhraseMatcher,
+    key: Any,
+    counts: dict[str, int],
+) -> None:
+    pipeline = nlp()
+    if "lexical.figure_ref" in wanted:
+        patterns.add(
+            key("lexical.figure_ref", {"form": "figure_number"}),
+            [
+                [
+                    {"LOWER": {"REGEX": _FIGURE_WORD}},
+                    {"ORTH": ".", "OP": "?"},
+                    {"TEXT": {"REGEX": _FIGURE_NUM}},
+                ]
+            ],
+            greedy="LONGEST",
+        )
+        counts["patterns"] += 1
+        for fig in descriptor.figures:
+            if fig.label.strip():
+                norm.add(
+                    key("lexical.figure_ref", {"figure_id": fig.figure_id}), [pipeline.make_doc(fig.label)]
+                )
+                counts["norm"] += 1
+    if "lexical.panel_ref" in wanted:
+        patterns.add(
+            key("lexical.panel_ref", {"form": "panel"}),
+            [[{"LOWER": {"IN": ["panel", "panels"]}}, {"TEXT": {"REGEX": r"^(?:[A-Za-z]|\d+|[ivx]+)$"}}]],
+            greedy="LONGEST",
+        )
+        counts["patterns"] += 1
+    if "lexical.image_marker" in wanted:
+        patterns.add(
+            key("lexical.image_marker", {"form": "image_number"}),
+            [[{"LOWER": "image"}, {"TEXT": {"REGEX": r"^\d+$"}}]],
+        )
+        counts["patterns"] += 1
+    if "lexical.caption_ngram" in wanted:
+        for figure_id, grams in distinctive_ngrams(descriptor).items():
+            if grams:
+                variants = [v for g in grams for v in term_variants(g)]
+                norm.add(
+                    key("lexical.caption_ngram", {"figure_id": figure_id}),
+                    [pipeline.make_doc(v) for v in dict.fromkeys(variants)],
+                )
+                counts["norm"] += 1
+
+
+def distinctive_ngrams(descriptor: AnswerDescriptor) -> dict[str, list[str]]:
+    """Per figure, the caption 2- and 3-grams of content words that no other figure's caption has.
+
+    An n-gram must start and end with a content word (a trigram may have a stop word inside). Words
+    are compared on their norms ("lesions" = "lesion"); hyphens are skipped ("Hematoxylin-eosin" is a
+    bigram, matched with or without its hyphen), any other punctuation ends a run of words.
+    """
+    pipeline = nlp()
+    grams_of: dict[str, dict[tuple[str, ...], str]] = {}
+    for fig in descriptor.figures:
+        runs: list[list[Token]] = [[]]
+        for token in pipeline.make_doc(fig.caption):
+            if token.norm_ == "-":
+                continue
+            if token.is_alpha or token.like_num:
+                runs[-1].append(token)
+            elif runs[-1]:
+                runs.append([])
+        grams: dict[tuple[str, ...], str] = {}
+        for run in runs:
+            for n in _NGRAM_SIZES:
+                for i in range(len(run) - n + 1):
+                    words = run[i : i + n]
+                    # Content words at both ends ("chief cells", "head and neck"), never "cells with pale".
+                    if _is_content(words[0].norm_) and _is_content(words[-1].norm_):
+                        grams.setdefault(tuple(t.norm_ for t in words), " ".join(t.text for t in words))
+        grams_of[fig.figure_id] = grams
+    out: dict[str, list[str]] = {}
+    for figure_id, grams in grams_of.items():
+        others = {g for fid, gs in grams_of.items() if fid != figure_id for g in gs}
+        out[figure_id] = sorted(text for g, text in grams.items() if g not in others)
+    return out
+
+
+def _is_content(norm: str) -> bool:
+    return len(norm) >= 3 and norm.isalpha() and norm not in _STOP
+
+
+def _exact_variants(term: str) -> list[str]:
+    """Case-sensitive spellings of a short form: itself, plural "s", possessive."""
+    base = term.strip()
+    if not base:
+        return []
+    return [base, base + "s", *(base + a + "s" for a in APOSTROPHES)]
+
+
+def head_words(descriptor: AnswerDescriptor) -> list[str]:
+    """Distinctive head nouns of the label and synonyms ("paraganglioma" of "Head and neck paraganglioma").
+
+    A context saying "typical for paragangliomas" gives the answer away even though it never writes
+    the full label. Single-word names are the label itself; generic heads ("syndrome") and short words
+    are left out.
+    """
+    pipeline = nlp()
+    found: dict[str, str] = {}
+    for name in (descriptor.label, *descriptor.synonyms):
+        words = [t for t in pipeline.make_doc(name) if t.is_alpha]
+        if len(words) < 2:
+            continue
+        head = words[-1]
+        if len(head.norm_) >= 6 and head.norm_ not in GENERIC_HEADS:
+            found.setdefault(head.norm_, head.text.lower())
+    return sorted(found.values())
+
+
+def _heads(descriptor: AnswerDescriptor) -> list[str]:
+    """Norms of the words that name an investigation in a result phrase: each name's last word."""
+    pipeline = nlp()
+    heads: set[str] = set()
+    for term in (*descriptor.names(), *descriptor.abbreviations):
+        doc = pipeline.make_doc(term)
+        words = [t for t in doc if not t.is_punct]
+        if words:
+            heads.add(words[-1].norm_)
+    return sorted(heads)
+
+
+def lexical_scores(
+    item_id: str,
+    track: str,
+    context: str,
+    sentences: Sequence[ContextSentence],
+    matchers: TrackMatchers,
+    *,
+    doc: Doc | None = None,
+    basis: str = "",
+) -> list[LeakageScore]:
+    """One score (1.0) per hit, tied to the sentence holding its start."""
+    doc = doc if doc is not None else nlp().make_doc(context)
+    out = []
+    for hit in matchers.hits(doc):
+        sentence = _sentence_at(sentences, hit.start)
+        out.append(
+            LeakageScore(
+                item_id=item_id,
+                detector=hit.detector,
+                sentence_id=sentence.sentence_id if sentence else None,
+                start=hit.start,
+                end=hit.end,
+                matched_text=hit.text,
+                score=1.0,
+                detail=hit.detail,
+                track=track,
+                basis=basis,
+            )
+        )
+    return out
+
+
+def _sentence_at(sentences: Sequence[ContextSentence], pos: int) -> ContextSentence | None:
+    best = None
+    for sentence in sentences:
+        if sentence.start <= pos:
+            best = sentence
+        else:
+            break
+    return best
+
+
+def literal_names(text: str, descriptor: AnswerDescriptor, track: str) -> list[str]:
+    """Names of the answer found in ``text`` by plain regular expressions, independent of spaCy.
+
+    The post-condition's second opinion: label, synonyms and xref names on normalised text (plural
+    allowed), abbreviations and gene symbols case-sensitively on the raw text.
+    """
+    if track == "cross_image":
+        return []
+    found = []
+    normalised = f" {normalise_text(text)} "
+    names = list(descriptor.names())
+    if track == "diagnosis":
+        names += list(descriptor.gene_names)
+    for name in names:
+        norm = normalise_text(name)
+        if norm and re.search(r"(?<![0-9a-z])" + re.escape(norm) + r"(?:s|es)?(?![0-9a-z])", normalised):
+            found.append(name)
+    shorts = list(descriptor.abbreviations) + (list(descriptor.gene_symbols) if track == "diagnosis" else [])
+    for short in shorts:
+        if short.strip() and re.search(
+            r"(?<![A-Za-z0-9])" + re.escape(short.strip()) + r"s?(?![A-Za-z0-9])", text
+        ):
+            found.append(short)
+    return found
+
+
+def word_norms(text: str) -> list[str]:
+    """Norms of the words of ``text`` (for option/context overlap)."""
+    return [normalise_word(t.text) for t in nlp().make_doc(text) if t.is_alpha]

@@ -1,0 +1,172 @@
+"""Detector output: one :class:`LeakageScore` per hit or per scored sentence, and the detector registry.
+
+Detectors only *score*; the policy (:mod:`mmrare.leakage.policy`) decides. Scores are stored in full
+(``leakage_scores``) — including the semantic score of every sentence, not only those above a
+threshold — so that a threshold or policy change re-decides from stored rows and never re-embeds.
+
+Offsets: ``start``/``end`` are character offsets into the item's ``context`` (for semantic scores,
+the sentence's span), ``None`` for item-level scores (option shortcuts).
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mmrare.errors import FatalError
+
+if TYPE_CHECKING:
+    from mmrare.leakage.audit import Provenance
+
+# Bump whenever a detector may score the same input differently (patterns, normalisation, splitting).
+DETECTOR_VERSION = "leakage-detectors/1"
+
+SEMANTIC = "semantic"
+
+# Explicit registry: name -> what a hit means, in words (used by explanations and policy checks).
+DETECTORS: dict[str, str] = {
+    "lexical.label": "the gold answer's label",
+    "lexical.synonym": "a synonym of the gold answer",
+    "lexical.abbreviation": "an abbreviation the case defines for the gold answer",
+    "lexical.xref": "a cross-referenced name of the gold answer",
+    "lexical.gene": "a causal gene of the gold diagnosis named by the case",
+    "lexical.head_word": "the distinctive head noun of the gold diagnosis",
+    "lexical.result_phrase": "a phrase reporting the result of the gold investigation",
+    "lexical.figure_ref": "a figure reference that ties text to a specific image",
+    "lexical.panel_ref": "a panel reference that ties text to a specific image",
+    "lexical.image_marker": "an image marker that ties text to a specific image",
+    "lexical.caption_ngram": "a phrase found in only one of the item's figure captions",
+    SEMANTIC: "a sentence whose meaning is close to the answer's label, synonyms or definition",
+    "option.length": "the gold option's length stands out from the distractors",
+    "option.overlap": "the gold option shares words with the context that no distractor shares",
+}
+
+# Lexical detectors that run for each track.
+TRACK_LEXICAL: dict[str, tuple[str, ...]] = {
+    "diagnosis": (
+        "lexical.label",
+        "lexical.synonym",
+        "lexical.abbreviation",
+        "lexical.xref",
+        "lexical.gene",
+        "lexical.head_word",
+    ),
+    "treatment": ("lexical.label", "lexical.synonym", "lexical.abbreviation", "lexical.xref"),
+    "examination": (
+        "lexical.label",
+        "lexical.synonym",
+        "lexical.abbreviation",
+        "lexical.xref",
+        "lexical.result_phrase",
+    ),
+    "cross_image": (
+        "lexical.figure_ref",
+        "lexical.panel_ref",
+        "lexical.image_marker",
+        "lexical.caption_ngram",
+    ),
+}
+
+
+def check_detector_pattern(pattern: str) -> str:
+    """``pattern`` (an fnmatch glob over detector names) if it names at least one detector.
+
+    A typo in a policy table would otherwise silently never fire; the error suggests the closest name.
+    """
+    if any(fnmatch.fnmatchcase(name, pattern) for name in DETECTORS):
+        return pattern
+    close = difflib.get_close_matches(pattern, list(DETECTORS), n=1, cutoff=0.5)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise FatalError(
+        f"policy names unknown detector {pattern!r}{hint} (known: {', '.join(sorted(DETECTORS))})"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LeakageScore:
+    """One detector hit (lexical: score 1.0), one scored sentence (semantic) or one item-level score."""
+
+    item_id: str
+    detector: str
+    sentence_id: str | None
+    start: int | None
+    end: int | None
+    matched_text: str
+    score: float
+    detail: Mapping[str, Any]
+    track: str
+    basis: str = ""  # LeakageInput.basis: the context + descriptor the score was computed on
+
+    @property
+    def is_lexical(self) -> bool:
+        return self.detector.startswith("lexical.")
+
+    @property
+    def score_id(self) -> str:
+        """Content key: the same hit on the same input by the same detector version is one row."""
+        key = json.dumps(
+            [
+                self.item_id,
+                self.basis,
+                self.detector,
+                DETECTOR_VERSION,
+                self.sentence_id,
+                self.start,
+                self.end,
+                self.matched_text,
+                self.detail.get("model_sha256") if self.detector == SEMANTIC else None,
+            ],
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
+
+    def row(self, provenance: Provenance) -> dict[str, Any]:
+        """The ``leakage_scores`` row."""
+        return {
+            "score_id": self.score_id,
+            "item_id": self.item_id,
+            "track": self.track,
+            "basis": self.basis,
+            "detector": self.detector,
+            "detector_version": DETECTOR_VERSION,
+            "sentence_id": self.sentence_id,
+            "start": self.start,
+            "end": self.end,
+            "matched_text": self.matched_text,
+            "score": float(self.score),
+            "detail": json.dumps(dict(self.detail), ensure_ascii=False, sort_keys=True),
+            "model_id": provenance.model_id,
+            "model_sha256": provenance.model_sha256,
+            "ordo_version": provenance.ordo_version,
+            "created_at": provenance.created_at,
+        }
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> LeakageScore:
+        """A score read back from ``leakage_scores`` (for re-deciding without re-embedding)."""
+        detail = row["detail"]
+        return cls(
+            item_id=row["item_id"],
+            detector=row["detector"],
+            sentence_id=row["sentence_id"],
+            start=row["start"],
+            end=row["end"],
+            matched_text=row["matched_text"],
+            score=float(row["score"]),
+            detail=json.loads(detail) if isinstance(detail, str) else dict(detail),
+            track=row["track"],
+            basis=row.get("basis", "") or "",
+        )
+
+
+def by_item(scores: Iterable[LeakageScore]) -> dict[str, list[LeakageScore]]:
+    """Scores grouped by item id, each group in input order."""
+    out: dict[str, list[LeakageScore]] = {}
+    for score in scores:
+        out.setdefault(score.item_id, []).append(score)
+    return out

@@ -1,0 +1,1 @@
+"""Leakage-control tests (a package so the tests can share ``leakage_cases``)."""

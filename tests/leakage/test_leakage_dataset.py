@@ -1,0 +1,138 @@
+"""Dataset-level checks: duplicate images by phash, same-case pairs, near-duplicate contexts, blind solver."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import imagehash
+from PIL import Image
+
+from mmrare.embedding import EmbeddingCache
+from mmrare.items import ImageRef, QAItem
+from mmrare.leakage import (
+    DEFAULT_POLICY,
+    LeakageInput,
+    blind_solve,
+    dataset_checks,
+    duplicate_images,
+    hamming_matrix,
+    near_duplicate_contexts,
+    same_case_pairs,
+)
+from mmrare.leakage.dataset import context_vectors
+
+from .leakage_cases import AIE, PGL, make_item
+
+ABSTRACT = (
+    "Autoimmune enteropathy is an uncommon cause of chronic diarrhea rarely seen in adults. The disease is "
+    "secondary to an autoimmune process in the gut that leads to villous blunting and subsequent watery "
+    "diarrhea, abdominal pain, and severe weight loss."
+)
+
+
+def with_images(item: QAItem, graphic_ids: list[str]) -> QAItem:
+    images = tuple(
+        ImageRef(n, f"Image {n}", g.rsplit(":", 1)[0], g) for n, g in enumerate(graphic_ids, start=1)
+    )
+    fields = {f: getattr(item, f) for f in item.__dataclass_fields__}
+    return QAItem(**{**fields, "images": images})
+
+
+def test_duplicate_images_across_cases_by_phash(shared_dir: Path, tmp_path: Path) -> None:
+    folder = shared_dir / "pmc" / "packages" / "PMC10802347"
+    original = Image.open(folder / "nihpp-2023.12.31.573776v1-f0002.jpg").convert("RGB")
+    other = Image.open(folder / "nihpp-2023.12.31.573776v1-f0003.jpg")
+    copy = tmp_path / "reposted.jpg"
+    original.resize((original.width // 2, original.height // 2)).save(copy, quality=60)  # re-published copy
+    ours_g, other_g, theirs_g = f"{AIE}:F1:g0", f"{AIE}:F2:g0", "PMC9999999:F1:g0"
+    phashes = {
+        ours_g: str(imagehash.phash(original)),
+        other_g: str(imagehash.phash(other)),
+        theirs_g: str(imagehash.phash(Image.open(copy))),
+    }
+    context = "Stool studies were negative for infectious pathogens. Her diarrhea persisted."
+    options = ["Image 1", "Image 2", "Image 3", "Image 4"]
+    ours = with_images(make_item("ours", "cross_image", AIE, context, ["a", "b"], options), [ours_g, other_g])
+    theirs = with_images(
+        make_item("theirs", "cross_image", "PMC9999999", context, ["a", "b"], options), [theirs_g]
+    )
+    flags = [f for f in duplicate_images([ours, theirs], phashes, max_distance=4) if f.flagged]
+    assert {(f.item_id, f.other_item_id) for f in flags} == {("ours", "theirs"), ("theirs", "ours")}
+    assert all(f.score <= 4 for f in flags)
+    assert {f.detail["graphic"] for f in flags} == {ours_g, theirs_g}  # the other figure is no duplicate
+    assert duplicate_images([ours], phashes, max_distance=4) == []  # one case never duplicates itself
+
+
+def test_hamming_matrix_matches_imagehash() -> None:
+    hashes = ["ffd7918181c9ffff", "ffd7918181c9fffe", "0000000000000000"]
+    matrix = hamming_matrix(hashes)
+    for i, a in enumerate(hashes):
+        for j, b in enumerate(hashes):
+            assert matrix[i, j] == imagehash.hex_to_hash(a) - imagehash.hex_to_hash(b)
+
+
+def test_two_items_of_one_track_from_one_case_are_paired(aie_input: LeakageInput) -> None:
+    item = aie_input.item
+    twin = QAItem(**{**{f: getattr(item, f) for f in item.__dataclass_fields__}, "item_id": "aie-dx-2"})
+    other_track = make_item("aie-tx", "treatment", AIE, "x.", ["a"], ["A", "B", "C", "D"])
+    flags = same_case_pairs([item, twin, other_track])
+    assert {(f.item_id, f.other_item_id) for f in flags} == {("aie-dx", "aie-dx-2"), ("aie-dx-2", "aie-dx")}
+
+
+def test_near_identical_contexts_across_cases(cache: EmbeddingCache, aie_input: LeakageInput) -> None:
+    item = aie_input.item
+    fields = {f: getattr(item, f) for f in item.__dataclass_fields__}
+    republished = QAItem(
+        **{**fields, "item_id": "copy", "pmcid": "PMC9999999", "context": item.context + " "}
+    )
+    unrelated = make_item(
+        "pgl", "diagnosis", PGL, ABSTRACT.replace("Autoimmune enteropathy", "It"), ["a"], ["A", "B", "C", "D"]
+    )
+    items = [item, republished, unrelated]
+    vectors = context_vectors({i.item_id: i.context for i in items}, cache)
+    flags = near_duplicate_contexts(items, vectors, DEFAULT_POLICY.near_duplicate_cosine)
+    flagged = {(f.item_id, f.other_item_id) for f in flags if f.flagged}
+    assert flagged == {("aie-dx", "copy"), ("copy", "aie-dx")}
+    stored = {f.item_id: f for f in flags}
+    assert stored["pgl"].score < DEFAULT_POLICY.near_duplicate_cosine  # nearest neighbour stored unflagged
+
+
+def test_blind_solver_flags_a_context_that_nearly_states_the_answer(cache: EmbeddingCache) -> None:
+    options = [
+        "Autoimmune enteropathy",
+        "Paraganglioma",
+        "Myasthenia gravis",
+        "Wilson disease",
+        "Sarcoidosis",
+    ]
+    telling = make_item("telling", "diagnosis", AIE, ABSTRACT, ["a", "b"], options)
+    neutral_text = "The patient was subjected to surgery for the left tumor resection. She was discharged."
+    neutral = make_item(
+        "neutral", "cross_image", PGL, neutral_text, ["a", "b"], ["Image 1", "Image 2", "Image 3", "Image 4"]
+    )
+    report = blind_solve([telling, neutral], None, cache, margin=DEFAULT_POLICY.blind_margin)
+    results = {r.item_id: r for r in report.results}
+    assert results["telling"].correct and results["telling"].flagged
+    assert results["telling"].margin >= DEFAULT_POLICY.blind_margin
+    assert not results["neutral"].flagged
+    rates = report.by_track()
+    assert rates["diagnosis"]["text_answerable_rate"] == 1.0
+    assert rates["cross_image"]["text_answerable_rate"] == 0.0
+    # the masked context is what counts: with the answer masked out, the same item is no longer flagged
+    masked = ABSTRACT.replace("Autoimmune enteropathy", "[MASKED]").replace("autoimmune process", "[MASKED]")
+    again = blind_solve([telling], {"telling": masked}, cache, margin=0.25)
+    assert again.results[0].margin < results["telling"].margin
+
+
+def test_dataset_checks_in_one_pass(
+    cache: EmbeddingCache, aie_input: LeakageInput, pgl_input: LeakageInput
+) -> None:
+    report = dataset_checks([aie_input.item, pgl_input.item], cache, DEFAULT_POLICY)
+    kinds = {f.flag for f in report.flags}
+    assert "text_answerable" in kinds  # the blind solver scores every item, flagged or not
+    assert len([f for f in report.flags if f.flag == "text_answerable"]) == 2
+    summary = report.summary()
+    assert (
+        set(summary["blind_solver"]) == {"diagnosis"}
+        and summary["blind_margin"] == DEFAULT_POLICY.blind_margin
+    )

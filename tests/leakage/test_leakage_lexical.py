@@ -1,0 +1,130 @@
+"""Lexical detectors on real case text: what each track finds, and where (no encoder needed)."""
+
+from __future__ import annotations
+
+from mmrare.leakage import AnswerDescriptor, LeakageInput
+from mmrare.leakage.detect import layout_of
+from mmrare.leakage.lexical import build_matchers, distinctive_ngrams, lexical_scores, literal_names
+
+from .leakage_cases import AIE, AIE_SENTENCES, PGL, PGL_CAPTIONS, make_item
+
+
+def hits(entry: LeakageInput) -> list[tuple[str, str, str | None]]:
+    item = entry.item
+    found = lexical_scores(
+        item.item_id,
+        item.track,
+        item.context,
+        layout_of(entry),
+        build_matchers(entry.descriptor, item.track),
+    )
+    for score in found:
+        assert item.context[score.start : score.end] == score.matched_text
+        assert score.score == 1.0
+    return [(s.detector, s.matched_text, s.sentence_id) for s in found]
+
+
+def test_diagnosis_label_and_defined_abbreviation(aie_input: LeakageInput) -> None:
+    found = hits(aie_input)
+    intro, discussion = f"{AIE}:sec1:p0:s0", f"{AIE}:sec3:p0:s0"
+    assert ("lexical.label", "autoimmune enteropathy", intro) in found  # case-insensitive
+    assert ("lexical.abbreviation", "AIE", intro) in found
+    assert ("lexical.abbreviation", "AIE", discussion) in found
+    assert ("lexical.head_word", "enteropathy", intro) in found
+
+
+def test_diagnosis_synonym_plural_abbreviation_gene_and_head_word(pgl_input: LeakageInput) -> None:
+    found = hits(pgl_input)
+    assert ("lexical.abbreviation", "CPGLs", f"{PGL}:sec3:p0:s0") in found  # plural of "CPGL"
+    assert ("lexical.synonym", "carotid paraganglioma", f"{PGL}:sec3:p1:s4") in found
+    assert ("lexical.head_word", "paragangliomas", f"{PGL}:sec3:p1:s2") in found
+    genes = [h for h in found if h[0] == "lexical.gene"]
+    assert [g[1] for g in genes] == ["SDHD", "SDHD"]  # the gene symbol, never SDHA/SDHB/SDHC
+    assert {g[2] for g in genes} == {f"{PGL}:sec4:p0:s0", f"{PGL}:sec4:p0:s1"}
+
+
+def test_names_match_through_possessives_hyphens_and_case() -> None:
+    sid = f"{AIE}:sec2:p0:s0"
+    item = make_item(
+        "t", "diagnosis", AIE, AIE_SENTENCES[sid], [sid], ["Hashimoto thyroiditis", "B", "C", "D"]
+    )
+    descriptor = AnswerDescriptor(label="Hashimoto thyroiditis", xref_names=("Body-mass index",))
+    found = hits(LeakageInput(item, descriptor, {sid: AIE_SENTENCES[sid]}))
+    assert ("lexical.label", "Hashimoto’s thyroiditis", sid) in found  # curly possessive in the text
+    assert ("lexical.xref", "body mass index", sid) in found  # hyphen in the term, spaces in the text
+
+
+def test_abbreviations_are_case_sensitive() -> None:
+    text = "The aie score was normal. AIE was suspected."
+    item = make_item("t", "diagnosis", AIE, text, ["a", "b"], ["Autoimmune enteropathy", "B", "C", "D"])
+    descriptor = AnswerDescriptor(label="Autoimmune enteropathy", abbreviations=("AIE",))
+    found = hits(
+        LeakageInput(item, descriptor, {"a": "The aie score was normal.", "b": "AIE was suspected."})
+    )
+    assert found == [("lexical.abbreviation", "AIE", "b")]
+
+
+def test_examination_names_and_result_phrase(exam_input: LeakageInput) -> None:
+    found = hits(exam_input)
+    assert ("lexical.label", "Computed tomography", f"{PGL}:sec3:p0:s2") in found
+    assert ("lexical.abbreviation", "CT", f"{PGL}:sec3:p0:s4") in found
+    phrases = [h for h in found if h[0] == "lexical.result_phrase"]
+    assert phrases == [("lexical.result_phrase", "CT study with contrast also revealed", f"{PGL}:sec3:p0:s4")]
+
+
+def test_result_phrase_in_both_word_orders() -> None:
+    text = "Cardiac MRI showed late enhancement. Myocarditis was revealed by cardiac MRI."
+    ids = ["a", "b"]
+    item = make_item("t", "examination", AIE, text, ids, ["Cardiac MRI", "Echocardiography", "ECG", "Holter"])
+    descriptor = AnswerDescriptor(label="Cardiac magnetic resonance imaging", abbreviations=("MRI",))
+    found = hits(LeakageInput(item, descriptor, {}))
+    phrases = {h[1] for h in found if h[0] == "lexical.result_phrase"}
+    assert phrases == {"MRI showed", "revealed by cardiac MRI"}
+
+
+def test_treatment_name_and_brand(treatment_input: LeakageInput) -> None:
+    found = hits(treatment_input)
+    assert [(d, t) for d, t, _ in found] == [("lexical.label", "vedolizumab"), ("lexical.synonym", "Entyvio")]
+
+
+def test_cross_image_figure_reference_and_caption_phrase(cross_input: LeakageInput) -> None:
+    found = hits(cross_input)
+    assert ("lexical.figure_ref", "Fig. 1", f"{PGL}:sec3:p0:s4") in found
+    assert ("lexical.caption_ngram", "Hematoxylin-eosin", f"{PGL}:sec3:p1:s2") in found
+
+
+def test_cross_image_panel_and_image_markers() -> None:
+    text = "Panel B shows the nests. Image 3 shows the mass, see Figure 2A."
+    item = make_item("t", "cross_image", PGL, text, ["a", "b"], ["Image 1", "Image 2", "Image 3", "Image 4"])
+    found = hits(LeakageInput(item, AnswerDescriptor(label="Image 2", figures=PGL_CAPTIONS), {}))
+    assert [(d, t) for d, t, _ in found] == [
+        ("lexical.panel_ref", "Panel B"),
+        ("lexical.image_marker", "Image 3"),
+        ("lexical.figure_ref", "Figure 2A"),
+    ]
+
+
+def test_caption_ngrams_are_distinctive_per_figure() -> None:
+    grams = distinctive_ngrams(AnswerDescriptor(label="Image 2", figures=PGL_CAPTIONS))
+    assert "Computed tomography" in grams[f"{PGL}:Fig1"]
+    assert "chief cells" in grams[f"{PGL}:Fig2"]
+    assert all(not g.endswith(" of") for gs in grams.values() for g in gs)
+
+
+def test_sentences_align_to_the_rendered_context(pgl_input: LeakageInput) -> None:
+    layout = {s.sentence_id: s for s in layout_of(pgl_input)}
+    assert list(layout) == list(pgl_input.item.context_sentence_ids)
+    # citation "[5, 6]" removed and "(Fig. 1)" rewritten by the drafter: spans follow the rendered text
+    assert layout[f"{PGL}:sec4:p0:s0"].text.endswith("encoded by the corresponding genes.")
+    assert layout[f"{PGL}:sec3:p0:s4"].text.endswith("carotid bifurcations (Image 1).")
+    for sentence in layout.values():
+        assert pgl_input.item.context[sentence.start : sentence.end] == sentence.text
+
+
+def test_regex_second_opinion_finds_names_spacy_cannot_split() -> None:
+    descriptor = AnswerDescriptor(label="Autoimmune enteropathy", abbreviations=("AIE",))
+    assert literal_names("Suspected autoimmune-enteropathy.", descriptor, "diagnosis") == [
+        "Autoimmune enteropathy"
+    ]
+    assert literal_names("Adult AIEs are rare.", descriptor, "diagnosis") == ["AIE"]
+    assert literal_names("[MASKED] is rare.", descriptor, "diagnosis") == []
