@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from mmrare.commands.evaluate import predict, score
 from mmrare.config import Config, load_config
 from mmrare.errors import FatalError
 
@@ -31,6 +32,8 @@ config_app = typer.Typer(no_args_is_help=True, help="Inspect the effective confi
 app.add_typer(config_app, name="config")
 ontology_app = typer.Typer(no_args_is_help=True, help="Orphanet (ORDO): release info, lookup, text mapping.")
 app.add_typer(ontology_app, name="ontology")
+app.command("predict")(predict)
+app.command("score")(score)
 
 console = Console()
 err_console = Console(stderr=True)

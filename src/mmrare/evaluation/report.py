@@ -1,0 +1,198 @@
+"""Write a results document as ``results.json``, ``results.md`` and ``report.html`` with PNG plots.
+
+The JSON is the record (everything, with provenance); Markdown and HTML are views of it, so they can
+be regenerated from ``results.json`` alone with :func:`write_report`.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from mmrare.evaluation.predictions import atomic_write
+from mmrare.evaluation.release import TRACKS
+
+_SUBSET_TITLE = {"full": "Full set", "leakage_clean": "Leakage-clean subset"}
+
+
+def _fmt(row: dict[str, Any]) -> str:
+    if row["mean"] is None or math.isnan(row["mean"]):
+        return "–"
+    return f"{row['mean']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}] (n={row['n']})"
+
+
+def tables(results: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
+    """(title, header, rows) for each subset x metric: models as rows, tracks (+ all) as columns."""
+    grid: dict[tuple[str, str], dict[str, dict[str, str]]] = defaultdict(lambda: defaultdict(dict))
+    tracks_seen: set[str] = set()
+    for row in results["summary"]:
+        grid[(row["subset"], row["metric"])][row["model"]][row["track"]] = _fmt(row)
+        tracks_seen.add(row["track"])
+    columns = [t for t in (*TRACKS, "all") if t in tracks_seen]
+    metric_order = list(results["provenance"]["metrics"])
+    out = []
+    for subset in ("full", "leakage_clean"):
+        for metric in metric_order:
+            models = grid.get((subset, metric))
+            if not models:
+                continue
+            rows = [[model, *(cells.get(t, "–") for t in columns)] for model, cells in sorted(models.items())]
+            out.append((f"{_SUBSET_TITLE[subset]}: {metric}", ["model", *columns], rows))
+    return out
+
+
+def comparison_rows(results: dict[str, Any]) -> list[list[str]]:
+    return [
+        [
+            c["subset"],
+            c["track"],
+            c["metric"],
+            f"{c['model_a']} vs {c['model_b']}",
+            c["test"],
+            str(c["n"]),
+            f"{c['mean_a']:.3f} vs {c['mean_b']:.3f}",
+            f"{c['p_value']:.4g}",
+        ]
+        for c in results["comparisons"]
+    ]
+
+
+_COMPARISON_HEADER = ["subset", "track", "metric", "models", "test", "n", "means", "p"]
+
+
+def _markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def markdown(results: dict[str, Any]) -> str:
+    prov = results["provenance"]
+    rel = prov["release"]
+    parts = [
+        f"# mmrare results: release {rel['version']}",
+        "",
+        f"Release manifest sha256 `{rel['manifest_sha256']}`; {rel['n_items']} items "
+        f"({rel['n_leakage_clean']} leakage-clean). Code {prov['code_version']}; "
+        f"created {prov['created_at']}.",
+        f"Cells: mean [bootstrap {prov['settings']['confidence']:.0%} CI] (n items scored).",
+        "",
+    ]
+    for title, header, rows in tables(results):
+        parts += [f"## {title}", "", _markdown_table(header, rows), ""]
+    if results["comparisons"]:
+        parts += [
+            "## Paired comparisons",
+            "",
+            _markdown_table(_COMPARISON_HEADER, comparison_rows(results)),
+            "",
+        ]
+    cov_rows = [[m, *(str(v) for v in c.values())] for m, c in results["coverage"].items()]
+    cov_header = ["model", *next(iter(results["coverage"].values())).keys()] if cov_rows else ["model"]
+    parts += ["## Coverage", "", _markdown_table(cov_header, cov_rows), ""]
+    parts += ["## Provenance", "", "```json", json.dumps(prov, indent=2), "```", ""]
+    return "\n".join(parts)
+
+
+def plots(results: dict[str, Any], out_dir: Path) -> list[Path]:
+    """One grouped bar chart per metric (models x tracks, CI error bars) and one full-vs-clean chart."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written: list[Path] = []
+    summary = results["summary"]
+    models = sorted({r["model"] for r in summary})
+    for metric in results["provenance"]["metrics"]:
+        rows = [r for r in summary if r["metric"] == metric and r["subset"] == "full"]
+        if not rows:
+            continue
+        tracks = [t for t in (*TRACKS, "all") if any(r["track"] == t for r in rows)]
+        fig, ax = plt.subplots(figsize=(1.2 + 1.1 * len(tracks) * max(1, len(models)) / 2, 3.2))
+        width = 0.8 / max(1, len(models))
+        for k, model in enumerate(models):
+            by_track = {r["track"]: r for r in rows if r["model"] == model}
+            xs = [i + k * width for i, t in enumerate(tracks) if t in by_track]
+            ys = [by_track[t]["mean"] for t in tracks if t in by_track]
+            lo = [by_track[t]["mean"] - by_track[t]["ci_low"] for t in tracks if t in by_track]
+            hi = [by_track[t]["ci_high"] - by_track[t]["mean"] for t in tracks if t in by_track]
+            ax.bar(xs, ys, width, yerr=[lo, hi], capsize=3, label=model)
+        ax.set_xticks([i + width * (len(models) - 1) / 2 for i in range(len(tracks))], tracks)
+        ax.set_ylim(0, 1.05)
+        ax.set_ylabel(metric)
+        ax.set_title(f"{metric} (full set, {results['provenance']['settings']['confidence']:.0%} CI)")
+        ax.legend(fontsize="small")
+        fig.tight_layout()
+        path = out_dir / f"plot_{metric}.png"
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        written.append(path)
+    rows = [r for r in summary if r["track"] == "all"]
+    if rows:
+        metrics = list(dict.fromkeys(r["metric"] for r in rows))
+        fig, axes = plt.subplots(1, len(metrics), figsize=(2.6 * len(metrics), 3.0), squeeze=False)
+        for ax, metric in zip(axes[0], metrics, strict=True):
+            for k, subset in enumerate(("full", "leakage_clean")):
+                vals = {
+                    r["model"]: r["mean"] for r in rows if r["metric"] == metric and r["subset"] == subset
+                }
+                ax.bar([i + k * 0.4 for i in range(len(models))], [vals.get(m, 0.0) for m in models], 0.4,
+                       label=_SUBSET_TITLE[subset])  # fmt: skip
+            ax.set_xticks([i + 0.2 for i in range(len(models))], models, rotation=30, fontsize="small")
+            ax.set_ylim(0, 1.05)
+            ax.set_title(metric, fontsize="small")
+        axes[0][0].legend(fontsize="x-small")
+        fig.tight_layout()
+        path = out_dir / "plot_full_vs_clean.png"
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def _html_table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def html_report(results: dict[str, Any], images: list[Path]) -> str:
+    prov = results["provenance"]
+    rel = prov["release"]
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>mmrare results {html.escape(rel['version'])}</title>",
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}"
+        "td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px}th{background:#f3f3f3}</style>",
+        "</head><body>",
+        f"<h1>mmrare results: release {html.escape(rel['version'])}</h1>",
+        f"<p>Manifest sha256 <code>{html.escape(rel['manifest_sha256'])}</code>; {rel['n_items']} items "
+        f"({rel['n_leakage_clean']} leakage-clean); code {html.escape(prov['code_version'])}.</p>",
+    ]
+    parts += [f"<img src='{html.escape(p.name)}' alt='{html.escape(p.stem)}'>" for p in images]
+    for title, header, rows in tables(results):
+        parts += [f"<h2>{html.escape(title)}</h2>", _html_table(header, rows)]
+    if results["comparisons"]:
+        parts += ["<h2>Paired comparisons</h2>", _html_table(_COMPARISON_HEADER, comparison_rows(results))]
+    parts += [
+        "<h2>Provenance</h2>",
+        f"<pre>{html.escape(json.dumps(prov, indent=2))}</pre>",
+        "</body></html>",
+    ]
+    return "\n".join(parts)
+
+
+def write_report(results: dict[str, Any], out_dir: Path) -> list[Path]:
+    """All outputs into ``out_dir``; returns the paths written (JSON first)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / "results.json", out_dir / "results.md", out_dir / "report.html"]
+    atomic_write(paths[0], json.dumps(results, indent=2, allow_nan=False).encode())
+    atomic_write(paths[1], markdown(results).encode())
+    images = plots(results, out_dir)
+    atomic_write(paths[2], html_report(results, images).encode())
+    return paths + images
