@@ -88,6 +88,8 @@ def build(
         f"{result['skipped_done']} already done, "
         f"{result['processed']} processed -> {result['cases']} cases, {result['rejected']} rejected"
     )
+    for stage, counts in result["stages"].items():
+        console.print(f"{stage}: " + ", ".join(f"{k}={v}" for k, v in counts.items()), highlight=False)
     added = result["rows_added"]
     console.print("rows added: " + (", ".join(f"{k}={v}" for k, v in added.items()) if added else "none"))
 
@@ -253,6 +255,61 @@ def ontology_lookup(
     for h in hits:
         table.add_row(h.code, h.label, h.matched, str(h.kind), f"{h.score:.2f}")
     console.print(table)
+
+
+@ontology_app.command("map")
+def ontology_map(
+    text_file: Annotated[Path, typer.Option("--text-file", help="free text (UTF-8); '-' reads stdin")],
+    title: Annotated[str | None, typer.Option(help="title, weighted like an article title")] = None,
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """The case-level rare-disease diagnosis of any text: code, label, score, evidence, alternatives."""
+    from mmrare.ontology.linking import LINKER_VERSION, Linker, diagnose_case, link_document
+
+    cfg = _config(config)
+    try:
+        text = sys.stdin.read() if str(text_file) == "-" else text_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        err_console.print(f"[red]error:[/red] {text_file}: cannot read text ({exc})")
+        raise typer.Exit(2) from exc
+    index = _ordo(cfg)
+    linker = Linker.build(index, cfg.workspace_dir / "cache" / "linker")
+    parts = [s.text.strip() for s in linker.nlp(text).sents if s.text.strip()]
+    sentences = [(f"s{i}", "other", part) for i, part in enumerate(parts)]
+    mentions = link_document(linker, sentences, title)
+    diag = diagnose_case(index, mentions)
+    by_id = {sid: part for sid, _role, part in sentences} | {"title": title or ""}
+    result = {
+        "code": diag.code,
+        "label": diag.label,
+        "score": diag.confidence,
+        "reason": diag.reason,
+        "evidence": [{"sentence_id": sid, "text": by_id.get(sid, "")} for sid in diag.evidence_sentence_ids],
+        "alternatives": [{"code": c, "label": lbl, "score": sc} for c, lbl, sc in diag.alternatives],
+        "mentions": [
+            {
+                "sentence_id": m.sentence_id, "text": m.text, "code": m.code, "label": m.label,
+                "match_kind": str(m.match_kind), "negated": m.negated, "differential": m.differential,
+                "family_history": m.family_history,
+            }
+            for m in mentions
+        ],
+        "ordo_version": index.release.version,
+        "ordo_sha256": index.release.sha256,
+        "linker_version": LINKER_VERSION,
+    }
+    if as_json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+        return
+    if diag.code:
+        console.print(f"{diag.code} {diag.label} (score {diag.confidence:.2f}, {diag.reason})")
+    else:
+        console.print(f"no rare-disease diagnosis ({diag.reason})")
+    for ev in result["evidence"]:
+        console.print(f"  evidence {ev['sentence_id']}: {ev['text']}", highlight=False)
+    for alt in result["alternatives"][:5]:
+        console.print(f"  alternative {alt['code']} {alt['label']} ({alt['score']:.2f})", highlight=False)
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -56,6 +56,8 @@ class SelectionConfig(BaseModel):
     licence_flag: list[str] = Field(default_factory=lambda: ["*-ND-*", "*-ND"])
     min_figures_multi_image: int = Field(2, ge=2)
     exclude_retracted: bool = True
+    # `mmrare synth` load-test packages are refused unless a test run sets this; never in a release build
+    allow_synthetic: bool = False
 
 
 class FiguresConfig(BaseModel):
@@ -69,6 +71,11 @@ class OntologyConfig(BaseModel):
     """ORDO source used to map diseases."""
 
     ordo_path: Path = Path("../shared/ordo/ORDO_en_4.2.owl.gz")
+    # Disease phrases with no lexical match can be embedded and searched among ORDO labels + synonyms.
+    # Off by default: bench/fallback_calibration.py measures top-1 precision <= 0.63 at any threshold
+    # for all-MiniLM-L6-v2 on ORDO (see bench/RESULTS.md), so it must not decide diagnoses unasked.
+    embedding_fallback: bool = False
+    fallback_threshold: float = Field(0.95, ge=0.0, le=1.0)
 
 
 class ThresholdsConfig(BaseModel):

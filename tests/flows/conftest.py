@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+SHARED = Path(__file__).resolve().parents[3] / "shared"
 
 @pytest.fixture(scope="session")
 def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
@@ -24,7 +25,10 @@ def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 def _write_config(path: Path, workspace: Path, local_dirs: list[Path]) -> Path:
     dirs = ", ".join(f'"{d}"' for d in local_dirs)
-    path.write_text(f'workspace = "{workspace}"\n[sources]\nlocal_dirs = [{dirs}]\n')
+    ordo = SHARED / "ordo" / "ORDO_en_4.2.owl.gz"
+    path.write_text(
+        f'workspace = "{workspace}"\n[sources]\nlocal_dirs = [{dirs}]\n[ontology]\nordo_path = "{ordo}"\n'
+    )
     return path
 
 

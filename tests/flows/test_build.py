@@ -53,14 +53,39 @@ def test_sample_build_then_rebuild_adds_nothing(
     assert flagged["PMC6358579"] is True and flagged["PMC7500000"] is False
     mentions = con.execute("SELECT count(*) FROM figure_mentions WHERE pmcid = 'PMC6358579'").fetchone()[0]
     assert mentions >= 4
+    # link stage: the three rare cases map to the reference code (or an accepted parent/child),
+    # the four others get no diagnosis and a 'link' reject with the reason
+    diagnoses = dict(con.execute("SELECT pmcid, code FROM case_diagnoses").fetchall())
+    assert set(diagnoses) == case_reports
+    accepted = {
+        "PMC6358579": {"ORPHA:522037"},
+        "PMC6358580": {"ORPHA:485631", "ORPHA:79301"},
+        "PMC7500000": {"ORPHA:94080", "ORPHA:573163"},
+    }
+    for row in manifest:
+        if row["pmcid"] in accepted:
+            assert row["orpha_code"] in accepted[row["pmcid"]]
+            assert diagnoses[row["pmcid"]] in accepted[row["pmcid"]], row["pmcid"]
+        elif row["pmcid"] in case_reports:
+            assert diagnoses[row["pmcid"]] is None, row["pmcid"]
+    link_rejects = {
+        r[0] for r in con.execute("SELECT record_id FROM rejects WHERE stage = 'link'").fetchall()
+    }
+    assert link_rejects == case_reports - set(accepted)
+    assert first["stages"]["link"]["diagnosed"] == 3
+    assert con.execute("SELECT count(DISTINCT ordo_sha256) FROM ordo_concepts").fetchone()[0] == 1
     counts_before = {
         t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-        for t in ("articles", "sentences", "figures", "cases", "rejects", "source_files")
+        for t in (
+            "articles", "sentences", "figures", "cases", "rejects", "source_files",
+            "case_diagnoses", "disease_mentions", "ordo_concepts",
+        )
     }
     con.close()
 
     second = _build(config)
     assert second["processed"] == 0 and second["skipped_done"] == 57
+    assert second["stages"]["link"]["linked"] == 0 and second["stages"]["link"]["skipped_done"] == 7
     assert second["rows_added"] == {}
     con = duckdb.connect(str(db), read_only=True)
     for table, n in counts_before.items():

@@ -24,12 +24,16 @@ def server() -> Iterator[FakePmcServer]:
         fake.stop()
 
 
+SHARED = Path(__file__).resolve().parents[3] / "shared"
+
+
 def _config(tmp_path: Path, server: FakePmcServer) -> Path:
     path = tmp_path / "mmrare.toml"
     path.write_text(
         f'workspace = "{tmp_path / "ws"}"\n[sources]\nlocal_dirs = []\n'
         f'cloud_base_url = "{server.base_url}"\nentrez_base_url = "{server.eutils_url}"\n'
         'entrez_api_key = "test-key"\n'  # 10 req/s instead of 3: the limiter still paces every request
+        f'[ontology]\nordo_path = "{SHARED / "ordo" / "ORDO_en_4.2.owl.gz"}"\n'
     )
     return path
 

@@ -1,4 +1,5 @@
-"""``mmrare build``: discover -> parse/decode/select (parallel, Parquet shards) -> load (single writer).
+"""``mmrare build``: discover -> curate (parse/decode/select) -> link to ORDO, each stage parallel into
+Parquet shards and loaded by the single warehouse writer.
 
 A thin Prefect layer: every step is a plain function from a stage package. Resume is keyed on
 package content + stage versions + config hash (``source_files.work_key``), not on Prefect's task
@@ -17,13 +18,14 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from mmrare.config import Config, FiguresConfig, SelectionConfig, load_config
 from mmrare.curation.discover import discover_local, discover_raw_cache
 from mmrare.curation.process import STAGE_VERSIONS, PackageInput, process_package, work_key
 from mmrare.curation.sources.rawcache import RawCache
+from mmrare.flows.link import run_link_stage
+from mmrare.flows.progress import stage_progress
+from mmrare.flows.resources import BuildResources
 from mmrare.versions import code_version
 from mmrare.warehouse.db import connect, table_counts
 from mmrare.warehouse.runs import done_work_keys, finish_run, start_run
@@ -44,6 +46,7 @@ class BuildSummary:
     rejected: int = 0
     rows_added: dict[str, int] = field(default_factory=dict)
     reject_lines: list[str] = field(default_factory=list)
+    stages: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def counts(self) -> dict[str, Any]:
         return {
@@ -53,7 +56,13 @@ class BuildSummary:
             "cases": self.cases,
             "rejected": self.rejected,
             "rows_added": self.rows_added,
+            "stages": self.stages,
         }
+
+    def add_rows(self, added: dict[str, int]) -> None:
+        for table, n in added.items():
+            if n:
+                self.rows_added[table] = self.rows_added.get(table, 0) + n
 
 
 # Prefect's input-hash cache is off: resume is decided from the warehouse ledger, which survives
@@ -116,10 +125,15 @@ def run_build(cfg: Config, show_progress: bool = True) -> dict[str, Any]:
             summary.reject_lines += [f"ingest: {r.record_id}: {r.reason} ({r.detail})" for r in found.rejects]
 
         _curate_all(todo, cfg, run_id, shard_root, schemas, show_progress, summary)
-        added = load_shards(con, shard_root)
-        for table, n in recovered.items():
-            added[table] = added.get(table, 0) + n
-        summary.rows_added = {k: v for k, v in sorted(added.items()) if v}
+        summary.add_rows(recovered)
+        summary.add_rows(load_shards(con, shard_root))
+
+        resources = BuildResources(cfg)
+        link = run_link_stage(resources, con, run_id, show_progress)
+        summary.stages["link"] = link.counts()
+        summary.add_rows(link.rows_added)
+        summary.reject_lines += link.reject_lines
+        summary.rows_added = dict(sorted(summary.rows_added.items()))
         finish_run(con, run_id, "completed", summary.counts())
     except BaseException:
         finish_run(con, run_id, "failed", summary.counts())
@@ -140,18 +154,7 @@ def _curate_all(
 ) -> None:
     if not todo:
         return
-    console = Console(stderr=True)
-    with Progress(
-        TextColumn("[bold]curate"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.description}"),
-        console=console,
-        disable=not show_progress,
-        transient=False,
-    ) as progress:
-        bar = progress.add_task("", total=len(todo))
+    with stage_progress("curate", len(todo), show_progress) as advance:
         futures = [
             curate_package.submit(
                 pkg=pkg,
@@ -172,7 +175,7 @@ def _curate_all(
             else:
                 summary.rejected += 1
                 summary.reject_lines.append(f"{stage}: {package_id}: {reason}")
-            progress.update(bar, advance=1, description=f"{package_id}: {outcome}")
+            advance(f"{package_id}: {outcome}")
 
 
 def warehouse_counts(cfg: Config) -> dict[str, int]:

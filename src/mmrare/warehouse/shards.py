@@ -104,7 +104,12 @@ def complete_shards(shard_root: Path) -> list[Path]:
     return sorted(p for p in shard_root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def load_shards(con: duckdb.DuckDBPyConnection, shard_root: Path, remove: bool = True) -> dict[str, int]:
+def load_shards(
+    con: duckdb.DuckDBPyConnection,
+    shard_root: Path,
+    remove: bool = True,
+    tables: Sequence[str] = SHARD_TABLES,
+) -> dict[str, int]:
     """Insert every complete shard under ``shard_root`` in one transaction; rows added per table.
 
     This is the only place stage output enters the warehouse. Primary keys are content-derived, so
@@ -117,7 +122,7 @@ def load_shards(con: duckdb.DuckDBPyConnection, shard_root: Path, remove: bool =
         return added
     con.execute("BEGIN TRANSACTION")
     try:
-        for table in SHARD_TABLES:
+        for table in tables:
             files = [str(s / f"{table}.parquet") for s in shards if (s / f"{table}.parquet").exists()]
             if not files:
                 continue

@@ -1,0 +1,192 @@
+"""The link stage of ``mmrare build``: cases -> ORDO mentions -> one case-level diagnosis each.
+
+Plain functions from ``ontology`` do the work; this module only loads inputs from the warehouse,
+runs one task per case (threads; rows go to Parquet shards, because DuckDB has one writer) and loads
+the shards. Work is keyed by (pmcid, ORDO sha256, linker version, config hash): a case already
+linked under the same versions is not linked again, and a new ORDO release or linker adds rows
+beside the old ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import as_completed
+
+from mmrare.config import Config
+from mmrare.flows.progress import stage_progress
+from mmrare.flows.resources import BuildResources
+from mmrare.ontology.index import OrdoIndex
+from mmrare.ontology.linking import Fallback, Linker, diagnose_case, link_document
+from mmrare.ontology.linking.rows import diagnosis_row, mention_rows
+from mmrare.ontology.rows import warehouse_rows
+from mmrare.records import Reject
+from mmrare.warehouse.reads import CaseText, case_texts, current_case_ids
+from mmrare.warehouse.shards import arrow_schemas, insert_rows, load_shards, write_shard
+
+LINK_TABLES = ("disease_mentions", "case_diagnoses", "rejects")
+
+
+@dataclass(slots=True)
+class LinkSummary:
+    """What the link stage did, for the run record and the CLI."""
+
+    ordo_version: str = ""
+    linked: int = 0
+    skipped_done: int = 0
+    diagnosed: int = 0
+    no_diagnosis: int = 0
+    rows_added: dict[str, int] = field(default_factory=dict)
+    reject_lines: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, Any]:
+        return {
+            "ordo_version": self.ordo_version,
+            "linked": self.linked,
+            "skipped_done": self.skipped_done,
+            "diagnosed": self.diagnosed,
+            "no_diagnosis": self.no_diagnosis,
+        }
+
+
+def ensure_ordo_tables(con: duckdb.DuckDBPyConnection, index: OrdoIndex) -> dict[str, int]:
+    """Load the ORDO concept tables once per ORDO file (rows are keyed by its sha256)."""
+    row = con.execute(
+        "SELECT count(*) FROM ordo_concepts WHERE ordo_sha256 = ?", [index.release.sha256]
+    ).fetchone()
+    if row and row[0]:
+        return {}
+    added = {}
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table, rows in warehouse_rows(index).items():
+            added[table] = insert_rows(con, table, rows)
+        con.execute("COMMIT")
+    except duckdb.Error:
+        con.execute("ROLLBACK")
+        raise
+    return added
+
+
+def link_one(
+    case: CaseText,
+    linker: Linker,
+    index: OrdoIndex,
+    *,
+    config_hash: str,
+    run_id: str,
+    fallback: Fallback | None,
+    fallback_threshold: float,
+    fallback_name: str | None,
+) -> dict[str, list[dict[str, Any]]]:
+    """Rows for one case: its mentions, its diagnosis and, without a rare-disease diagnosis, a reject."""
+    mentions = link_document(
+        linker, list(case.sentences), case.title, fallback=fallback, fallback_threshold=fallback_threshold
+    )
+    diag = diagnose_case(index, mentions)
+    used_fallback = any(str(m.match_kind) == "embedding" for m in mentions)
+    rows: dict[str, list[dict[str, Any]]] = {
+        "disease_mentions": mention_rows(case.pmcid, mentions, linker.version, index.release),
+        "case_diagnoses": [
+            diagnosis_row(
+                case.pmcid, diag, linker_version=linker.version, release=index.release,
+                config_hash=config_hash, run_id=run_id,
+                embedding_model=fallback_name if used_fallback else None,
+            )
+        ],
+    }
+    if diag.code is None:
+        versions = {
+            "linker": linker.version, "ordo_version": index.release.version,
+            "ordo_sha256": index.release.sha256, "config_hash": config_hash,
+        }
+        detail = "; ".join(f"{c} {lbl} ({s:.2f})" for c, lbl, s in diag.alternatives[:3]) or "no mentions"
+        reject = Reject(case.pmcid, "link", diag.reason, detail, case.pmcid, versions)
+        rows["rejects"] = [{**reject.row(), "run_id": run_id}]
+    return rows
+
+
+@task(name="link-case", cache_policy=NO_CACHE, task_run_name="link-{case.pmcid}")
+def link_case(
+    case: CaseText,
+    linker: Linker,
+    resources: BuildResources,
+    run_id: str,
+    shard_root: Path,
+    schemas: dict[str, pa.Schema],
+) -> tuple[str, str | None, str]:
+    """Link one case and write its rows as a shard (never the warehouse)."""
+    cfg = resources.cfg
+    fallback = resources.fallback if cfg.ontology.embedding_fallback else None
+    rows = link_one(
+        case, linker, resources.ordo, config_hash=cfg.config_hash, run_id=run_id, fallback=fallback,
+        fallback_threshold=cfg.ontology.fallback_threshold,
+        fallback_name=fallback.provenance if fallback else None,
+    )
+    name = f"{case.pmcid}-{linker.version}-{resources.ordo.release.sha256[:12]}".replace("/", "_")
+    write_shard(shard_root, name, rows, schemas)
+    diag = rows["case_diagnoses"][0]
+    return case.pmcid, diag["code"], diag["reason"]
+
+
+def cases_to_link(
+    con: duckdb.DuckDBPyConnection, cfg: Config, index: OrdoIndex, linker_version: str
+) -> list[str]:
+    """Current cases with no diagnosis yet under this ORDO file, linker version and config."""
+    done = {
+        r[0]
+        for r in con.execute(
+            "SELECT pmcid FROM case_diagnoses"
+            " WHERE ordo_sha256 = ? AND linker_version = ? AND config_hash = ?",
+            [index.release.sha256, linker_version, cfg.config_hash],
+        ).fetchall()
+    }
+    return [p for p in current_case_ids(con, cfg.config_hash) if p not in done]
+
+
+def run_link_stage(
+    resources: BuildResources, con: duckdb.DuckDBPyConnection, run_id: str, show_progress: bool
+) -> LinkSummary:
+    """Link every selected case not yet linked under the current ORDO file and linker version."""
+    logger = get_run_logger()
+    cfg = resources.cfg
+    summary = LinkSummary()
+    shard_root = cfg.workspace_dir / "shards" / "link"
+    recovered = load_shards(con, shard_root, tables=LINK_TABLES)  # left by an interrupted run
+    index = resources.ordo
+    summary.ordo_version = index.release.version
+    summary.rows_added.update({k: v for k, v in ensure_ordo_tables(con, index).items() if v})
+    linker = Linker.build(index, cfg.workspace_dir / "cache" / "linker")
+    todo = cases_to_link(con, cfg, index, linker.version)
+    summary.skipped_done = len(current_case_ids(con, cfg.config_hash)) - len(todo)
+    logger.info("linking %d cases against ORDO %s", len(todo), index.release.version)
+    if todo:
+        schemas = arrow_schemas(con, LINK_TABLES)
+        with stage_progress("link", len(todo), show_progress) as advance:
+            futures = [
+                link_case.submit(
+                    case=case, linker=linker, resources=resources, run_id=run_id,
+                    shard_root=shard_root, schemas=schemas,
+                )
+                for case in case_texts(con, todo)
+            ]
+            for future in as_completed(futures):
+                pmcid, code, reason = future.result()
+                summary.linked += 1
+                if code:
+                    summary.diagnosed += 1
+                else:
+                    summary.no_diagnosis += 1
+                    summary.reject_lines.append(f"link: {pmcid}: {reason}")
+                advance(f"{pmcid}: {code or reason}")
+    loaded = load_shards(con, shard_root, tables=LINK_TABLES)
+    for table, n in (*recovered.items(), *loaded.items()):
+        if n:
+            summary.rows_added[table] = summary.rows_added.get(table, 0) + n
+    return summary

@@ -1,0 +1,81 @@
+"""Heavy shared resources of one build, each loaded at most once and only when a stage needs it.
+
+ORDO (a few seconds from the sha256-keyed cache), the sentence encoder (torch; verified by sha256)
+and the embedding cache are used by several stages (link, draft, leakage). Stages never import each
+other, so the flow owns these objects and hands them to the stage functions.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from mmrare.config import Config
+
+if TYPE_CHECKING:
+    from mmrare.embedding import EmbeddingCache, Encoder
+    from mmrare.ontology.index import OrdoIndex
+    from mmrare.ontology.linking.fallback import LabelFallback
+
+
+@dataclass
+class BuildResources:
+    """Lazily loaded, thread-safe accessors for the resources of one build."""
+
+    cfg: Config
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+    _ordo: OrdoIndex | None = None
+    _encoder: Encoder | None = None
+    _cache: EmbeddingCache | None = None
+    _fallback: LabelFallback | None = None
+
+    @property
+    def ordo(self) -> OrdoIndex:
+        """The configured ORDO file, from the workspace cache when its sha256 was seen before."""
+        from mmrare.ontology.store import load_ordo
+
+        with self._lock:
+            if self._ordo is None:
+                self._ordo = load_ordo(
+                    self.cfg.resolve(self.cfg.ontology.ordo_path), self.cfg.workspace_dir / "cache" / "ordo"
+                )
+            return self._ordo
+
+    @property
+    def encoder(self) -> Encoder:
+        from mmrare.embedding import load_encoder
+
+        with self._lock:
+            if self._encoder is None:
+                self._encoder = load_encoder()
+            return self._encoder
+
+    @property
+    def embeddings(self) -> EmbeddingCache:
+        """Vectors keyed by sha256(model + text) under ``workspace/cache/embeddings``."""
+        from mmrare.embedding import EmbeddingCache
+
+        with self._lock:
+            if self._cache is None:
+                self._cache = EmbeddingCache(self.cfg.workspace_dir / "cache" / "embeddings", self.encoder)
+            return self._cache
+
+    @property
+    def fallback(self) -> LabelFallback:
+        """The ORDO label fallback for the linker. Neither the encoder nor the vector index is loaded
+        until a phrase actually needs the fallback (the pinned digest is what ``load_encoder``
+        verifies, so it can name the model before the model is loaded)."""
+        from mmrare.embedding import MODEL_ID, PINNED_MODEL_SHA256
+        from mmrare.ontology.linking.fallback import build_label_fallback
+
+        with self._lock:
+            if self._fallback is None:
+                self._fallback = build_label_fallback(
+                    self.ordo,
+                    lambda texts: self.embeddings.embed(texts),
+                    self.cfg.workspace_dir / "cache" / "indexes",
+                    model_id=MODEL_ID,
+                    model_sha256=PINNED_MODEL_SHA256,
+                )
+            return self._fallback
