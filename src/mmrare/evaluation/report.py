@@ -134,7 +134,7 @@ def plots(results: dict[str, Any], out_dir: Path) -> list[Path]:
         written.append(path)
     rows = [r for r in summary if r["track"] == "all"]
     if rows:
-        metrics = list(dict.fromkeys(r["metric"] for r in rows))
+        metrics = [m for m in results["provenance"]["metrics"] if any(r["metric"] == m for r in rows)]
         fig, axes = plt.subplots(1, len(metrics), figsize=(2.6 * len(metrics), 3.0), squeeze=False)
         for ax, metric in zip(axes[0], metrics, strict=True):
             for k, subset in enumerate(("full", "leakage_clean")):
