@@ -64,6 +64,14 @@ def test_predict_then_score_writes_reports(
     assert "Full set: accuracy" in (out / "results.md").read_text()
     assert "<img src='plot_accuracy.png'" in (out / "report.html").read_text()
     assert server.errors == []
+    judged = server.count
+    result = runner.invoke(
+        app,
+        ["score", "--release", str(release_dir), "--predictions", str(preds), "--out", str(out),
+         "--judge-endpoint", server.url, "--judge-model", "fake-judge"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert server.count == judged  # judge replies come from the cache
 
 
 def test_score_errors_are_one_line(release_dir: Path, tmp_path: Path) -> None:
