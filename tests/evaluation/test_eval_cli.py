@@ -25,12 +25,13 @@ def server() -> Iterator[FakeOpenAIServer]:
 
 
 def test_predict_then_score_writes_reports(
-    release_dir: Path, tmp_path: Path, server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
+    release_dir: Path, tmp_path: Path, server: FakeOpenAIServer
 ) -> None:
-    monkeypatch.setenv("MMRARE_WORKSPACE", str(tmp_path / "ws"))
+    config = tmp_path / "mmrare.toml"  # its own config: the workspace (for caches) is tmp_path/ws
+    config.write_text('workspace = "ws"\n')
     preds = tmp_path / "p.jsonl"
     args = ["predict", "--release", str(release_dir), "--endpoint", server.url, "--model", "fake-vlm",
-            "--out", str(preds), "--no-progress", "--rate", "500"]  # fmt: skip
+            "--out", str(preds), "--no-progress", "--rate", "500", "--config", str(config)]  # fmt: skip
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "7 requested" in result.output and server.count == 7
@@ -43,7 +44,7 @@ def test_predict_then_score_writes_reports(
     result = runner.invoke(
         app,
         ["score", "--release", str(release_dir), "--predictions", str(preds), "--out", str(out),
-         "--judge-endpoint", server.url, "--judge-model", "fake-judge"],
+         "--judge-endpoint", server.url, "--judge-model", "fake-judge", "--config", str(config)],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     for name in ("results.json", "results.md", "report.html", "plot_accuracy.png", "plot_full_vs_clean.png"):
@@ -68,7 +69,7 @@ def test_predict_then_score_writes_reports(
     result = runner.invoke(
         app,
         ["score", "--release", str(release_dir), "--predictions", str(preds), "--out", str(out),
-         "--judge-endpoint", server.url, "--judge-model", "fake-judge"],
+         "--judge-endpoint", server.url, "--judge-model", "fake-judge", "--config", str(config)],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert server.count == judged  # judge replies come from the cache
@@ -77,7 +78,9 @@ def test_predict_then_score_writes_reports(
 def test_score_errors_are_one_line(release_dir: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"item_id": "D1", "model": "m", "answer": "x"}\nnot json\n')
-    result = runner.invoke(app, ["score", "--release", str(release_dir), "--predictions", str(bad)])
+    result = runner.invoke(
+        app, ["score", "--release", str(release_dir), "--predictions", str(bad), "--out", str(tmp_path / "r")]
+    )
     assert result.exit_code == 2
     assert f"{bad}:2: not valid JSON" in " ".join(result.output.split())
     good = tmp_path / "good.jsonl"

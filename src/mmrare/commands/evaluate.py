@@ -141,7 +141,6 @@ def score(
         )  # fmt: skip
     except ValueError as exc:
         raise _fail(FatalError(f"invalid scoring setting: {exc}")) from exc
-    workspace = _workspace(config) if out is None or judge_endpoint else Path()
     try:
         metrics = select_metrics(metric)
         rel = load_release(release, tracks=track, splits=split)
@@ -154,12 +153,13 @@ def score(
 
             by_model, _ = collect_predictions(rel, files)
             client = ChatClient(judge_endpoint, api_key=os.environ.get(api_key_env), rate=judge_rate)
-            judged = run_judge(rel, by_model, client, judge_model, ReplyCache(workspace / "cache" / "judge"))
+            judge_cache = ReplyCache(_workspace(config) / "cache" / "judge")
+            judged = run_judge(rel, by_model, client, judge_model, judge_cache)
             for line in judged.failed:
                 err_console.print(f"[yellow]judge failed[/yellow] {line}", highlight=False, soft_wrap=True)
             extras.append(judged.metric)
         results = score_release(rel, files, metrics, settings, extras)
-        out_dir = out or workspace / "results" / rel.version
+        out_dir = out or _workspace(config) / "results" / rel.version
         written = write_report(results, out_dir)
     except FatalError as exc:
         raise _fail(exc) from exc
