@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mmrare.commands.evaluate import predict, score
+from mmrare.commands.review import review_app
 from mmrare.config import Config, load_config
 from mmrare.errors import FatalError
 
@@ -32,6 +33,7 @@ config_app = typer.Typer(no_args_is_help=True, help="Inspect the effective confi
 app.add_typer(config_app, name="config")
 ontology_app = typer.Typer(no_args_is_help=True, help="Orphanet (ORDO): release info, lookup, text mapping.")
 app.add_typer(ontology_app, name="ontology")
+app.add_typer(review_app, name="review")
 app.command("predict")(predict)
 app.command("score")(score)
 

@@ -1,0 +1,90 @@
+"""Annotator accounts: created from the CLI, logging in with a token that is stored only as sha256.
+
+Tokens are 32 random bytes (URL-safe text) shown once; losing one means issuing a new one
+(:func:`reset_token`). Names are the ids every review, version and adjudication row carries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import UTC, datetime
+
+from mmrare.annotations.review.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from mmrare.annotations.review.records import Annotator, insert
+from mmrare.annotations.review.store import ReviewStore
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+RESERVED_NAMES = frozenset({"drafter"})
+
+
+def token_sha256(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def add_annotator(store: ReviewStore, name: str, *, adjudicator: bool = False) -> str:
+    """Create an annotator and return their login token (the only time it exists in clear)."""
+    if not _NAME.match(name) or name.casefold() in RESERVED_NAMES:
+        raise InvalidInput(
+            f"annotator name {name!r}: use 1-64 letters, digits, '.', '_', '@' or '-' (not 'drafter')"
+        )
+    token = secrets.token_urlsafe(32)
+    with store.write() as cur:
+        if cur.execute("SELECT 1 FROM annotators WHERE lower(name) = lower(?)", [name]).fetchone():
+            raise Conflict(
+                f"annotator {name!r} exists; use `mmrare review reset-token {name}` for a new token"
+            )
+        insert(
+            cur,
+            "annotators",
+            {
+                "name": name,
+                "token_sha256": token_sha256(token),
+                "is_adjudicator": adjudicator,
+                "active": True,
+                "created_at": datetime.now(UTC),
+            },
+        )
+    return token
+
+
+def reset_token(store: ReviewStore, name: str) -> str:
+    """Issue a new token for ``name``; the old one stops working."""
+    token = secrets.token_urlsafe(32)
+    with store.write() as cur:
+        if not cur.execute("SELECT 1 FROM annotators WHERE name = ?", [name]).fetchone():
+            raise NotFound(f"no annotator {name!r}")
+        cur.execute("UPDATE annotators SET token_sha256 = ? WHERE name = ?", [token_sha256(token), name])
+    return token
+
+
+def authenticate(store: ReviewStore, token: str) -> Annotator:
+    """The active annotator holding ``token``, or :class:`NotAllowed`."""
+    if not token or len(token) > 256:
+        raise NotAllowed("unknown token")
+    with store.read() as cur:
+        row = cur.execute(
+            "SELECT name, is_adjudicator, active FROM annotators WHERE token_sha256 = ?",
+            [token_sha256(token.strip())],
+        ).fetchone()
+    if row is None or not row[2]:
+        raise NotAllowed("unknown or inactive token")
+    return Annotator(row[0], bool(row[1]), bool(row[2]))
+
+
+def get_annotator(store: ReviewStore, name: str) -> Annotator:
+    """The annotator called ``name`` (active or not), or :class:`NotFound`."""
+    with store.read() as cur:
+        row = cur.execute(
+            "SELECT name, is_adjudicator, active FROM annotators WHERE name = ?", [name]
+        ).fetchone()
+    if row is None:
+        raise NotFound(f"no annotator {name!r}")
+    return Annotator(row[0], bool(row[1]), bool(row[2]))
+
+
+def list_annotators(store: ReviewStore) -> list[Annotator]:
+    with store.read() as cur:
+        rows = cur.execute("SELECT name, is_adjudicator, active FROM annotators ORDER BY name").fetchall()
+    return [Annotator(r[0], bool(r[1]), bool(r[2])) for r in rows]

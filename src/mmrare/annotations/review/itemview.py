@@ -1,0 +1,171 @@
+"""Everything the item page shows, gathered in one read: what the model will see (masked context,
+images by position, captions kept aside), what the reviewer checks against (evidence, original text,
+leakage decisions and flags) and the version under review.
+
+Reviewers always review version 0, the draft: showing a colleague's edit would reveal their verdict.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from mmrare.annotations.review.drafts import DraftItem, load_item
+from mmrare.annotations.review.highlight import Segment, segments
+from mmrare.annotations.review.records import ItemVersion
+from mmrare.annotations.review.store import ReviewStore
+from mmrare.annotations.review.versions import get_version
+
+REVIEW_VERSION = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ImageView:
+    position: int
+    marker: str
+    figure_id: str
+    graphic_id: str
+    label: str
+    caption: str
+    available: bool  # a decoded file is registered for this graphic
+    is_evidence: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LeakageRow:
+    action: str
+    detector: str
+    reason: str
+    matched_text: str
+    score: float
+    threshold: float | None
+    sentence_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ContextSentence:
+    sentence_id: str
+    text: str
+    is_evidence: bool
+
+
+@dataclass(slots=True)
+class ItemPage:
+    item: DraftItem
+    version: ItemVersion
+    context: str  # masked when leakage control ran, else the drafted context
+    masked: bool
+    leakage_status: str | None
+    leakage_reason: str
+    leakage_flags: list[str]
+    segments: list[Segment]
+    evidence: list[ContextSentence]  # evidence sentences with their original text
+    evidence_missing: list[str]  # evidence ids not found in the (masked) context
+    context_sentences: list[ContextSentence]  # for the edit form's evidence checkboxes
+    images: list[ImageView]
+    decisions: list[LeakageRow]
+    dataset_flags: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _sentence_texts(cur: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    rows = cur.execute(
+        "SELECT sentence_id, text FROM sentences WHERE list_contains(?, sentence_id)", [ids]
+    ).fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
+def _images(cur: duckdb.DuckDBPyConnection, item: DraftItem, evidence: tuple[str, ...]) -> list[ImageView]:
+    out = []
+    for slot in item.images:
+        fig = cur.execute(
+            "SELECT label, trim(caption_title || ' ' || caption_text) FROM figures WHERE figure_id = ?",
+            [slot.figure_id],
+        ).fetchone()
+        ok = cur.execute(
+            "SELECT 1 FROM graphics WHERE graphic_id = ? AND status = 'ok' AND path IS NOT NULL",
+            [slot.graphic_id],
+        ).fetchone()
+        out.append(
+            ImageView(
+                position=slot.position,
+                marker=slot.marker,
+                figure_id=slot.figure_id,
+                graphic_id=slot.graphic_id,
+                label=fig[0] if fig else "",
+                caption=fig[1] if fig else "",
+                available=ok is not None,
+                is_evidence=slot.figure_id in evidence,
+            )
+        )
+    return out
+
+
+def load_item_page(store: ReviewStore, item_id: str, version: int = REVIEW_VERSION) -> ItemPage:
+    """The item page's data for ``version`` of ``item_id`` (:class:`NotFound` when missing)."""
+    with store.read() as cur:
+        item = load_item(cur, item_id)
+        shown = get_version(cur, item_id, version)
+        lc = cur.execute(
+            "SELECT masked_context, status, reason, flags, basis FROM latest_leakage_contexts"
+            " WHERE item_id = ?",
+            [item_id],
+        ).fetchone()
+        decisions: list[LeakageRow] = []
+        flags: list[dict[str, Any]] = []
+        if lc is not None:
+            rows = cur.execute(
+                "SELECT action, detector, reason, matched_text, score, threshold, sentence_id"
+                " FROM leakage_decisions WHERE item_id = ? AND basis = ? ORDER BY start NULLS LAST, detector",
+                [item_id, lc[4]],
+            ).fetchall()
+            decisions = [LeakageRow(*r) for r in rows]
+        for flag, other, score, threshold in cur.execute(
+            "SELECT flag, other_item_id, score, threshold FROM dataset_flags"
+            " WHERE item_id = ? AND flagged ORDER BY flag, other_item_id",
+            [item_id],
+        ).fetchall():
+            flags.append({"flag": flag, "other_item_id": other, "score": score, "threshold": threshold})
+        ids = list(dict.fromkeys([*shown.evidence_sentence_ids, *item.context_sentence_ids]))
+        texts = _sentence_texts(cur, ids)
+        images = _images(cur, item, shown.evidence_figure_ids)
+    context = lc[0] if lc is not None else item.context
+    evidence = [ContextSentence(s, texts.get(s, ""), True) for s in shown.evidence_sentence_ids]
+    segs, missing = segments(context, [(e.sentence_id, e.text) for e in evidence])
+    wanted = set(shown.evidence_sentence_ids)
+    return ItemPage(
+        item=item,
+        version=shown,
+        context=context,
+        masked=lc is not None,
+        leakage_status=lc[1] if lc is not None else None,
+        leakage_reason=lc[2] if lc is not None else "",
+        leakage_flags=list(json.loads(lc[3])) if lc is not None and lc[3] else [],
+        segments=segs,
+        evidence=evidence,
+        evidence_missing=missing,
+        context_sentences=[
+            ContextSentence(s, texts.get(s, ""), s in wanted)
+            for s in dict.fromkeys([*item.context_sentence_ids, *shown.evidence_sentence_ids])
+        ],
+        images=images,
+        decisions=decisions,
+        dataset_flags=flags,
+    )
+
+
+def image_file(store: ReviewStore, graphic_id: str) -> tuple[str, str | None] | None:
+    """(path, format) of a graphic registered as decoded in the warehouse, else None.
+
+    The image route serves only these paths, so no request can name an arbitrary file.
+    """
+    with store.read() as cur:
+        row = cur.execute(
+            "SELECT path, format FROM graphics WHERE graphic_id = ? AND status = 'ok' AND path IS NOT NULL",
+            [graphic_id],
+        ).fetchone()
+    return (row[0], row[1]) if row else None

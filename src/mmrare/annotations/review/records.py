@@ -1,0 +1,220 @@
+"""Typed records of the review stage: annotators, item versions, reviews, adjudications, edits.
+
+Rows of the 006 migration's tables become these records at the edge (``from_row``), so the rest of the
+code never passes loose tuples or dicts around.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+VERDICTS: tuple[str, ...] = ("accept", "edit", "reject")
+DECISIONS: tuple[str, ...] = ("accept", "reject")
+
+# Reject reasons offered to annotators (code -> label). Codes are stored; labels may be reworded.
+REJECT_REASONS: dict[str, str] = {
+    "wrong_answer": "Gold answer is wrong or not supported by the case",
+    "answer_leaked": "Context, images or options give the answer away",
+    "ambiguous": "More than one option is defensible",
+    "bad_options": "Options are implausible, overlapping or malformed",
+    "not_answerable": "The case does not contain enough to answer",
+    "images_unusable": "Images are missing, unreadable or do not fit the question",
+    "not_rare_disease": "Not a rare-disease case",
+    "sensitive": "Identifying or otherwise sensitive content",
+    "other": "Other (explain in the comment)",
+}
+
+# Outcomes of the review_outcomes view (see 006_review.sql for the rule).
+OUTCOMES: tuple[str, ...] = ("pending", "needs_adjudication", "accepted", "rejected", "dropped_by_leakage")
+
+
+def _tuple(value: Any) -> tuple[str, ...]:
+    """A JSON column (text, or already a list) as a tuple of strings."""
+    data = json.loads(value) if isinstance(value, str) else (value or [])
+    return tuple(str(v) for v in data)
+
+
+@dataclass(frozen=True, slots=True)
+class Annotator:
+    """Someone who may review (and, when ``is_adjudicator``, adjudicate)."""
+
+    name: str
+    is_adjudicator: bool
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class EditInput:
+    """What an annotator submits when editing an item; validated into a new :class:`ItemVersion`."""
+
+    question: str
+    options: tuple[str, ...]
+    answer_index: int
+    aliases: tuple[str, ...] = ()
+    evidence_sentence_ids: tuple[str, ...] = ()
+    evidence_figure_ids: tuple[str, ...] = ()
+    note: str = ""
+
+    @property
+    def answer(self) -> str:
+        return self.options[self.answer_index]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemVersion:
+    """One version of an item's reviewable content (0 = the draft as drafted)."""
+
+    item_id: str
+    version: int
+    based_on: int | None
+    question: str
+    options: tuple[str, ...]
+    answer_index: int
+    answer: str
+    aliases: tuple[str, ...]
+    evidence_sentence_ids: tuple[str, ...]
+    evidence_figure_ids: tuple[str, ...]
+    editor: str
+    note: str
+    content_sha256: str
+    created_at: datetime | None
+
+    COLUMNS = (
+        "item_id, version, based_on, question, options, answer_index, answer, aliases,"
+        " evidence_sentence_ids, evidence_figure_ids, editor, note, content_sha256, created_at"
+    )
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> ItemVersion:
+        """From a row selected with :attr:`COLUMNS`."""
+        return cls(
+            item_id=row[0],
+            version=int(row[1]),
+            based_on=None if row[2] is None else int(row[2]),
+            question=row[3],
+            options=_tuple(row[4]),
+            answer_index=int(row[5]),
+            answer=row[6],
+            aliases=_tuple(row[7]),
+            evidence_sentence_ids=_tuple(row[8]),
+            evidence_figure_ids=_tuple(row[9]),
+            editor=row[10],
+            note=row[11],
+            content_sha256=row[12],
+            created_at=row[13],
+        )
+
+    def row(self) -> dict[str, Any]:
+        """The ``item_versions`` row (lists become JSON text)."""
+        return {
+            "item_id": self.item_id,
+            "version": self.version,
+            "based_on": self.based_on,
+            "question": self.question,
+            "options": json.dumps(list(self.options), ensure_ascii=False),
+            "answer_index": self.answer_index,
+            "answer": self.answer,
+            "aliases": json.dumps(list(self.aliases), ensure_ascii=False),
+            "evidence_sentence_ids": json.dumps(list(self.evidence_sentence_ids)),
+            "evidence_figure_ids": json.dumps(list(self.evidence_figure_ids)),
+            "editor": self.editor,
+            "note": self.note,
+            "content_sha256": self.content_sha256,
+            "created_at": self.created_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """One annotator's independent verdict on one item."""
+
+    item_id: str
+    annotator: str
+    verdict: str
+    item_version: int
+    result_version: int | None
+    reject_reason: str | None
+    comment: str
+    created_at: datetime
+
+    COLUMNS = "item_id, annotator, verdict, item_version, result_version, reject_reason, comment, created_at"
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> Review:
+        return cls(row[0], row[1], row[2], int(row[3]), row[4], row[5], row[6], row[7])
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "item_id": self.item_id,
+            "annotator": self.annotator,
+            "verdict": self.verdict,
+            "item_version": self.item_version,
+            "result_version": self.result_version,
+            "reject_reason": self.reject_reason,
+            "comment": self.comment,
+            "created_at": self.created_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Adjudication:
+    """An adjudicator's decision on an item (the latest one per item decides)."""
+
+    adjudication_id: str
+    item_id: str
+    adjudicator: str
+    decision: str
+    item_version: int | None
+    reject_reason: str | None
+    note: str
+    created_at: datetime
+
+    COLUMNS = "adjudication_id, item_id, adjudicator, decision, item_version, reject_reason, note, created_at"
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> Adjudication:
+        return cls(*row)
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "adjudication_id": self.adjudication_id,
+            "item_id": self.item_id,
+            "adjudicator": self.adjudicator,
+            "decision": self.decision,
+            "item_version": self.item_version,
+            "reject_reason": self.reject_reason,
+            "note": self.note,
+            "created_at": self.created_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """An item's row of the ``review_outcomes`` view."""
+
+    item_id: str
+    track: str
+    required_reviews: int
+    n_reviews: int
+    outcome: str
+    final_version: int | None
+    decided_by: str | None
+    decided_at: datetime | None
+
+    COLUMNS = "item_id, track, required_reviews, n_reviews, outcome, final_version, decided_by, decided_at"
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> Outcome:
+        return cls(row[0], row[1], int(row[2]), int(row[3]), row[4], row[5], row[6], row[7])
+
+
+def insert(cur: duckdb.DuckDBPyConnection, table: str, row: dict[str, Any]) -> None:
+    """Insert one record row (column names quoted: some are SQL keywords)."""
+    cols = ", ".join(f'"{c}"' for c in row)
+    marks = ", ".join("?" for _ in row)
+    cur.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", list(row.values()))

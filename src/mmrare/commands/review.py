@@ -1,0 +1,218 @@
+"""``mmrare review``: annotators, the review web app, agreement statistics, Label Studio exchange.
+
+The CLI is the one place that opens the warehouse for the review stage: it migrates it (writable
+commands) and hands a :class:`~mmrare.annotations.review.store.ReviewStore` to the plain review
+functions. While ``serve`` runs it is the warehouse's only writer; DuckDB refuses a second writing
+process, so stop the server before ``mmrare build`` (the error says so). Heavy imports (FastAPI,
+uvicorn) happen inside the commands.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from mmrare.config import Config, load_config
+from mmrare.errors import FatalError, MmrareError
+
+if TYPE_CHECKING:
+    from mmrare.annotations.review.store import ReviewStore
+
+review_app = typer.Typer(
+    no_args_is_help=True, help="Annotator review: web app, annotators, agreement, Label Studio exchange."
+)
+console = Console()
+err_console = Console(stderr=True)
+
+ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="mmrare.toml to use")]
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+    return typer.Exit(2)
+
+
+def _config(path: Path | None) -> Config:
+    try:
+        return load_config(path)
+    except FatalError as exc:
+        raise _fail(exc) from exc
+
+
+@contextmanager
+def _store(cfg: Config, read_only: bool = False) -> Iterator[ReviewStore]:
+    """The review store over the configured warehouse (migrated when writable); closed afterwards."""
+    from mmrare.annotations.review.store import ReviewStore
+    from mmrare.warehouse.db import connect, schema_version
+
+    try:
+        con = connect(cfg.warehouse_path, read_only=read_only)
+    except FatalError as exc:
+        raise _fail(exc) from exc
+    if schema_version(con) < 6:
+        con.close()
+        raise _fail(
+            FatalError(f"{cfg.warehouse_path} has no review tables yet; run `mmrare review serve` once")
+        )
+    store = ReviewStore(con)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@review_app.command("add-annotator")
+def add_annotator_cmd(
+    name: Annotated[str, typer.Argument(help="annotator name (letters, digits, . _ @ -)")],
+    adjudicator: Annotated[bool, typer.Option("--adjudicator", help="may adjudicate disagreements")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Create an annotator and print their login token (shown once; only its sha256 is stored)."""
+    from mmrare.annotations.review.annotators import add_annotator
+
+    cfg = _config(config)
+    with _store(cfg) as store:
+        try:
+            token = add_annotator(store, name, adjudicator=adjudicator)
+        except MmrareError as exc:
+            raise _fail(exc) from exc
+    err_console.print(f"annotator {name}{' (adjudicator)' if adjudicator else ''} created; login token:")
+    print(token)
+
+
+@review_app.command("reset-token")
+def reset_token_cmd(
+    name: Annotated[str, typer.Argument(help="annotator name")], config: ConfigOption = None
+) -> None:
+    """Issue a new login token for an annotator (the old one stops working)."""
+    from mmrare.annotations.review.annotators import reset_token
+
+    with _store(_config(config)) as store:
+        try:
+            token = reset_token(store, name)
+        except MmrareError as exc:
+            raise _fail(exc) from exc
+    print(token)
+
+
+@review_app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="interface to bind (loopback by default)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8765,
+    required_reviews: Annotated[int, typer.Option(help="independent reviews per newly queued item")] = 2,
+    config: ConfigOption = None,
+) -> None:
+    """Queue new drafts and run the review web app until interrupted."""
+    import uvicorn
+
+    from mmrare.annotations.review.queue import enqueue
+    from mmrare.annotations.review.settings import ReviewSettings, load_secret
+    from mmrare.annotations.review.web.app import create_app
+
+    cfg = _config(config)
+    try:
+        settings = ReviewSettings(host=host, port=port, required_reviews=required_reviews)
+    except ValueError as exc:
+        raise _fail(exc) from exc
+    with _store(cfg) as store:
+        added = enqueue(store, settings.required_reviews)
+        console.print(f"queued {added} new items ({settings.required_reviews} reviews each)")
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = host == "localhost"
+        if not loopback:
+            err_console.print(f"[yellow]warning:[/yellow] binding {host}: put a TLS proxy in front of it")
+        secret = load_secret(cfg.workspace_dir / "review" / "session.key")
+        app = create_app(store, settings, secret)
+        console.print(f"review app on http://{host}:{port}/ (Ctrl-C stops it)")
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+
+
+@review_app.command()
+def stats(
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False, config: ConfigOption = None
+) -> None:
+    """Cohen's kappa per annotator pair and Fleiss' kappa per track over double-reviewed items."""
+    from mmrare.annotations.review.agreement import agreement_stats
+
+    with _store(_config(config), read_only=True) as store:
+        report = agreement_stats(store)
+    if as_json:
+        print(json.dumps(report.as_dict(), indent=2))
+        return
+
+    def fmt(x: float | None) -> str:
+        return "-" if x is None else f"{x:.3f}"
+
+    pairs = Table(title="Cohen's kappa per annotator pair")
+    for col in ("annotator A", "annotator B", "items", "observed", "kappa"):
+        pairs.add_column(col)
+    for p in report.pairs:
+        pairs.add_row(p.annotator_a, p.annotator_b, str(p.n_items), fmt(p.observed), fmt(p.kappa))
+    tracks = Table(title="Fleiss' kappa per track")
+    for col in ("track", "items", "reviews/item", "all agree", "kappa", "verdicts"):
+        tracks.add_column(col)
+    for t in report.tracks:
+        verdicts = ", ".join(f"{k}={n}" for k, n in t.verdicts.items())
+        tracks.add_row(t.track, str(t.n_items), str(t.raters), fmt(t.all_agree), fmt(t.kappa), verdicts)
+    console.print(pairs)
+    console.print(tracks)
+    if not report.pairs:
+        console.print("no double-reviewed items yet")
+
+
+@review_app.command("export-labelstudio")
+def export_labelstudio(
+    out: Annotated[
+        Path, typer.Argument(help="tasks JSON to write (a .label_config.xml is written beside it)")
+    ],
+    include_decided: Annotated[bool, typer.Option("--all", help="also items already decided")] = False,
+    images: Annotated[str, typer.Option(help="url | inline | none")] = "url",
+    base_url: Annotated[str, typer.Option(help="review app URL for image links")] = "http://127.0.0.1:8765",
+    config: ConfigOption = None,
+) -> None:
+    """Write queued review tasks as Label Studio JSON."""
+    from mmrare.annotations.review.labelstudio import export_tasks
+
+    with _store(_config(config), read_only=True) as store:
+        try:
+            n = export_tasks(store, out, include_decided=include_decided, images=images, base_url=base_url)
+        except MmrareError as exc:
+            raise _fail(exc) from exc
+    console.print(f"{n} tasks -> {out}")
+
+
+@review_app.command("import-labelstudio")
+def import_labelstudio(
+    file: Annotated[Path, typer.Argument(help="Label Studio JSON export")],
+    annotator_map: Annotated[
+        Path | None, typer.Option(help='JSON {"label studio email or id": "annotator name"}')
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Import Label Studio annotations as reviews (same checks as the web app)."""
+    from mmrare.annotations.review.labelstudio import import_annotations
+
+    mapping: dict[str, str] = {}
+    if annotator_map is not None:
+        try:
+            mapping = {str(k): str(v) for k, v in json.loads(annotator_map.read_text("utf-8")).items()}
+        except (OSError, ValueError, AttributeError) as exc:
+            raise _fail(FatalError(f"{annotator_map}: not a JSON object ({exc})")) from exc
+    with _store(_config(config)) as store:
+        try:
+            report = import_annotations(store, file, mapping)
+        except MmrareError as exc:
+            raise _fail(exc) from exc
+    for line in report.skipped:
+        err_console.print(f"[yellow]skipped[/yellow] {line}", highlight=False, soft_wrap=True)
+    console.print(f"imported {report.imported} reviews, skipped {len(report.skipped)}")

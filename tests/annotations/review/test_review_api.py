@@ -1,0 +1,266 @@
+"""The web app over HTTP (FastAPI TestClient): login, queue, verdicts, CSRF, escaping, image route."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from types import SimpleNamespace
+
+import pytest
+from fastapi.testclient import TestClient
+
+from mmrare.annotations.review.queue import candidates
+from mmrare.annotations.review.settings import ReviewSettings
+from mmrare.annotations.review.store import ReviewStore
+from mmrare.annotations.review.web.app import create_app
+
+VERSION0 = (
+    "SELECT options::VARCHAR[], answer_index, evidence_sentence_ids::VARCHAR[],"
+    " evidence_figure_ids::VARCHAR[] FROM item_versions_all WHERE item_id = ? AND version = 0"
+)
+SECRET = b"api-tests-session-secret-0123456789abcdefgh"
+
+
+@pytest.fixture
+def app_client(store: ReviewStore, tokens: dict[str, str]) -> Iterator[TestClient]:
+    with TestClient(create_app(store, ReviewSettings(), SECRET), follow_redirects=False) as client:
+        yield client
+
+
+def _rows(store: ReviewStore, sql: str, params: list | None = None) -> list[tuple]:
+    with store.read() as cur:
+        return cur.execute(sql, params or []).fetchall()
+
+
+def test_pages_need_a_login(app_client: TestClient) -> None:
+    for path in ("/", "/next", "/stats", "/adjudicate", "/images/x", f"/items/{'a' * 24}"):
+        response = app_client.get(path)
+        assert response.status_code == 303 and response.headers["location"] == "/login", path
+
+
+def test_wrong_token_is_refused(app_client: TestClient, web: SimpleNamespace) -> None:
+    page = app_client.get("/login")
+    response = app_client.post("/login", data={"csrf": web.csrf_of(page.text), "token": "not-a-token"})
+    assert response.status_code == 403
+    assert "Unknown or inactive token" in response.text
+    assert app_client.get("/").status_code == 303
+
+
+def test_login_without_csrf_is_refused(app_client: TestClient, tokens: dict[str, str]) -> None:
+    app_client.get("/login")
+    response = app_client.post("/login", data={"token": tokens["alice"]})
+    assert response.status_code == 403
+    assert app_client.get("/").status_code == 303
+
+
+def test_cross_origin_post_is_refused(
+    app_client: TestClient, tokens: dict[str, str], web: SimpleNamespace
+) -> None:
+    page = app_client.get("/login")
+    response = app_client.post(
+        "/login",
+        data={"csrf": web.csrf_of(page.text), "token": tokens["alice"]},
+        headers={"Origin": "http://evil.example"},
+    )
+    assert response.status_code == 403
+
+
+def test_tampered_session_cookie_is_ignored(app_client: TestClient, tokens: dict[str, str], web) -> None:
+    web.login(app_client, tokens["alice"])
+    cookie = app_client.cookies.get("mmrare_review")
+    assert cookie
+    payload, signature = cookie.split(".")
+    app_client.cookies.clear()
+    app_client.cookies.set("mmrare_review", payload[:-2] + "xx." + signature)
+    assert app_client.get("/").status_code == 303
+
+
+def test_security_headers_and_cookie_flags(app_client: TestClient, tokens: dict[str, str], web) -> None:
+    page = app_client.get("/login")
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY"
+    response = app_client.post("/login", data={"csrf": web.csrf_of(page.text), "token": tokens["alice"]})
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+
+
+def test_accept_edit_reject_over_http(
+    app_client: TestClient, store: ReviewStore, tokens: dict[str, str], web: SimpleNamespace
+) -> None:
+    csrf = web.login(app_client, tokens["alice"])
+    first = app_client.get("/next")
+    assert first.status_code == 303
+    item_a = first.headers["location"].rsplit("/", 1)[1]
+    page = app_client.get(f"/items/{item_a}")
+    assert page.status_code == 200 and 'id="accept-form"' in page.text
+    done = app_client.post(
+        f"/items/{item_a}/review", data={"csrf": csrf, "verdict": "accept", "shown_version": "0"}
+    )
+    assert done.status_code == 303 and done.headers["location"] == f"/next?skip={item_a}"
+    # second item: an edit of the question through the edit form's fields
+    item_b = app_client.get(done.headers["location"]).headers["location"].rsplit("/", 1)[1]
+    assert item_b != item_a
+    form = app_client.get(f"/items/{item_b}/edit")
+    assert form.status_code == 200
+    ((options, gold, evidence_s, evidence_f),) = _rows(
+        store,
+        VERSION0,
+        [item_b],
+    )
+    data: dict[str, object] = {
+        "csrf": csrf,
+        "verdict": "edit",
+        "shown_version": "0",
+        "question": "Which finding is shown? (edited)",
+        "answer": str(gold),
+        "evidence_sentence": evidence_s,
+        "evidence_figure": evidence_f,
+        "note": "clearer wording",
+    }
+    data.update({f"option_{k}": text for k, text in enumerate(options)})
+    edited = app_client.post(f"/items/{item_b}/review", data=data)
+    assert edited.status_code == 303, edited.text
+    # third item: reject with a reason
+    item_c = app_client.get(edited.headers["location"]).headers["location"].rsplit("/", 1)[1]
+    rejected = app_client.post(
+        f"/items/{item_c}/review",
+        data={"csrf": csrf, "verdict": "reject", "reject_reason": "ambiguous", "comment": "two options fit"},
+    )
+    assert rejected.status_code == 303
+    rows = _rows(
+        store, "SELECT item_id, verdict, result_version, reject_reason FROM reviews ORDER BY created_at"
+    )
+    assert rows == [
+        (item_a, "accept", 0, None),
+        (item_b, "edit", 1, None),
+        (item_c, "reject", None, "ambiguous"),
+    ]
+    assert _rows(
+        store, "SELECT question, editor, note FROM item_versions WHERE item_id = ? AND version = 1", [item_b]
+    ) == [("Which finding is shown? (edited)", "alice", "clearer wording")]
+    # the page of a reviewed item shows the annotator's own verdict and no form
+    again = app_client.get(f"/items/{item_a}")
+    assert 'id="my-verdict">accept<' in again.text and 'id="accept-form"' not in again.text
+
+
+def test_reviewing_twice_is_a_conflict(app_client: TestClient, store: ReviewStore, tokens, web) -> None:
+    csrf = web.login(app_client, tokens["alice"])
+    item = candidates(store, "alice")[0][0]
+    ok = app_client.post(f"/items/{item}/review", data={"csrf": csrf, "verdict": "accept"})
+    assert ok.status_code == 303
+    again = app_client.post(
+        f"/items/{item}/review", data={"csrf": csrf, "verdict": "reject", "reject_reason": "ambiguous"}
+    )
+    assert again.status_code == 409
+    assert "already reviewed" in again.text
+
+
+def test_reject_needs_a_listed_reason(app_client: TestClient, store: ReviewStore, tokens, web) -> None:
+    csrf = web.login(app_client, tokens["alice"])
+    item = candidates(store, "alice")[0][0]
+    bad = app_client.post(
+        f"/items/{item}/review", data={"csrf": csrf, "verdict": "reject", "reject_reason": "meh"}
+    )
+    assert bad.status_code == 422
+    other = app_client.post(
+        f"/items/{item}/review", data={"csrf": csrf, "verdict": "reject", "reject_reason": "other"}
+    )
+    assert other.status_code == 422 and "needs a comment" in other.text
+    assert _rows(store, "SELECT count(*) FROM reviews") == [(0,)]
+
+
+def test_untrusted_text_is_escaped(app_client: TestClient, store: ReviewStore, tokens, web) -> None:
+    """An edit carrying markup is stored as text and shown escaped (here on the adjudication page)."""
+    hostile = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    alice = web.login(app_client, tokens["alice"])
+    item = candidates(store, "alice")[0][0]
+    ((options, gold, sents, figs),) = _rows(
+        store,
+        VERSION0,
+        [item],
+    )
+    data = {
+        "csrf": alice,
+        "verdict": "edit",
+        "question": hostile,
+        "answer": str(gold),
+        "note": hostile,
+        "evidence_sentence": sents,
+        "evidence_figure": figs,
+    }
+    data.update({f"option_{k}": text for k, text in enumerate(options)})
+    assert app_client.post(f"/items/{item}/review", data=data).status_code == 303
+    app_client.cookies.clear()
+    bob = web.login(app_client, tokens["bob"])
+    assert (
+        app_client.post(f"/items/{item}/review", data={"csrf": bob, "verdict": "accept"}).status_code == 303
+    )
+    app_client.cookies.clear()
+    web.login(app_client, tokens["carol"])
+    listing = app_client.get("/adjudicate")
+    assert item in listing.text
+    page = app_client.get(f"/adjudicate/{item}")
+    assert page.status_code == 200
+    assert "<script>alert" not in page.text and "<img src=x" not in page.text
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page.text
+
+
+def test_reviewers_never_see_other_verdicts(app_client: TestClient, store: ReviewStore, tokens, web) -> None:
+    alice = web.login(app_client, tokens["alice"])
+    item = candidates(store, "alice")[0][0]
+    app_client.post(
+        f"/items/{item}/review",
+        data={
+            "csrf": alice,
+            "verdict": "reject",
+            "reject_reason": "ambiguous",
+            "comment": "ALICE-SECRET-COMMENT",
+        },
+    )
+    app_client.cookies.clear()
+    web.login(app_client, tokens["bob"])
+    page = app_client.get(f"/items/{item}")
+    assert page.status_code == 200
+    assert "ALICE-SECRET-COMMENT" not in page.text and "alice" not in page.text
+    assert app_client.get(f"/adjudicate/{item}").status_code == 403
+
+
+def test_item_page_shows_masked_context_images_and_leakage(
+    app_client: TestClient, store, tokens, web
+) -> None:
+    web.login(app_client, tokens["alice"])
+    ((item, masked, n_images),) = _rows(
+        store,
+        "SELECT q.item_id, lc.masked_context, json_array_length(q.images) FROM qa_items q"
+        " JOIN latest_leakage_contexts lc USING (item_id)"
+        " WHERE EXISTS (SELECT 1 FROM leakage_decisions d WHERE d.item_id = q.item_id AND d.basis = lc.basis)"
+        " ORDER BY q.item_id LIMIT 1",
+    )
+    page = app_client.get(f"/items/{item}").text
+    assert 'id="leakage"' in page
+    assert page.count('<img src="/images/') == n_images
+    assert page.count("<summary>Caption") == n_images  # captions collapsed by default
+    assert 'id="original"' in page  # the unmasked context on demand
+    first_words = " ".join(masked.split()[:6])
+    assert first_words.split()[0] in page
+
+
+def test_image_route_serves_only_registered_files(app_client: TestClient, store, tokens, web) -> None:
+    web.login(app_client, tokens["alice"])
+    ((graphic, size),) = _rows(
+        store, "SELECT graphic_id, width FROM graphics WHERE status = 'ok' ORDER BY 1 LIMIT 1"
+    )
+    ok = app_client.get(f"/images/{graphic}")
+    assert (
+        ok.status_code == 200 and ok.headers["content-type"] == "image/jpeg" and ok.content[:2] == b"\xff\xd8"
+    )
+    assert size and size > 0
+    for bad in ("nope", "..%2F..%2Fetc%2Fpasswd", "%2Fetc%2Fpasswd"):
+        assert app_client.get(f"/images/{bad}").status_code == 404, bad
+
+
+def test_stats_page_and_shortcut_script(app_client: TestClient, tokens, web) -> None:
+    web.login(app_client, tokens["alice"])
+    page = app_client.get("/stats")
+    assert page.status_code == 200 and "Cohen" in page.text and "Fleiss" in page.text
+    script = app_client.get("/static/review.js")
+    assert script.status_code == 200 and 'key === "a"' in script.text
