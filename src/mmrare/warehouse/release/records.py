@@ -1,0 +1,190 @@
+"""Typed records of a release build: items as released, their images and ORDO neighbours, exclusions.
+
+Warehouse rows become these records at the edge (``reads``), and every file writer takes them, so no
+writer depends on SQL column order and the item row has exactly one definition (:meth:`ReleaseItem.row`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from mmrare.warehouse.release.schema import COLUMN_NAMES, LETTERS
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseImage:
+    """One image of an item, as shipped: ``images/<sha256>.<ext>`` plus where it came from."""
+
+    position: int
+    marker: str
+    file: str
+    sha256: str
+    original_name: str
+    figure_id: str
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "position": self.position,
+            "marker": self.marker,
+            "file": self.file,
+            "sha256": self.sha256,
+            "original_name": self.original_name,
+            "figure_id": self.figure_id,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RelatedConcept:
+    """An ORDO parent or child of the gold diagnosis (partial credit in scoring)."""
+
+    code: str
+    label: str
+    aliases: tuple[str, ...]
+    relation: str  # "parent" | "child"
+    n_descendants: int
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "label": self.label,
+            "aliases": list(self.aliases),
+            "relation": self.relation,
+            "n_descendants": self.n_descendants,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseItem:
+    """One accepted item with everything the release files carry (columns of docs/release-format.md)."""
+
+    item_id: str
+    item_version: int
+    track: str
+    question_type: str
+    pmcid: str
+    question: str
+    context: str
+    images: tuple[ReleaseImage, ...]
+    options: tuple[str, ...]
+    answer_index: int
+    answer: str
+    aliases: tuple[str, ...]
+    orpha_code: str | None
+    answer_category: str | None
+    evidence_sentence_ids: tuple[str, ...]
+    evidence_figure_ids: tuple[str, ...]
+    licence: str
+    split: str = ""
+    related_concepts: tuple[RelatedConcept, ...] = ()
+    leakage_flags: tuple[str, ...] = ()
+
+    @property
+    def answer_letter(self) -> str:
+        return LETTERS[self.answer_index]
+
+    @property
+    def leakage_clean(self) -> bool:
+        return not self.leakage_flags
+
+    @property
+    def evidence_image_positions(self) -> tuple[int, ...]:
+        """Positions of the shown images that belong to an evidence figure."""
+        wanted = set(self.evidence_figure_ids)
+        return tuple(im.position for im in self.images if im.figure_id in wanted)
+
+    def with_split(self, split: str) -> ReleaseItem:
+        return replace(self, split=split)
+
+    def row(self) -> dict[str, Any]:
+        """The Parquet / JSONL row, keys in schema order."""
+        out: dict[str, Any] = {
+            "item_id": self.item_id,
+            "item_version": self.item_version,
+            "track": self.track,
+            "question_type": self.question_type,
+            "pmcid": self.pmcid,
+            "split": self.split,
+            "question": self.question,
+            "context": self.context,
+            "images": [im.row() for im in self.images],
+            "options": list(self.options),
+            "answer_index": self.answer_index,
+            "answer_letter": self.answer_letter,
+            "answer": self.answer,
+            "aliases": list(self.aliases),
+            "orpha_code": self.orpha_code,
+            "answer_category": self.answer_category,
+            "related_concepts": [rc.row() for rc in self.related_concepts],
+            "evidence_sentence_ids": list(self.evidence_sentence_ids),
+            "evidence_figure_ids": list(self.evidence_figure_ids),
+            "evidence_image_positions": list(self.evidence_image_positions),
+            "leakage_clean": self.leakage_clean,
+            "leakage_flags": list(self.leakage_flags),
+            "licence": self.licence,
+        }
+        assert tuple(out) == COLUMN_NAMES, "ReleaseItem.row and schema.COLUMNS disagree"
+        return out
+
+    @property
+    def row_sha256(self) -> str:
+        """Hash of the released row: equal hashes mean the item did not change between releases."""
+        text = json.dumps(self.row(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Exclusion:
+    """An article (``item_id`` empty) or one item left out of a release, and why (excluded.tsv)."""
+
+    pmcid: str
+    item_id: str
+    reason: str  # licence_not_allowed | unknown_licence | licence_flagged | retracted | image_missing | ...
+    detail: str
+
+    def sort_key(self) -> tuple[str, str, str]:
+        return (self.pmcid, self.item_id, self.reason)
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleInfo:
+    """What the licence ledger and the datasheet need about one source article."""
+
+    pmcid: str
+    version: int
+    pmid: str | None
+    doi: str | None
+    title: str
+    journal: str | None
+    year: int | None
+    licence: str
+    licence_url: str | None
+    licence_text: str | None
+    licence_flagged: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ImageSource:
+    """A graphic of the warehouse that an item shows: where the file is and what it must hash to."""
+
+    graphic_id: str
+    figure_id: str
+    pmcid: str
+    path: str | None
+    sha256: str | None
+    format: str | None
+    status: str
+    figure_label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """The versions behind a release, read from stored rows and the running code (manifest.json)."""
+
+    code_version: str
+    config_hash: str
+    ordo: dict[str, str] | None
+    embedding_model: dict[str, str] | None
+    leakage: dict[str, Any] = field(default_factory=dict)
