@@ -264,3 +264,76 @@ def test_stats_page_and_shortcut_script(app_client: TestClient, tokens, web) -> 
     assert page.status_code == 200 and "Cohen" in page.text and "Fleiss" in page.text
     script = app_client.get("/static/review.js")
     assert script.status_code == 200 and 'key === "a"' in script.text
+
+
+def _edit_data(store: ReviewStore, item: str, csrf: str, **extra: str) -> dict[str, object]:
+    ((options, gold, sents, figs),) = _rows(store, VERSION0, [item])
+    data: dict[str, object] = {
+        "csrf": csrf,
+        "answer": str(gold),
+        "evidence_sentence": sents,
+        "evidence_figure": figs,
+    }
+    data.update({f"option_{k}": text for k, text in enumerate(options)})
+    data.update(extra)
+    return data
+
+
+def test_a_refused_edit_keeps_what_was_typed(app_client: TestClient, store: ReviewStore, tokens, web) -> None:
+    csrf = web.login(app_client, tokens["alice"])
+    item = candidates(store, "alice")[0][0]
+    data = _edit_data(store, item, csrf, verdict="edit", question="My careful new wording?", option_1="")
+    data["option_0"] = data["option_2"]  # a duplicate option
+    response = app_client.post(f"/items/{item}/review", data=data)
+    assert response.status_code == 422 and "the same" in response.text
+    assert "My careful new wording?" in response.text and 'id="edit-form"' in response.text
+    assert _rows(store, "SELECT count(*) FROM item_versions WHERE version > 0") == [(0,)]
+
+
+def test_adjudication_over_http(app_client: TestClient, store: ReviewStore, tokens, web) -> None:
+    item_a, item_b = (i for i, _, _ in candidates(store, "alice")[:2])
+    # carol may not open an item still under review: its verdicts must stay hidden
+    web.login(app_client, tokens["carol"])
+    assert app_client.get(f"/adjudicate/{item_a}").status_code == 409
+    app_client.cookies.clear()
+    for who, verdict in (("alice", "accept"), ("bob", "reject")):
+        csrf = web.login(app_client, tokens[who])
+        for item in (item_a, item_b):
+            data = {
+                "csrf": csrf,
+                "verdict": verdict,
+                "reject_reason": "ambiguous" if verdict == "reject" else "",
+            }
+            assert app_client.post(f"/items/{item}/review", data=data).status_code == 303
+        app_client.cookies.clear()
+    csrf = web.login(app_client, tokens["alice"])
+    assert app_client.get("/adjudicate").status_code == 403  # not an adjudicator
+    app_client.cookies.clear()
+    csrf = web.login(app_client, tokens["carol"])
+    listing = app_client.get("/adjudicate").text
+    assert item_a in listing and item_b in listing
+    page = app_client.get(f"/adjudicate/{item_a}")
+    assert page.status_code == 200 and "ambiguous" in page.text and 'id="accept-version-0"' in page.text
+    accepted = app_client.post(
+        f"/adjudicate/{item_a}",
+        data={"csrf": csrf, "decision": "accept", "item_version": "0", "note": "fine"},
+    )
+    assert accepted.status_code == 303
+    assert app_client.get(f"/adjudicate/{item_b}/edit?base=0").status_code == 200
+    edited = app_client.post(
+        f"/adjudicate/{item_b}",
+        data=_edit_data(
+            store, item_b, csrf, decision="accept", mode="edit", shown_version="0", question="Fixed?"
+        ),
+    )
+    assert edited.status_code == 303
+    rows = _rows(
+        store,
+        "SELECT item_id, outcome, final_version, decided_by FROM review_outcomes"
+        " WHERE item_id IN (?, ?) ORDER BY item_id = ?",
+        [item_a, item_b, item_b],
+    )
+    assert rows == [(item_a, "accepted", 0, "adjudication"), (item_b, "accepted", 1, "adjudication")]
+    assert _rows(
+        store, "SELECT question, editor FROM item_versions WHERE item_id = ? AND version = 1", [item_b]
+    ) == [("Fixed?", "carol")]

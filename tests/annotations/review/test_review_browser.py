@@ -73,9 +73,14 @@ def test_login_accept_edit_reject_in_chromium(browser: Any, live_server: Any, to
     wait.until(ec.presence_of_element_located((By.ID, "start")))
     assert browser.find_element(By.ID, "who").text == "alice"
 
-    # 1. accept with the "a" shortcut
+    # "n" skips to another item without a verdict
     browser.find_element(By.ID, "start").click()
     wait.until(ec.presence_of_element_located((By.ID, "accept-form")))
+    skipped = _item_id(browser)
+    browser.find_element(By.TAG_NAME, "body").send_keys("n")
+    wait.until(lambda d: _item_id(d) != skipped and d.find_elements(By.ID, "accept-form"))
+
+    # 1. accept with the "a" shortcut
     accepted = _item_id(browser)
     images = browser.find_elements(By.CSS_SELECTOR, "figure.image img")
     assert images, "the item shows its images"

@@ -1,0 +1,16 @@
+"""Annotator review: two independent reviews per item, adjudication of disagreements, agreement
+statistics and Label Studio exchange, with a small server-rendered web app on top.
+
+Plain modules do the work and take a :class:`~mmrare.annotations.review.store.ReviewStore` (one
+DuckDB connection + the write lock; see its docstring for the concurrency rule):
+
+- ``annotators``: accounts and tokens (sha256 only); ``queue``: what to review next, leases;
+- ``submit``: a verdict in one transaction; ``versions``: version 0 = the draft, edits add versions;
+- ``adjudication``: deciding disagreements; ``agreement``: Cohen's and Fleiss' kappa;
+- ``itemview`` / ``highlight``: what the item page shows; ``labelstudio``: export / import;
+- ``web``: the FastAPI app (imported only by ``mmrare review serve`` and tests).
+
+The final outcome of an item is defined in SQL (``review_outcomes`` / ``accepted_items`` in
+migration 006), so release builds and this package read one rule. Importing this package does not
+import FastAPI.
+"""

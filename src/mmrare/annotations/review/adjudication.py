@@ -11,12 +11,31 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 
+import duckdb
+
 from mmrare.annotations.review.drafts import load_item
 from mmrare.annotations.review.errors import Conflict, InvalidInput
 from mmrare.annotations.review.records import DECISIONS, Adjudication, EditInput, Outcome, insert
 from mmrare.annotations.review.store import ReviewStore
 from mmrare.annotations.review.submit import check_reject_reason, require_active
 from mmrare.annotations.review.versions import add_version, ensure_version0, get_version
+
+
+def ready_outcome(cur: duckdb.DuckDBPyConnection, item_id: str) -> Outcome:
+    """The item's outcome once all its reviews are in; :class:`Conflict` before that.
+
+    Also guards the adjudication *page*: an item still open for review never shows its verdicts, so
+    an adjudicator who is also a reviewer cannot see colleagues' verdicts before giving their own.
+    """
+    state = cur.execute(
+        f"SELECT {Outcome.COLUMNS} FROM review_outcomes WHERE item_id = ?", [item_id]
+    ).fetchone()
+    outcome = Outcome.from_row(state) if state else None
+    if outcome is None or outcome.n_reviews < outcome.required_reviews:
+        raise Conflict(f"item {item_id} has not had its reviews yet; adjudicate after them")
+    if outcome.outcome == "dropped_by_leakage":
+        raise Conflict(f"item {item_id} was dropped by leakage control")
+    return outcome
 
 
 def adjudicate(
@@ -44,14 +63,7 @@ def adjudicate(
     with store.write() as cur:
         require_active(cur, adjudicator, adjudicator=True)
         item = load_item(cur, item_id)
-        state = cur.execute(
-            f"SELECT {Outcome.COLUMNS} FROM review_outcomes WHERE item_id = ?", [item_id]
-        ).fetchone()
-        outcome = Outcome.from_row(state) if state else None
-        if outcome is None or outcome.n_reviews < outcome.required_reviews:
-            raise Conflict(f"item {item_id} has not had its reviews yet; adjudicate after them")
-        if outcome.outcome == "dropped_by_leakage":
-            raise Conflict(f"item {item_id} was dropped by leakage control")
+        ready_outcome(cur, item_id)
         if cur.execute(
             "SELECT 1 FROM reviews WHERE item_id = ? AND annotator = ?", [item_id, adjudicator]
         ).fetchone():

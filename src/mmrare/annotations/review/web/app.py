@@ -253,6 +253,7 @@ def create_app(store: ReviewStore, settings: ReviewSettings, secret: bytes) -> F
     def adjudication_page(request: Request, me: Adj, item_id: str) -> HTMLResponse:
         page = load_item_page(store, item_or_404(item_id), REVIEW_VERSION)
         with store.read() as cur:
+            adjudication.ready_outcome(cur, item_id)  # never show verdicts of an item still under review
             versions = list_versions(cur, item_id)
         return render(
             request,
@@ -268,6 +269,7 @@ def create_app(store: ReviewStore, settings: ReviewSettings, secret: bytes) -> F
     def adjudication_edit(request: Request, me: Adj, item_id: str, base: int = 0) -> HTMLResponse:
         page = load_item_page(store, item_or_404(item_id), REVIEW_VERSION)
         with store.read() as cur:
+            adjudication.ready_outcome(cur, item_id)
             page.version = get_version(cur, item_id, base)
         return render(
             request, "edit.html", me=me, page=page, action=f"/adjudicate/{item_id}", mode="adjudicate"
