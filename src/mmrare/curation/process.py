@@ -19,6 +19,7 @@ from mmrare.config import FiguresConfig, SelectionConfig
 from mmrare.curation.figures import decode_graphic
 from mmrare.curation.jats import parse_jats
 from mmrare.curation.selection import screen_article, select_case
+from mmrare.curation.synthetic import synthetic_marker
 from mmrare.errors import RecordError
 from mmrare.records import ParsedArticle, Reject
 from mmrare.versions import FIGURE_DECODER_VERSION, PARSER_VERSION, SELECTION_VERSION
@@ -102,7 +103,8 @@ def process_package(
 
     pmcid = parsed.article.pmcid
     result = PackageResult(pkg.package_id, pmcid, "rejected", "select", "")
-    screened = screen_article(parsed, selection, retracted=pkg.retracted)
+    synthetic = synthetic_marker(pkg.xml_path, pkg.package_dir)
+    screened = screen_article(parsed, selection, retracted=pkg.retracted, synthetic=synthetic)
     if screened is None:  # only possible cases pay for image decoding
         parsed = _decode_figures(parsed, figures)
     _add_parsed_rows(result, parsed)
@@ -116,7 +118,7 @@ def process_package(
             if g.status not in ("ok", "unchecked")
         ),
     )
-    decision = screened or select_case(parsed, selection, retracted=pkg.retracted)
+    decision = screened or select_case(parsed, selection, retracted=pkg.retracted, synthetic=synthetic)
     result.reason = f"{decision.reason} ({decision.detail})" if decision.detail else decision.reason
     if decision.selected:
         result.outcome = "case"
