@@ -18,6 +18,7 @@ from rich.table import Table
 
 from mmrare.commands.evaluate import predict, score
 from mmrare.commands.review import review_app
+from mmrare.commands.synth import synth
 from mmrare.config import Config, load_config
 from mmrare.errors import FatalError
 
@@ -36,6 +37,7 @@ app.add_typer(ontology_app, name="ontology")
 app.add_typer(review_app, name="review")
 app.command("predict")(predict)
 app.command("score")(score)
+app.command("synth")(synth)
 
 console = Console()
 err_console = Console(stderr=True)
