@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mmrare.commands.evaluate import predict, score
+from mmrare.commands.release import release_app
 from mmrare.commands.review import review_app
 from mmrare.commands.synth import synth
 from mmrare.config import Config, load_config
@@ -35,6 +36,7 @@ app.add_typer(config_app, name="config")
 ontology_app = typer.Typer(no_args_is_help=True, help="Orphanet (ORDO): release info, lookup, text mapping.")
 app.add_typer(ontology_app, name="ontology")
 app.add_typer(review_app, name="review")
+app.add_typer(release_app, name="release")
 app.command("predict")(predict)
 app.command("score")(score)
 app.command("synth")(synth)

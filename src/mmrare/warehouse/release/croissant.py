@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -170,7 +171,9 @@ def validate(path: Path) -> list[str]:
         raise FatalError(f"mlcroissant is not installed ({exc}); cannot validate {path}") from exc
     logging.getLogger("absl").setLevel(logging.ERROR)
     try:
-        mlc.Dataset(jsonld=str(path))
+        with warnings.catch_warnings():  # rdflib inside mlcroissant warns about its own deprecated API
+            warnings.simplefilter("ignore", DeprecationWarning)
+            mlc.Dataset(jsonld=str(path))
     except mlc.ValidationError as exc:
         return [line.strip() for line in str(exc).splitlines() if line.strip()]
     return []

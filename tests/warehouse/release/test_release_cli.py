@@ -1,0 +1,66 @@
+"""``mmrare release build | verify | diff | ls`` end to end on a copy of the session warehouse."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from mmrare.cli import app
+
+runner = CliRunner()
+
+
+def _config(tmp_path: Path, warehouse: Path) -> Path:
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    shutil.copy(warehouse, workspace / "warehouse.duckdb")
+    config = tmp_path / "mmrare.toml"
+    config.write_text(f'workspace = "{workspace}"\n')
+    return config
+
+
+def test_build_verify_diff_ls(tmp_path: Path, warehouse: Path) -> None:
+    config = str(_config(tmp_path, warehouse))
+    releases = tmp_path / "ws" / "releases"
+
+    built = runner.invoke(app, ["release", "build", "--version", "1.0.0", "--config", config])
+    assert built.exit_code == 0, built.output
+    assert "release 1.0.0" in built.output and (releases / "1.0.0" / "manifest.json").is_file()
+
+    again = runner.invoke(app, ["release", "build", "--version", "1.0.0", "--config", config])
+    assert again.exit_code == 2
+    assert "exists; releases are immutable" in again.output
+
+    ok = runner.invoke(app, ["release", "verify", str(releases / "1.0.0"), "--config", config])
+    assert ok.exit_code == 0, ok.output
+    assert ": ok" in ok.output
+
+    second = runner.invoke(app, ["release", "build", "--version", "1.0.1", "--config", config])
+    assert second.exit_code == 0, second.output
+    diff = runner.invoke(app, ["release", "diff", "1.0.0", "1.0.1", "--config", config])
+    assert diff.exit_code == 0, diff.output
+    assert "diagnosis: 0 added, 0 removed, 0 changed" in diff.output
+
+    listed = runner.invoke(app, ["release", "ls", "--config", config])
+    assert listed.exit_code == 0, listed.output
+    assert "1.0.0" in listed.output and "1.0.1" in listed.output
+
+    image = sorted((releases / "1.0.1" / "images").iterdir())[0]
+    image.unlink()
+    bad = runner.invoke(app, ["release", "verify", str(releases / "1.0.1"), "--config", config])
+    assert bad.exit_code == 1
+    assert image.name in bad.output and "missing" in bad.output
+
+
+def test_bad_input_is_a_one_line_error(tmp_path: Path, warehouse: Path) -> None:
+    config = str(_config(tmp_path, warehouse))
+    result = runner.invoke(app, ["release", "build", "--version", "v1", "--config", config])
+    assert result.exit_code == 2 and "use X.Y.Z" in result.output
+    result = runner.invoke(
+        app, ["release", "build", "--version", "1.0.0", "--dev-fraction", "2", "--config", config]
+    )
+    assert result.exit_code == 2 and "dev fraction" in result.output
+    result = runner.invoke(app, ["release", "diff", "9.9.9", "9.9.8", "--config", config])
+    assert result.exit_code == 2 and "no such release directory" in result.output
