@@ -89,6 +89,8 @@ def build(
             retracted=_retracted(retracted),
             url=url,
         )
+        if not cfg.warehouse_path.exists():
+            raise FatalError(f"{cfg.warehouse_path}: no warehouse yet; run `mmrare build` first")
         con = connect(cfg.warehouse_path)
         try:
             result = build_release(

@@ -64,3 +64,13 @@ def test_bad_input_is_a_one_line_error(tmp_path: Path, warehouse: Path) -> None:
     assert result.exit_code == 2 and "dev fraction" in result.output
     result = runner.invoke(app, ["release", "diff", "9.9.9", "9.9.8", "--config", config])
     assert result.exit_code == 2 and "no such release directory" in result.output
+
+
+def test_no_warehouse_says_what_to_do(tmp_path: Path) -> None:
+    config = tmp_path / "mmrare.toml"
+    config.write_text(f'workspace = "{tmp_path / "empty"}"\n')
+    result = runner.invoke(app, ["release", "build", "--version", "1.0.0", "--config", str(config)])
+    assert result.exit_code == 2 and "run `mmrare build` first" in result.output
+    assert not (tmp_path / "empty" / "warehouse.duckdb").exists()
+    listed = runner.invoke(app, ["release", "ls", "--config", str(config)])
+    assert listed.exit_code == 0 and "no releases" in listed.output

@@ -22,7 +22,7 @@ def test_rules() -> None:
     released = ["a", "b", "c"]  # "d" (PMC3, graphic g3) is not released
     summary = unresolved_flags(
         released,
-        {"a": _ctx("a", "option.length"), "b": _ctx("b")},
+        {"a": _ctx("a", "option.length"), "b": _ctx("b"), "c": _ctx("c")},
         [
             _flag("a", "same_case_track", "b", "PMC1"),  # resolved: same case, same split
             _flag("b", "near_duplicate_context", "c", "PMC2"),  # other item released: counts
@@ -46,3 +46,8 @@ def test_rules() -> None:
         "near_duplicate_context: other item not released": 1,
         "duplicate_image: other image not released": 1,
     }
+
+
+def test_an_item_never_leakage_checked_is_not_clean() -> None:
+    summary = unresolved_flags(["a"], {}, [], GRAPHICS, PMCID)
+    assert summary.by_item == {"a": ("leakage_unchecked",)}

@@ -4,7 +4,9 @@ Leakage control stores findings; the release decides which still matter for the 
 results can be reported on the full set and on the leakage-clean set:
 
 - reviewer flags of the item's latest leakage context (option shortcuts such as ``option.length``)
-  stay unresolved: the policy flagged them precisely because it could not fix them;
+  stay unresolved: the policy flagged them precisely because it could not fix them (they were
+  computed on the drafted options; an edit in review does not clear them until leakage re-runs);
+- an item with no leakage context at all was never checked: ``leakage_unchecked``;
 - dataset flags count only when ``flagged`` in the item's latest dataset-check run, and:
   ``same_case_track`` is resolved by construction (splits are by case, so both items share a split);
   ``near_duplicate_context`` counts only when the other item is released too, ``duplicate_image``
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 from mmrare.warehouse.release.reads import ContextInfo, DatasetFlagRow
 
 RESOLVED_BY_SPLIT = "same_case_track"
+UNCHECKED = "leakage_unchecked"
 
 
 @dataclass
@@ -44,7 +47,7 @@ def unresolved_flags(
     summary = FlagSummary()
     for item_id in released:
         ctx = contexts.get(item_id)
-        found[item_id].update(ctx.flags if ctx else ())
+        found[item_id].update(ctx.flags if ctx else (UNCHECKED,))
     shown_by: dict[str, set[str]] = {}  # graphic -> pmcids of released items showing it
     for item_id, graphics in graphics_of.items():
         if item_id in released:
