@@ -32,8 +32,9 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -215,20 +216,23 @@ def _check_identity(out: Path, identity: dict[str, Any]) -> None:
         )
 
 
-def _run(jobs: list[CaseJob], workers: int) -> Any:
+def _run(jobs: list[CaseJob], workers: int) -> Iterator[dict[str, str]]:
     """Rows of the written cases, in job order."""
     if workers == 1 or len(jobs) < _INLINE_BELOW:
-        return map(write_case, jobs)
+        yield from map(write_case, jobs)
+        return
     # spawn, not fork: the caller may run threads (a progress bar), and forking a threaded process
     # can deadlock; workers only import the light synth modules.
-    executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
     chunksize = max(1, min(16, len(jobs) // (workers * 8)))
-
-    def rows() -> Any:
-        with executor:
-            yield from executor.map(write_case, jobs, chunksize=chunksize)
-
-    return rows()
+    context = multiprocessing.get_context("spawn")
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            yield from pool.map(write_case, jobs, chunksize=chunksize)
+    except BrokenProcessPool as exc:
+        raise FatalError(
+            "a synth worker process died; cases written so far are kept, rerun to resume "
+            "(--workers 1 shows the error in this process)"
+        ) from exc
 
 
 def write_case(job: CaseJob) -> dict[str, str]:
