@@ -27,17 +27,28 @@ EmbedFn = Callable[[Sequence[str]], np.ndarray]
 FALLBACK_VERSION = "ordo-fallback/1"
 
 
-def fallback_corpus(index: OrdoIndex) -> tuple[list[str], list[str]]:
-    """(codes, texts): the label and each synonym of every answerable concept, in code order."""
+def fallback_corpus(index: OrdoIndex, *, synonyms: bool = True) -> tuple[list[str], list[str]]:
+    """(codes, texts): the label (and each synonym) of every answerable concept, in code order."""
     keys: list[str] = []
     texts: list[str] = []
     for concept in sorted(index.concepts(), key=lambda c: c.code):
         if answerability(index, concept.code) is not Answerability.ANSWERABLE:
             continue
-        for name in dict.fromkeys((concept.label, *concept.synonyms)):
+        names = (concept.label, *concept.synonyms) if synonyms else (concept.label,)
+        for name in dict.fromkeys(names):
             keys.append(concept.code)
             texts.append(name)
     return keys, texts
+
+
+def answerable_label_index(
+    index: OrdoIndex, embed: EmbedFn, cache_dir: Path, *, model_sha256: str
+) -> VectorIndex:
+    """Preferred labels of the answerable concepts only (~7.7k in ORDO 4.2, a third of the fallback
+    corpus): what distractor search needs, since options show labels, never synonyms."""
+    keys, texts = fallback_corpus(index, synonyms=False)
+    corpus_id = f"ordo-labels-{index.release.sha256}"
+    return cached_index(cache_dir, corpus_id, keys, texts, embed, model_sha256=model_sha256, threads=1)
 
 
 @dataclass(slots=True)

@@ -56,6 +56,7 @@ def diagnosis_row(
     config_hash: str,
     run_id: str,
     embedding_model: str | None,
+    statement_sentence_id: str | None = None,
 ) -> dict[str, Any]:
     """The case-level decision, with its evidence, the alternatives and the versions behind it."""
     return {
@@ -71,6 +72,7 @@ def diagnosis_row(
         "reason": diagnosis.reason,
         "ordo_version": release.version,
         "embedding_model": embedding_model,
+        "statement_sentence_id": statement_sentence_id,
         "run_id": run_id,
         "created_at": datetime.now(UTC),
     }

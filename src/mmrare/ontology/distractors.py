@@ -1,0 +1,71 @@
+"""Distractor diagnoses for a gold ORDO concept: siblings first, then embedding neighbours.
+
+A good wrong option is a disease a clinician could confuse with the gold one, yet is unambiguously
+not it. So candidates are (1) the gold's siblings — other children of its classification parents,
+the diseases Orphanet itself groups with it — then (2) concepts whose names lie nearest to the
+gold's label in embedding space. Never offered: the gold itself, its ancestors (true of the case),
+its descendants (possibly the case's own subtype), concepts sharing a name with the gold, and
+concepts that cannot be an answer at all (categories, genes, obsolete or non-rare classes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from mmrare.ontology.index import OrdoIndex
+from mmrare.ontology.linking.generic import Answerability, answerability
+
+Neighbours = Callable[[str, int], list[str]]  # (gold label, k) -> candidate codes, nearest first
+
+
+def _names(index: OrdoIndex, code: str) -> set[str]:
+    concept = index.get(code)
+    if concept is None:
+        return set()
+    return {" ".join(n.casefold().split()) for n in (concept.label, *concept.synonyms)}
+
+
+def excluded_codes(index: OrdoIndex, code: str) -> frozenset[str]:
+    """The gold, its ancestors and its descendants: never a distractor."""
+    return frozenset({code}) | index.ancestors(code) | index.descendants(code)
+
+
+def diagnosis_distractors(
+    index: OrdoIndex,
+    code: str,
+    n: int,
+    *,
+    neighbours: Neighbours | None = None,
+    min_before_neighbours: int | None = None,
+) -> list[tuple[str, str]]:
+    """Up to ``n`` (code, label) distractors for ``code``, siblings before embedding neighbours.
+
+    ``neighbours`` is only asked when fewer than ``min_before_neighbours`` (default ``n``) siblings
+    were found — typically the number of wrong options an item needs — so most cases never load an
+    embedding model.
+    """
+    gold = index.get(code)
+    if gold is None:
+        return []
+    excluded = excluded_codes(index, code)
+    gold_names = _names(index, code)
+    out: dict[str, str] = {}
+
+    def offer(candidates: Iterable[str]) -> None:
+        for cand in candidates:
+            if len(out) >= n:
+                return
+            if cand in excluded or cand in out:
+                continue
+            if answerability(index, cand) is not Answerability.ANSWERABLE:
+                continue
+            if _names(index, cand) & gold_names:
+                continue
+            out[cand] = index[cand].label
+
+    for parent in index.parents(code):
+        offer(index.children(parent))
+    wanted = n if min_before_neighbours is None else min(n, min_before_neighbours)
+    if len(out) < wanted and neighbours is not None:
+        offer(neighbours(gold.label, 4 * n + 10))
+    return list(out.items())
