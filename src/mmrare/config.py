@@ -78,6 +78,18 @@ class OntologyConfig(BaseModel):
     fallback_threshold: float = Field(0.95, ge=0.0, le=1.0)
 
 
+class DraftingConfig(BaseModel):
+    """How benchmark items are drafted in ``mmrare build`` (every field changes the drafts)."""
+
+    drafter: str = "rules"  # "rules" (offline, deterministic) or "llm" (MMRARE_LLM_* endpoint settings)
+    tracks: list[str] = Field(
+        default_factory=lambda: ["diagnosis", "examination", "treatment", "cross_image"]
+    )
+    options: int = Field(5, ge=4, le=10)  # options per multiple-choice item, answer included
+    seed: int = 0  # option shuffle seed
+    diagnosis_distractor_candidates: int = Field(12, ge=3, le=50)
+
+
 class ThresholdsConfig(BaseModel):
     """Leakage thresholds per track (cosine similarity on normalised embeddings)."""
 
@@ -105,10 +117,14 @@ class Config(BaseSettings):
     )
 
     workspace: Path = Path("workspace")
+    # Content-keyed caches (ORDO store, linker terms, embeddings, vector indexes). Keys hold every
+    # input that matters, so one cache can serve several workspaces. Default: <workspace>/cache.
+    cache: Path | None = None
     sources: SourcesConfig = Field(default_factory=SourcesConfig)
     selection: SelectionConfig = Field(default_factory=SelectionConfig)
     figures: FiguresConfig = Field(default_factory=FiguresConfig)
     ontology: OntologyConfig = Field(default_factory=OntologyConfig)
+    drafting: DraftingConfig = Field(default_factory=DraftingConfig)
     thresholds: ThresholdsConfig = Field(default_factory=ThresholdsConfig)
     prefect: PrefectConfig = Field(default_factory=PrefectConfig)
     base_dir: Path = Field(default=Path("."), exclude=True)
@@ -137,12 +153,16 @@ class Config(BaseSettings):
         return self.resolve(self.workspace)
 
     @property
+    def cache_path(self) -> Path:
+        return self.resolve(self.cache) if self.cache else self.workspace_dir / "cache"
+
+    @property
     def warehouse_path(self) -> Path:
         return self.workspace_dir / "warehouse.duckdb"
 
     def hashed_view(self) -> dict[str, Any]:
         """What the config hash covers: every setting that can change a result."""
-        data = self.model_dump(mode="json", exclude={"workspace", "base_dir", "prefect"})
+        data = self.model_dump(mode="json", exclude={"workspace", "cache", "base_dir", "prefect"})
         data["sources"].pop("entrez_api_key", None)
         for key in (
             "entrez_email",
@@ -157,8 +177,39 @@ class Config(BaseSettings):
 
     @property
     def config_hash(self) -> str:
-        canonical = json.dumps(self.hashed_view(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+        return _digest(self.hashed_view())
+
+    def stage_hash(self, stage: str) -> str:
+        """Hash of the settings that can change one stage's output *and everything upstream of it*.
+
+        Stage outputs are keyed by this, not by :attr:`config_hash`, so changing a leakage threshold
+        re-decides leakage without re-parsing a single package, and changing the drafter re-drafts
+        without re-linking. Unknown stage names are a programming error.
+        """
+        if stage not in STAGE_SECTIONS:
+            raise KeyError(f"unknown stage {stage!r}; known: {', '.join(STAGE_SECTIONS)}")
+        view = self.hashed_view()
+        sections: list[str] = []
+        for name, own in STAGE_SECTIONS.items():
+            sections += own
+            if name == stage:
+                break
+        return _digest({key: view.get(key) for key in sections})
+
+
+# Which config sections each stage reads, in pipeline order; a stage's hash covers its own sections
+# and those of every stage before it.
+STAGE_SECTIONS: dict[str, tuple[str, ...]] = {
+    "curation": ("sources", "selection", "figures"),
+    "link": ("ontology",),
+    "draft": ("drafting",),
+    "leakage": ("thresholds",),
+}
+
+
+def _digest(data: dict[str, Any]) -> str:
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 def load_config(path: Path | None = None, **overrides: Any) -> Config:

@@ -105,6 +105,39 @@ class QAItem:
         if not self.evidence_sentence_ids and not self.evidence_figure_ids:
             raise ValueError("an item needs at least one evidence id")
 
+    @classmethod
+    def from_row(cls, row: dict[str, Any], evidence: list[dict[str, Any]]) -> QAItem:
+        """Inverse of :meth:`row` plus :meth:`evidence_rows` (a stored ``qa_items`` row and its
+        ``qa_evidence`` rows, any order)."""
+
+        def loads(value: Any) -> Any:
+            return json.loads(value) if isinstance(value, str) else value
+
+        ordered = sorted(evidence, key=lambda e: (e["kind"], e["ordinal"]))
+        return cls(
+            item_id=row["item_id"],
+            track=row["track"],
+            question_type=row["question_type"],
+            pmcid=row["pmcid"],
+            question=row["question"],
+            context=row["context"],
+            context_sentence_ids=tuple(loads(row["context_sentence_ids"])),
+            images=tuple(ImageRef(**i) for i in loads(row["images"])),
+            options=tuple(loads(row["options"])),
+            answer_index=int(row["answer_index"]),
+            answer=row["answer"],
+            aliases=tuple(loads(row["aliases"])),
+            orpha_code=row["orpha_code"],
+            answer_category=row["answer_category"],
+            evidence_sentence_ids=tuple(e["ref_id"] for e in ordered if e["kind"] == "sentence"),
+            evidence_figure_ids=tuple(e["ref_id"] for e in ordered if e["kind"] == "figure"),
+            rationale=row["rationale"],
+            drafter=row["drafter"],
+            drafter_version=row["drafter_version"],
+            seed=int(row["seed"]),
+            status=row["status"],
+        )
+
     @property
     def content_sha256(self) -> str:
         """Hash of everything the item says, so a changed re-draft under the same id is detectable."""

@@ -53,3 +53,16 @@ def test_rows_load_idempotently(samples: dict[str, CaseInput], sample_pool: Dist
     assert kinds["sentence"] > 0 and kinds["figure"] > 0
     stored = con.execute("SELECT context_sentence_ids FROM qa_items LIMIT 1").fetchone()
     assert stored and isinstance(json.loads(stored[0]), list)
+
+
+def test_item_round_trips_through_its_warehouse_rows(
+    samples: dict[str, CaseInput], sample_pool: DistractorPool
+) -> None:
+    from mmrare.items import QAItem
+
+    items = [i for c in samples.values() for i in draft_case(c, pool=sample_pool).items]
+    assert items
+    for item in items:
+        again = QAItem.from_row(item.row(), list(reversed(item.evidence_rows())))
+        assert again == item
+        assert again.content_sha256 == item.content_sha256

@@ -23,16 +23,23 @@ def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         yield
 
 
-def _write_config(path: Path, workspace: Path, local_dirs: list[Path]) -> Path:
-    dirs = ", ".join(f'"{d}"' for d in local_dirs)
-    ordo = SHARED / "ordo" / "ORDO_en_4.2.owl.gz"
-    path.write_text(
-        f'workspace = "{workspace}"\n[sources]\nlocal_dirs = [{dirs}]\n[ontology]\nordo_path = "{ordo}"\n'
-    )
-    return path
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One content-keyed cache (ORDO store, embeddings, label index) for every build of the session."""
+    return tmp_path_factory.mktemp("mmrare-cache")
 
 
 @pytest.fixture
-def write_config():
+def write_config(shared_cache: Path):
     """Write an mmrare.toml pointing at a workspace and local source directories."""
-    return _write_config
+
+    def write(path: Path, workspace: Path, local_dirs: list[Path], extra: str = "") -> Path:
+        dirs = ", ".join(f'"{d}"' for d in local_dirs)
+        ordo = SHARED / "ordo" / "ORDO_en_4.2.owl.gz"
+        path.write_text(
+            f'workspace = "{workspace}"\ncache = "{shared_cache}"\n{extra}'
+            f'[sources]\nlocal_dirs = [{dirs}]\n[ontology]\nordo_path = "{ordo}"\n'
+        )
+        return path
+
+    return write

@@ -1,5 +1,5 @@
-"""``mmrare build``: discover -> curate (parse/decode/select) -> link to ORDO, each stage parallel into
-Parquet shards and loaded by the single warehouse writer.
+"""``mmrare build``: discover -> curate (parse/decode/select) -> link to ORDO -> draft items ->
+leakage control; each stage writes Parquet shards that the single warehouse writer loads.
 
 A thin Prefect layer: every step is a plain function from a stage package. Resume is keyed on
 package content + stage versions + config hash (``source_files.work_key``), not on Prefect's task
@@ -23,6 +23,8 @@ from mmrare.config import Config, FiguresConfig, SelectionConfig, load_config
 from mmrare.curation.discover import discover_local, discover_raw_cache
 from mmrare.curation.process import STAGE_VERSIONS, PackageInput, process_package, work_key
 from mmrare.curation.sources.rawcache import RawCache
+from mmrare.flows.draft import run_draft_stage
+from mmrare.flows.leakage import run_leakage_stage
 from mmrare.flows.link import run_link_stage
 from mmrare.flows.progress import stage_progress
 from mmrare.flows.resources import BuildResources
@@ -78,7 +80,7 @@ def curate_package(
     schemas: dict[str, pa.Schema],
 ) -> tuple[str, str, str, str]:
     """Parse + decode + select one package and write its rows as a shard (never the warehouse)."""
-    result = process_package(pkg, selection, figures, run_id, config_hash)
+    result = process_package(pkg, selection, figures, run_id, config_hash)  # the curation stage hash
     name = _SAFE.sub("_", f"{pkg.package_id}-{work_key(pkg.content_sha256, config_hash)[:12]}")
     write_shard(shard_root, name, result.rows, schemas)
     return pkg.package_id, result.outcome, result.stage, result.reason
@@ -108,11 +110,12 @@ def run_build(cfg: Config, show_progress: bool = True) -> dict[str, Any]:
     try:
         # Shards left by an interrupted earlier run are complete units of work: load them first.
         recovered = load_shards(con, shard_root)
-        versions = {**STAGE_VERSIONS, "config_hash": cfg.config_hash}
+        curation_hash = cfg.stage_hash("curation")  # selection/figures/sources only: see Config.stage_hash
+        versions = {**STAGE_VERSIONS, "config_hash": curation_hash}
         found = discover_local([cfg.resolve(d) for d in cfg.sources.local_dirs], ws / "extracted", versions)
         found.packages += discover_raw_cache(RawCache(ws / "raw"))  # what `mmrare ingest` fetched
         summary.discovered = len(found.packages)
-        keys = {p.package_id: work_key(p.content_sha256, cfg.config_hash) for p in found.packages}
+        keys = {p.package_id: work_key(p.content_sha256, curation_hash) for p in found.packages}
         done = done_work_keys(con, keys.values())
         todo = [p for p in found.packages if keys[p.package_id] not in done]
         summary.skipped_done = len(found.packages) - len(todo)
@@ -133,6 +136,14 @@ def run_build(cfg: Config, show_progress: bool = True) -> dict[str, Any]:
         summary.stages["link"] = link.counts()
         summary.add_rows(link.rows_added)
         summary.reject_lines += link.reject_lines
+        draft = run_draft_stage(resources, con, run_id, show_progress)
+        summary.stages["draft"] = draft.counts()
+        summary.add_rows(draft.rows_added)
+        summary.reject_lines += draft.reject_lines
+        leakage = run_leakage_stage(resources, con, run_id, show_progress)
+        summary.stages["leakage"] = leakage.counts()
+        summary.add_rows(leakage.rows_added)
+        summary.reject_lines += leakage.reject_lines
         summary.rows_added = dict(sorted(summary.rows_added.items()))
         finish_run(con, run_id, "completed", summary.counts())
     except BaseException:
@@ -161,7 +172,7 @@ def _curate_all(
                 selection=cfg.selection,
                 figures=cfg.figures,
                 run_id=run_id,
-                config_hash=cfg.config_hash,
+                config_hash=cfg.stage_hash("curation"),
                 shard_root=shard_root,
                 schemas=schemas,
             )

@@ -25,6 +25,7 @@ from mmrare.flows.resources import BuildResources
 from mmrare.ontology.index import OrdoIndex
 from mmrare.ontology.linking import Fallback, Linker, diagnose_case, link_document
 from mmrare.ontology.linking.rows import diagnosis_row, mention_rows
+from mmrare.ontology.linking.statement import final_statement
 from mmrare.ontology.rows import warehouse_rows
 from mmrare.records import Reject
 from mmrare.warehouse.reads import CaseText, case_texts, current_case_ids
@@ -98,6 +99,7 @@ def link_one(
                 case.pmcid, diag, linker_version=linker.version, release=index.release,
                 config_hash=config_hash, run_id=run_id,
                 embedding_model=fallback_name if used_fallback else None,
+                statement_sentence_id=final_statement(index, mentions, diag.code),
             )
         ],
     }
@@ -125,7 +127,7 @@ def link_case(
     cfg = resources.cfg
     fallback = resources.fallback if cfg.ontology.embedding_fallback else None
     rows = link_one(
-        case, linker, resources.ordo, config_hash=cfg.config_hash, run_id=run_id, fallback=fallback,
+        case, linker, resources.ordo, config_hash=cfg.stage_hash("link"), run_id=run_id, fallback=fallback,
         fallback_threshold=cfg.ontology.fallback_threshold,
         fallback_name=fallback.provenance if fallback else None,
     )
@@ -144,10 +146,10 @@ def cases_to_link(
         for r in con.execute(
             "SELECT pmcid FROM case_diagnoses"
             " WHERE ordo_sha256 = ? AND linker_version = ? AND config_hash = ?",
-            [index.release.sha256, linker_version, cfg.config_hash],
+            [index.release.sha256, linker_version, cfg.stage_hash("link")],
         ).fetchall()
     }
-    return [p for p in current_case_ids(con, cfg.config_hash) if p not in done]
+    return [p for p in current_case_ids(con, cfg.stage_hash("curation")) if p not in done]
 
 
 def run_link_stage(
@@ -162,9 +164,9 @@ def run_link_stage(
     index = resources.ordo
     summary.ordo_version = index.release.version
     summary.rows_added.update({k: v for k, v in ensure_ordo_tables(con, index).items() if v})
-    linker = Linker.build(index, cfg.workspace_dir / "cache" / "linker")
+    linker = Linker.build(index, cfg.cache_path / "linker")
     todo = cases_to_link(con, cfg, index, linker.version)
-    summary.skipped_done = len(current_case_ids(con, cfg.config_hash)) - len(todo)
+    summary.skipped_done = len(current_case_ids(con, cfg.stage_hash("curation"))) - len(todo)
     logger.info("linking %d cases against ORDO %s", len(todo), index.release.version)
     if todo:
         schemas = arrow_schemas(con, LINK_TABLES)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mmrare.config import Config
 
 if TYPE_CHECKING:
-    from mmrare.embedding import EmbeddingCache, Encoder
+    from mmrare.embedding import EmbeddingCache, Encoder, VectorIndex
     from mmrare.ontology.index import OrdoIndex
     from mmrare.ontology.linking.fallback import LabelFallback
 
@@ -29,6 +30,12 @@ class BuildResources:
     _encoder: Encoder | None = None
     _cache: EmbeddingCache | None = None
     _fallback: LabelFallback | None = None
+    _labels: VectorIndex | None = None
+
+    @property
+    def cache_dir(self) -> Path:
+        """Content-keyed caches (ORDO, linker, embeddings, vector indexes): safe to share."""
+        return self.cfg.cache_path
 
     @property
     def ordo(self) -> OrdoIndex:
@@ -38,7 +45,7 @@ class BuildResources:
         with self._lock:
             if self._ordo is None:
                 self._ordo = load_ordo(
-                    self.cfg.resolve(self.cfg.ontology.ordo_path), self.cfg.workspace_dir / "cache" / "ordo"
+                    self.cfg.resolve(self.cfg.ontology.ordo_path), self.cache_dir / "ordo"
                 )
             return self._ordo
 
@@ -58,7 +65,7 @@ class BuildResources:
 
         with self._lock:
             if self._cache is None:
-                self._cache = EmbeddingCache(self.cfg.workspace_dir / "cache" / "embeddings", self.encoder)
+                self._cache = EmbeddingCache(self.cache_dir / "embeddings", self.encoder)
             return self._cache
 
     @property
@@ -74,8 +81,23 @@ class BuildResources:
                 self._fallback = build_label_fallback(
                     self.ordo,
                     lambda texts: self.embeddings.embed(texts),
-                    self.cfg.workspace_dir / "cache" / "indexes",
+                    self.cache_dir / "indexes",
                     model_id=MODEL_ID,
                     model_sha256=PINNED_MODEL_SHA256,
                 )
             return self._fallback
+
+    def neighbours(self, label: str, k: int) -> list[str]:
+        """ORDO codes whose labels lie nearest to ``label`` (embedding search over the answerable
+        concepts' labels), nearest first. The label index is built once per ORDO file and model."""
+        from mmrare.ontology.linking.fallback import answerable_label_index
+
+        with self._lock:
+            if self._labels is None:
+                self._labels = answerable_label_index(
+                    self.ordo, self.embeddings.embed, self.cache_dir / "indexes",
+                    model_sha256=self.encoder.model_sha256,
+                )
+            labels = self._labels
+        hits = labels.search(self.embeddings.embed([label]), k=k)[0]
+        return list(dict.fromkeys(hit.key for hit in hits))
