@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mmrare.commands.evaluate import predict, score
+from mmrare.commands.leakage import audit_app, leakage_app
 from mmrare.commands.release import release_app
 from mmrare.commands.review import review_app
 from mmrare.commands.synth import synth
@@ -37,6 +38,8 @@ ontology_app = typer.Typer(no_args_is_help=True, help="Orphanet (ORDO): release 
 app.add_typer(ontology_app, name="ontology")
 app.add_typer(review_app, name="review")
 app.add_typer(release_app, name="release")
+app.add_typer(audit_app, name="audit")
+app.add_typer(leakage_app, name="leakage")
 app.command("predict")(predict)
 app.command("score")(score)
 app.command("synth")(synth)
@@ -98,6 +101,40 @@ def build(
         console.print(f"{stage}: " + ", ".join(f"{k}={v}" for k, v in counts.items()), highlight=False)
     added = result["rows_added"]
     console.print("rows added: " + (", ".join(f"{k}={v}" for k, v in added.items()) if added else "none"))
+
+
+@app.command()
+def draft(
+    config: ConfigOption = None,
+    track: Annotated[
+        list[str] | None, typer.Option(help="diagnosis | examination | treatment | cross_image (repeatable)")
+    ] = None,
+    drafter: Annotated[str | None, typer.Option(help="rules (default, offline) or llm")] = None,
+    workers: Annotated[int, typer.Option(help="threads for per-case work")] = 2,
+    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+) -> None:
+    """Draft benchmark items for linked cases (also part of `mmrare build`)."""
+    cfg = _config(config)
+    from mmrare.flows.environment import prepare_prefect_env
+
+    prepare_prefect_env(cfg.workspace_dir, cfg.prefect.server_startup_timeout_s)
+    from mmrare.flows.draft import run_draft_flow
+
+    try:
+        result = run_draft_flow(
+            str(config) if config else None, track or None, drafter, workers, show_progress=progress
+        )
+    except FatalError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    _print_rejects(result["reject_lines"])
+    counts = result["stages"]["draft"]
+    console.print(
+        f"draft {result['run_id']}: {counts['cases']} cases drafted with {counts['drafter']}, "
+        f"{counts['skipped_done']} already done, items {counts['items']}, "
+        f"{counts['rejected_drafts']} drafts rejected",
+        highlight=False,
+    )
 
 
 @app.command()
@@ -201,7 +238,7 @@ def _ordo(cfg: Config) -> OrdoIndex:
     from mmrare.ontology.store import load_ordo
 
     try:
-        return load_ordo(cfg.resolve(cfg.ontology.ordo_path), cfg.workspace_dir / "cache" / "ordo")
+        return load_ordo(cfg.resolve(cfg.ontology.ordo_path), cfg.cache_path / "ordo")
     except FatalError as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
@@ -280,7 +317,7 @@ def ontology_map(
         err_console.print(f"[red]error:[/red] {text_file}: cannot read text ({exc})")
         raise typer.Exit(2) from exc
     index = _ordo(cfg)
-    linker = Linker.build(index, cfg.workspace_dir / "cache" / "linker")
+    linker = Linker.build(index, cfg.cache_path / "linker")
     parts = [s.text.strip() for s in linker.nlp(text).sents if s.text.strip()]
     sentences = [(f"s{i}", "other", part) for i, part in enumerate(parts)]
     mentions = link_document(linker, sentences, title)

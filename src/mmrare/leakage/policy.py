@@ -333,6 +333,27 @@ class LeakageDecision:
             **provenance.columns(),
         }
 
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> LeakageDecision:
+        """A decision read back from ``leakage_decisions`` (for audits: what actually happened)."""
+        detail = row["detail"]
+        return cls(
+            item_id=row["item_id"],
+            track=row["track"],
+            detector=row["detector"],
+            sentence_id=row["sentence_id"],
+            start=row["start"],
+            end=row["end"],
+            matched_text=row["matched_text"],
+            score=float(row["score"]),
+            threshold=row["threshold"],
+            action=Action(row["action"]),
+            reason=row["reason"],
+            rule=row["rule"],
+            basis=row.get("basis", "") or "",
+            detail=json.loads(detail) if isinstance(detail, str) else dict(detail),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Layout:

@@ -1,0 +1,172 @@
+"""Plain functions that turn stored drafts into leakage-control input (no Prefect here).
+
+The leakage package never reads ORDO, the linker's output or the warehouse, so this orchestrator
+resolves every name of each item's answer into an :class:`~mmrare.leakage.AnswerDescriptor`:
+
+- diagnosis: ORDO label, synonyms and definition; the short forms the case itself defines for the
+  gold concept or a relative it was resolved through (the linker's abbreviation mentions); causal
+  genes from ORDO that the case names (symbol or gene name);
+- examination / treatment: the answer and its aliases, plus every phrase in the case that the
+  project vocabulary matches as this same answer ("EGD with biopsies" for "Upper endoscopy with
+  duodenal biopsy") — the words a model would actually see;
+- cross-image: label and caption of every figure shown, marking the answer's figures.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+
+from mmrare.annotations.drafting.vocab import Vocabulary, examinations, treatments
+from mmrare.items import QAItem
+from mmrare.leakage import AnswerDescriptor, FigureText, LeakageInput
+from mmrare.ontology.index import OrdoIndex
+
+
+def load_items(con: duckdb.DuckDBPyConnection, item_ids: Sequence[str]) -> list[QAItem]:
+    """Stored drafts as :class:`QAItem`, in the order of ``item_ids``."""
+    wanted = list(item_ids)
+    if not wanted:
+        return []
+    cur = con.execute("SELECT * FROM qa_items WHERE list_contains(?, item_id)", [wanted])
+    names = [d[0] for d in cur.description]
+    rows = {r[0]: dict(zip(names, r, strict=True)) for r in cur.fetchall()}
+    evidence: dict[str, list[dict[str, Any]]] = {i: [] for i in wanted}
+    for item_id, kind, ref_id, ordinal in con.execute(
+        "SELECT item_id, kind, ref_id, ordinal FROM qa_evidence WHERE list_contains(?, item_id)", [wanted]
+    ).fetchall():
+        evidence[item_id].append({"kind": kind, "ref_id": ref_id, "ordinal": ordinal})
+    return [QAItem.from_row(rows[i], evidence[i]) for i in wanted if i in rows]
+
+
+def case_sentences(con: duckdb.DuckDBPyConnection, pmcids: Sequence[str]) -> dict[str, dict[str, str]]:
+    """pmcid -> {sentence_id: text} in reading order."""
+    out: dict[str, dict[str, str]] = {p: {} for p in pmcids}
+    for pmcid, sid, text in con.execute(
+        "SELECT pmcid, sentence_id, text FROM sentences"
+        " WHERE list_contains(?, pmcid) ORDER BY pmcid, ordinal",
+        [list(pmcids)],
+    ).fetchall():
+        out[pmcid][sid] = text
+    return out
+
+
+def defined_abbreviations(con: duckdb.DuckDBPyConnection, pmcid: str, codes: set[str]) -> tuple[str, ...]:
+    rows = con.execute(
+        "SELECT DISTINCT text FROM disease_mentions"
+        " WHERE pmcid = ? AND match_kind = 'abbreviation' AND list_contains(?, code) ORDER BY text",
+        [pmcid, sorted(codes)],
+    ).fetchall()
+    return tuple(r[0] for r in rows)
+
+
+def named_genes(index: OrdoIndex, code: str, text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(symbols, names) of ORDO genes associated with ``code`` that ``text`` mentions."""
+    symbols: list[str] = []
+    names: list[str] = []
+    low = text.casefold()
+    for assoc in index.genes_for(code):
+        gene = index.get(assoc.gene)
+        if gene is None:
+            continue
+        if gene.symbol and re.search(rf"(?<![A-Za-z0-9]){re.escape(gene.symbol)}(?![A-Za-z0-9])", text):
+            symbols.append(gene.symbol)
+        if gene.label and gene.label.casefold() in low:
+            names.append(gene.label)
+    return tuple(dict.fromkeys(symbols)), tuple(dict.fromkeys(names))
+
+
+def vocabulary_phrases(vocab: Vocabulary, answer: str, texts: Sequence[str]) -> tuple[str, ...]:
+    """Surface phrases in ``texts`` that ``vocab`` resolves to the entry named ``answer``."""
+    found: dict[str, None] = {}
+    for text in texts:
+        for match in vocab.find(text):
+            if match.entry.name == answer:
+                found.setdefault(text[match.start : match.end], None)
+    return tuple(p for p in found if p.strip() and p.casefold() != answer.casefold())
+
+
+def descriptor_for(
+    item: QAItem,
+    index: OrdoIndex,
+    con: duckdb.DuckDBPyConnection,
+    sentences: dict[str, str],
+    figures: dict[str, tuple[str, str]],
+) -> AnswerDescriptor:
+    """Everything that names ``item``'s answer (see the module docstring)."""
+    if item.track == "diagnosis" and item.orpha_code and item.orpha_code in index:
+        concept = index[item.orpha_code]
+        family = {item.orpha_code} | index.ancestors(item.orpha_code) | index.descendants(item.orpha_code)
+        text = " ".join(sentences.values())
+        symbols, gene_names = named_genes(index, item.orpha_code, text)
+        return AnswerDescriptor(
+            label=concept.label,
+            synonyms=tuple(dict.fromkeys((*concept.synonyms, *item.aliases))),
+            definition=concept.definition,
+            abbreviations=defined_abbreviations(con, item.pmcid, family),
+            gene_symbols=symbols,
+            gene_names=gene_names,
+            code=item.orpha_code,
+        )
+    if item.track in ("examination", "treatment"):
+        vocab = examinations() if item.track == "examination" else treatments()
+        phrases = vocabulary_phrases(vocab, item.answer, list(sentences.values()))
+        return AnswerDescriptor.for_item(
+            item, synonyms=tuple(dict.fromkeys((*item.aliases, *phrases))), code=item.answer_category
+        )
+    if item.track == "cross_image":
+        answer_figures = set(item.evidence_figure_ids)
+        shown = [
+            FigureText(
+                figure_id=img.figure_id,
+                label=figures.get(img.figure_id, ("", ""))[0],
+                caption=figures.get(img.figure_id, ("", ""))[1],
+                marker=img.marker,
+                is_answer=img.figure_id in answer_figures,
+            )
+            for img in item.images
+        ]
+        return AnswerDescriptor.for_item(item, figures=tuple(dict.fromkeys(shown)))
+    return AnswerDescriptor.for_item(item)
+
+
+def figure_texts(con: duckdb.DuckDBPyConnection, pmcids: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """figure_id -> (label, caption title + text)."""
+    rows = con.execute(
+        "SELECT figure_id, label, caption_title, caption_text FROM figures WHERE list_contains(?, pmcid)",
+        [list(pmcids)],
+    ).fetchall()
+    return {fid: (label, " ".join(p for p in (title, text) if p).strip()) for fid, label, title, text in rows}
+
+
+def leakage_inputs(
+    con: duckdb.DuckDBPyConnection, index: OrdoIndex, items: Sequence[QAItem]
+) -> list[LeakageInput]:
+    """One :class:`LeakageInput` per item, with the raw texts of its context sentences."""
+    pmcids = sorted({i.pmcid for i in items})
+    sentences = case_sentences(con, pmcids)
+    figures = figure_texts(con, pmcids)
+    out = []
+    for item in items:
+        texts = sentences.get(item.pmcid, {})
+        descriptor = descriptor_for(item, index, con, texts, figures)
+        context_texts = {sid: texts[sid] for sid in item.context_sentence_ids if sid in texts}
+        out.append(LeakageInput(item=item, descriptor=descriptor, sentence_texts=context_texts))
+    return out
+
+
+def image_phashes(con: duckdb.DuckDBPyConnection, items: Sequence[QAItem]) -> dict[str, str | None]:
+    """graphic_id -> perceptual hash, for the duplicate-image check."""
+    ids = sorted({img.graphic_id for item in items for img in item.images})
+    if not ids:
+        return {}
+    rows = con.execute("SELECT graphic_id, phash FROM graphics WHERE list_contains(?, graphic_id)", [ids])
+    return dict(rows.fetchall())
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
