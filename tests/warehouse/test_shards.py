@@ -59,3 +59,22 @@ def test_failed_load_keeps_shards_and_inserts_nothing(tmp_path: Path) -> None:
         load_shards(con, root)
     assert con.execute("SELECT count(*) FROM rejects").fetchone()[0] == 0
     assert len(complete_shards(root)) == 2
+
+
+def test_a_graphic_stored_unchecked_takes_the_decoders_later_result(tmp_path: Path) -> None:
+    con = connect(tmp_path / "w.duckdb")
+    schemas = arrow_schemas(con)
+    root = tmp_path / "shards"
+    base = {"graphic_id": "PMC1:f1:g0", "figure_id": "PMC1:f1", "pmcid": "PMC1", "href": "f1", "path": None,
+            "sha256": None, "phash": None, "format": None, "width": None, "height": None, "mode": None,
+            "status": "unchecked"}
+    decoded = {**base, "path": "/x/f1.jpg", "sha256": "ab" * 32, "phash": "ff00ff00ff00ff00",
+               "format": "JPEG", "width": 10, "height": 20, "mode": "RGB", "status": "ok"}
+    write_shard(root, "screened-out", {"graphics": [base]}, schemas)
+    load_shards(con, root)
+    write_shard(root, "selected", {"graphics": [decoded]}, schemas)
+    load_shards(con, root)
+    assert con.execute("SELECT status, width FROM graphics").fetchall() == [("ok", 10)]
+    write_shard(root, "screened-out-again", {"graphics": [base]}, schemas)  # never downgraded
+    load_shards(con, root)
+    assert con.execute("SELECT status, width FROM graphics").fetchall() == [("ok", 10)]

@@ -127,6 +127,8 @@ def load_shards(
             if not files:
                 continue
             before = _count(con, table)
+            if table == "graphics":
+                _upgrade_unchecked_graphics(con, files)
             con.execute(f'INSERT OR IGNORE INTO "{table}" BY NAME SELECT * FROM read_parquet(?)', [files])
             added[table] = _count(con, table) - before
         con.execute("COMMIT")
@@ -137,6 +139,20 @@ def load_shards(
         for shard in shards:
             shutil.rmtree(shard, ignore_errors=True)
     return added
+
+
+def _upgrade_unchecked_graphics(con: duckdb.DuckDBPyConnection, files: list[str]) -> None:
+    """A graphic first stored undecoded (its article was screened out under an earlier config) gets
+    the decoder's result when a later run decodes it. ``INSERT OR IGNORE`` alone would keep the
+    ``unchecked`` row forever and every later draft would see no usable image. Decoded rows are never
+    downgraded: the update only touches rows whose status is still ``unchecked``."""
+    con.execute(
+        "UPDATE graphics g SET path = n.path, sha256 = n.sha256, phash = n.phash, format = n.format,"
+        " width = n.width, height = n.height, mode = n.mode, status = n.status"
+        " FROM (SELECT * FROM read_parquet(?) WHERE status <> 'unchecked') n"
+        " WHERE g.graphic_id = n.graphic_id AND g.status = 'unchecked'",
+        [files],
+    )
 
 
 def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[dict[str, Any]]) -> int:
