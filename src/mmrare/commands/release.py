@@ -91,6 +91,12 @@ def build(
         )
         if not cfg.warehouse_path.exists():
             raise FatalError(f"{cfg.warehouse_path}: no warehouse yet; run `mmrare build` first")
+        if cfg.selection.allow_synthetic:
+            # `mmrare synth` packages are for load tests only; a workspace that admits them never ships
+            raise FatalError(
+                "selection.allow_synthetic is on: this workspace may hold `mmrare synth` packages, "
+                "which are never released; build releases from a workspace without it"
+            )
         con = connect(cfg.warehouse_path)
         try:
             result = build_release(

@@ -74,3 +74,11 @@ def test_no_warehouse_says_what_to_do(tmp_path: Path) -> None:
     assert not (tmp_path / "empty" / "warehouse.duckdb").exists()
     listed = runner.invoke(app, ["release", "ls", "--config", str(config)])
     assert listed.exit_code == 0 and "no releases" in listed.output
+
+
+def test_a_workspace_that_admits_synthetic_packages_never_releases(tmp_path: Path, warehouse: Path) -> None:
+    config = _config(tmp_path, warehouse)
+    config.write_text(config.read_text() + "[selection]\nallow_synthetic = true\n")
+    result = runner.invoke(app, ["release", "build", "--version", "1.0.0", "--config", str(config)])
+    assert result.exit_code == 2 and "allow_synthetic" in result.output
+    assert not (tmp_path / "ws" / "releases" / "1.0.0").exists()
