@@ -14,7 +14,7 @@ from mmrare import __version__
 
 PARSER_VERSION = "jats-parser/1"
 FIGURE_DECODER_VERSION = "figure-decoder/1"
-SELECTION_VERSION = "case-selection/1"
+SELECTION_VERSION = "case-selection/2"  # /2: synthetic packages refused unless allowed
 INGEST_VERSION = "ingest/1"
 EXTRACTOR_VERSION = "local-extract/1"
 

@@ -52,7 +52,7 @@ def synth(
     try:
         cfg = load_config(config)
         ordo_path = ordo if ordo is not None else cfg.resolve(cfg.ontology.ordo_path)
-        index = load_ordo(ordo_path, cfg.workspace_dir / "cache" / "ordo")
+        index = load_ordo(ordo_path, cfg.cache_path / "ordo")
         options = SynthOptions(n=n, out=out, seed=seed, workers=workers, phenotypes=phenotypes)
         with Progress(
             TextColumn("synth"),
