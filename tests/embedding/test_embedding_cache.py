@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -180,19 +179,16 @@ def test_empty_input_and_bare_string(tmp_path: Path, fake_encoder: Any) -> None:
         cache.embed("Marfan syndrome")
 
 
-def test_100k_cached_lookups_take_under_a_second(tmp_path: Path, fake_encoder: Any) -> None:
+def test_100k_texts_written_in_shards_all_come_from_the_cache(tmp_path: Path, fake_encoder: Any) -> None:
+    """Correctness at scale; the speed of cached lookups is measured by bench/encoder.py."""
     texts = [f"The patient, case {i}, presented with progressive muscle weakness." for i in range(100_000)]
     writer = EmbeddingCache(tmp_path, fake_encoder)
     for start in range(0, len(texts), 25_000):
         writer.embed(texts[start : start + 25_000])
     cache = EmbeddingCache(tmp_path, fake_encoder)
-    best = float("inf")
-    for _ in range(2):  # best of two: the machine is shared
-        started = time.perf_counter()
-        rows = cache.embed(texts)
-        best = min(best, time.perf_counter() - started)
+    rows = cache.embed(texts)
     assert cache.encoded == 0 and rows.shape == (100_000, 384)
-    assert best < 1.0, f"100k cached lookups took {best:.2f} s"
+    assert np.array_equal(rows[12_345], writer.embed([texts[12_345]])[0])
 
 
 def test_real_encoder_through_the_cache(tmp_path: Path, encoder: Encoder) -> None:
