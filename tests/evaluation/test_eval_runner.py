@@ -155,11 +155,11 @@ def test_token_bucket_limits_the_rate() -> None:
 def test_concurrency_overlaps_slow_requests(
     release_dir: Path, tmp_path: Path, server: FakeOpenAIServer
 ) -> None:
-    server.delay_s = 0.2
+    server.delay_s = 0.3
     release = load_release(release_dir)
-    start = time.monotonic()
     run_predictions(
-        release, _client(server), RunSettings(model="m", concurrency=7), ReplyCache(tmp_path / "c"),
+        release, _client(server), RunSettings(model="m", concurrency=3), ReplyCache(tmp_path / "c"),
         tmp_path / "p.jsonl", show_progress=False,
     )  # fmt: skip
-    assert time.monotonic() - start < 7 * 0.2 * 0.6  # serial would take 1.4 s
+    # requests overlap (checked by the server, not by a wall clock), and never beyond the bound
+    assert 2 <= server.max_in_flight <= 3

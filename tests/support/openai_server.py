@@ -47,6 +47,8 @@ class FakeOpenAIServer:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _httpd: ThreadingHTTPServer | None = None
     responder: Callable[[Request, dict[str, Any]], str] | None = None
+    in_flight: int = 0
+    max_in_flight: int = 0  # the most requests served at the same moment (concurrency, not timing)
 
     def start(self) -> FakeOpenAIServer:
         handler = type("Handler", (_Handler,), {"fake": self})
@@ -98,7 +100,12 @@ class FakeOpenAIServer:
         if problem:
             return 400, {"error": {"message": problem}}
         if self.delay_s:
+            with self._lock:
+                self.in_flight += 1
+                self.max_in_flight = max(self.max_in_flight, self.in_flight)
             time.sleep(self.delay_s)
+            with self._lock:
+                self.in_flight -= 1
         if self.responder is not None:
             text = self.responder(request, body)
         elif "grader" in request.system:
