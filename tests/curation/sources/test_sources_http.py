@@ -92,7 +92,7 @@ def test_shared_limiter_keeps_the_rate_across_threads_on_the_wire(
     # the k-th arrival can never be earlier, however loaded the machine is (same monotonic clock).
     for k, at in enumerate(arrivals):
         assert at - t0 >= k * interval - 1e-3, f"request {k} arrived {at - t0:.3f}s after start"
-    assert arrivals[-1] - t0 < n * interval + 1.0  # and it did not crawl either
+    assert arrivals[-1] - t0 < n * interval + 10.0  # and it did not hang (loose: the machine is shared)
 
 
 # -- retries ----------------------------------------------------------------------------------
