@@ -21,6 +21,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/mmrare build
 	$(BIN)/mmrare status
+	$(BIN)/mmrare report
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -234,6 +234,30 @@ def status(config: ConfigOption = None) -> None:
         console.print(f"counts: {run['counts']}")
 
 
+@app.command()
+def report(
+    config: ConfigOption = None,
+    out: Annotated[Path | None, typer.Option(help="output folder (default workspace/reports)")] = None,
+) -> None:
+    """Distributions a maintainer looks at first: report.json + report.html with plots."""
+    cfg = _config(config)
+    from mmrare.warehouse.db import connect
+    from mmrare.warehouse.report import collect, write_report
+
+    try:
+        con = connect(cfg.warehouse_path, read_only=True)
+    except FatalError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    try:
+        data = collect(con)
+    finally:
+        con.close()
+    page = write_report(data, out or cfg.workspace_dir / "reports")
+    console.print(f"items per track: {data['items_per_track']}", highlight=False)
+    console.print(f"report: {page}", highlight=False)
+
+
 def _ordo(cfg: Config) -> OrdoIndex:
     from mmrare.ontology.store import load_ordo
 
