@@ -13,15 +13,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from mmrare.commands.common import ConfigOption, console, err_console
+from mmrare.commands.common import load as _config
 from mmrare.commands.evaluate import predict, score
 from mmrare.commands.leakage import audit_app, leakage_app
 from mmrare.commands.release import release_app
 from mmrare.commands.review import review_app
 from mmrare.commands.synth import synth
-from mmrare.config import Config, load_config
+from mmrare.config import Config
 from mmrare.errors import FatalError
 
 if TYPE_CHECKING:
@@ -44,21 +45,8 @@ app.command("predict")(predict)
 app.command("score")(score)
 app.command("synth")(synth)
 
-console = Console()
-err_console = Console(stderr=True)
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="mmrare.toml to use (default: ./mmrare.toml or $MMRARE_CONFIG)"),
-]
 
 
-def _config(path: Path | None) -> Config:
-    try:
-        return load_config(path)
-    except FatalError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
 
 
 @config_app.command("show")

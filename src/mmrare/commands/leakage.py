@@ -12,29 +12,19 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from mmrare.config import Config, load_config
+from mmrare.commands.common import ConfigOption, console, err_console
+from mmrare.commands.common import fail as _fail
+from mmrare.commands.common import load as _config
+from mmrare.config import Config
 from mmrare.errors import FatalError
-
-console = Console()
-err_console = Console(stderr=True)
-ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="mmrare.toml")]
 
 audit_app = typer.Typer(no_args_is_help=True, help="Explain what the pipeline decided about an item.")
 leakage_app = typer.Typer(no_args_is_help=True, help="Leakage control: preview threshold changes, mask text.")
 
 
-def _fail(message: str) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(2)
 
 
-def _config(path: Path | None) -> Config:
-    try:
-        return load_config(path)
-    except FatalError as exc:
-        raise _fail(str(exc)) from exc
 
 
 def _connect(cfg: Config):

@@ -12,37 +12,25 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from mmrare.config import Config, load_config
+from mmrare.commands.common import ConfigOption, console, err_console
+from mmrare.commands.common import fail as _fail
+from mmrare.commands.common import load as _config
+from mmrare.config import Config
 from mmrare.errors import FatalError
 
 release_app = typer.Typer(
     no_args_is_help=True, help="Immutable, versioned releases: build, verify, diff, ls."
 )
-console = Console()
-err_console = Console(stderr=True)
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="mmrare.toml to use (default: ./mmrare.toml or $MMRARE_CONFIG)"),
-]
 OutOption = Annotated[
     Path | None, typer.Option("--out", help="releases directory (default: <workspace>/releases)")
 ]
 
 
-def _fail(exc: Exception) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-    return typer.Exit(2)
 
 
-def _config(path: Path | None) -> Config:
-    try:
-        return load_config(path)
-    except FatalError as exc:
-        raise _fail(exc) from exc
 
 
 def _releases_root(cfg: Config, out: Path | None) -> Path:

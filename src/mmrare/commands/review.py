@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from mmrare.config import Config, load_config
+from mmrare.commands.common import ConfigOption, console, err_console
+from mmrare.commands.common import fail as _fail
+from mmrare.commands.common import load as _config
+from mmrare.config import Config
 from mmrare.errors import FatalError, MmrareError
 
 if TYPE_CHECKING:
@@ -29,22 +31,11 @@ if TYPE_CHECKING:
 review_app = typer.Typer(
     no_args_is_help=True, help="Annotator review: web app, annotators, agreement, Label Studio exchange."
 )
-console = Console()
-err_console = Console(stderr=True)
-
-ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="mmrare.toml to use")]
 
 
-def _fail(exc: Exception) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-    return typer.Exit(2)
 
 
-def _config(path: Path | None) -> Config:
-    try:
-        return load_config(path)
-    except FatalError as exc:
-        raise _fail(exc) from exc
+
 
 
 @contextmanager
