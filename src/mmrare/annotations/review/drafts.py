@@ -9,16 +9,7 @@ from typing import Any
 import duckdb
 
 from mmrare.annotations.review.errors import NotFound
-
-
-@dataclass(frozen=True, slots=True)
-class ImageSlot:
-    """One image the model sees with the item, by position."""
-
-    position: int
-    marker: str
-    figure_id: str
-    graphic_id: str
+from mmrare.items import ImageRef
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +22,7 @@ class DraftItem:
     pmcid: str
     context: str
     context_sentence_ids: tuple[str, ...]
-    images: tuple[ImageSlot, ...]
+    images: tuple[ImageRef, ...]
     orpha_code: str | None
     answer_category: str | None
     rationale: str
@@ -58,7 +49,7 @@ def _item(row: tuple[Any, ...]) -> DraftItem:
         context=row[4],
         context_sentence_ids=tuple(json.loads(row[5]) if isinstance(row[5], str) else row[5]),
         images=tuple(
-            ImageSlot(int(i["position"]), str(i["marker"]), str(i["figure_id"]), str(i["graphic_id"]))
+            ImageRef(int(i["position"]), str(i["marker"]), str(i["figure_id"]), str(i["graphic_id"]))
             for i in images
         ),
         orpha_code=row[7],

@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 
+from mmrare.items import ImageRef
 from mmrare.warehouse.release.records import ArticleInfo, ImageSource
 
 
@@ -37,16 +38,6 @@ def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class ImageSlot:
-    """One entry of ``qa_items.images``: the position the model sees and the graphic behind it."""
-
-    position: int
-    marker: str
-    figure_id: str
-    graphic_id: str
-
-
-@dataclass(frozen=True, slots=True)
 class AcceptedRow:
     """One row of the ``accepted_items`` view (the final reviewed version of an item)."""
 
@@ -57,7 +48,7 @@ class AcceptedRow:
     pmcid: str
     question: str
     context: str
-    images: tuple[ImageSlot, ...]
+    images: tuple[ImageRef, ...]
     options: tuple[str, ...]
     answer_index: int
     answer: str
@@ -88,7 +79,7 @@ def accepted_items(con: duckdb.DuckDBPyConnection) -> list[AcceptedRow]:
                 question=r[5],
                 context=r[6],
                 images=tuple(
-                    ImageSlot(int(s["position"]), str(s["marker"]), str(s["figure_id"]), str(s["graphic_id"]))
+                    ImageRef(int(s["position"]), str(s["marker"]), str(s["figure_id"]), str(s["graphic_id"]))
                     for s in slots
                 ),
                 options=_strings(r[8]),
