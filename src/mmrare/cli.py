@@ -64,7 +64,19 @@ def config_show(config: ConfigOption = None) -> None:
 @app.command()
 def build(
     config: ConfigOption = None,
-    workers: Annotated[int, typer.Option(help="threads for per-package work")] = 2,
+    workers: Annotated[
+        int, typer.Option(help="threads (default executor) or Dask worker processes (--executor dask)")
+    ] = 2,
+    executor: Annotated[
+        str, typer.Option(help="threads (this process) or dask (a local Dask cluster of --workers processes)")
+    ] = "threads",
+    dask_address: Annotated[
+        str | None,
+        typer.Option(
+            help="run the per-record stages on an existing Dask scheduler, e.g. tcp://HOST:8786 "
+            "(workspace, cache and sources must be on a filesystem the workers share)"
+        ),
+    ] = None,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
 ) -> None:
     """Build or top up the warehouse from the configured sources (a Prefect flow run)."""
@@ -75,7 +87,11 @@ def build(
     from mmrare.flows.build import run_build_flow
 
     try:
-        result = run_build_flow(str(config) if config else None, workers=workers, show_progress=progress)
+        result = run_build_flow(
+            str(config) if config else None, workers=workers, show_progress=progress,
+            executor=executor if dask_address is None else "dask",  # type: ignore[arg-type]
+            dask_address=dask_address,
+        )
     except FatalError as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
@@ -85,10 +101,17 @@ def build(
         f"{result['skipped_done']} already done, "
         f"{result['processed']} processed -> {result['cases']} cases, {result['rejected']} rejected"
     )
+    timings = []
     for stage, counts in result["stages"].items():
-        console.print(f"{stage}: " + ", ".join(f"{k}={v}" for k, v in counts.items()), highlight=False)
+        perf = counts.get("perf")
+        if perf:
+            timings.append(f"{stage} {perf['wall_s']:.1f}s")
+        shown = {k: v for k, v in counts.items() if k != "perf"}
+        if shown and stage not in ("ingest", "parse"):
+            console.print(f"{stage}: " + ", ".join(f"{k}={v}" for k, v in shown.items()), highlight=False)
     added = result["rows_added"]
     console.print("rows added: " + (", ".join(f"{k}={v}" for k, v in added.items()) if added else "none"))
+    console.print("time: " + ", ".join(timings), highlight=False)
 
 
 @app.command()

@@ -244,20 +244,59 @@ class PoolEntry:
 
 @dataclass(frozen=True, slots=True)
 class DistractorPool:
-    """Answers seen across the selected cases; a case never draws distractors from itself."""
+    """Answers seen across the selected cases; a case never draws distractors from itself.
+
+    Every case asks for candidates, and the pool grows with the number of cases; a scan per call
+    made drafting quadratic in N. So each kind is indexed once (first entry of each normalised text,
+    and for the texts a case owns first, the next entry from another case), and a call costs one
+    pass over the distinct texts, with no text normalised again.
+    """
 
     entries: tuple[PoolEntry, ...] = ()
+    _index: dict[str, _KindIndex] | None = field(default=None, init=False, repr=False, compare=False)
 
     def candidates(self, kind: str, exclude_pmcid: str) -> list[PoolEntry]:
         """Entries of one kind from other cases, first occurrence of each text only, in pool order."""
-        seen: set[str] = set()
-        out = []
-        for entry in self.entries:
-            key = _norm(entry.text)
-            if entry.kind == kind and entry.pmcid != exclude_pmcid and key not in seen:
-                seen.add(key)
-                out.append(entry)
-        return out
+        index = self._kind_index(kind)
+        alternates = index.alternates.get(exclude_pmcid)
+        if not alternates:
+            return [e for _, e in index.firsts if e.pmcid != exclude_pmcid]
+        found = [(pos, e) for pos, e in index.firsts if e.pmcid != exclude_pmcid] + alternates
+        found.sort(key=lambda pair: pair[0])
+        return [e for _, e in found]
+
+    def _kind_index(self, kind: str) -> _KindIndex:
+        if self._index is None:
+            object.__setattr__(self, "_index", {})
+        index = self._index
+        assert index is not None
+        if kind not in index:
+            index[kind] = _KindIndex.build([(i, e) for i, e in enumerate(self.entries) if e.kind == kind])
+        return index[kind]
+
+
+@dataclass(frozen=True, slots=True)
+class _KindIndex:
+    """Pool entries of one kind: the first of each text, and per case the stand-ins for its own firsts."""
+
+    firsts: list[tuple[int, PoolEntry]]
+    alternates: dict[str, list[tuple[int, PoolEntry]]]
+
+    @classmethod
+    def build(cls, entries: list[tuple[int, PoolEntry]]) -> _KindIndex:
+        by_text: dict[str, list[tuple[int, PoolEntry]]] = {}
+        for pos, entry in entries:
+            by_text.setdefault(_norm(entry.text), []).append((pos, entry))
+        firsts = []
+        alternates: dict[str, list[tuple[int, PoolEntry]]] = {}
+        for group in by_text.values():
+            first = group[0]
+            firsts.append(first)
+            other = next((pair for pair in group if pair[1].pmcid != first[1].pmcid), None)
+            if other is not None:
+                alternates.setdefault(first[1].pmcid, []).append(other)
+        firsts.sort(key=lambda pair: pair[0])
+        return cls(firsts, alternates)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,10 +4,15 @@ leakage control; each stage writes Parquet shards that the single warehouse writ
 A thin Prefect layer: every step is a plain function from a stage package. Resume is keyed on
 package content + stage versions + config hash (``source_files.work_key``), not on Prefect's task
 cache, so a second build with nothing new submits no curation task and adds no rows.
+
+Per-record stages run a chunk of records per task (:mod:`mmrare.flows.chunks`) on threads (the
+default) or on a Dask cluster (:mod:`mmrare.flows.runners`); every stage is timed
+(:mod:`mmrare.flows.perf`) and the figures go into ``stages[<stage>]["perf"]`` of the summary.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,17 +22,19 @@ import pyarrow as pa
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from mmrare.config import Config, FiguresConfig, SelectionConfig, load_config
 from mmrare.curation.discover import discover_local, discover_raw_cache
 from mmrare.curation.process import STAGE_VERSIONS, PackageInput, process_package, work_key
 from mmrare.curation.sources.rawcache import RawCache
+from mmrare.flows.chunks import Sealed, chunk_label, chunked
 from mmrare.flows.draft import run_draft_stage
 from mmrare.flows.leakage import run_leakage_stage
 from mmrare.flows.link import run_link_stage
+from mmrare.flows.perf import StageClock, measuring, section
 from mmrare.flows.progress import stage_progress
 from mmrare.flows.resources import BuildResources
+from mmrare.flows.runners import Executor, task_runner
 from mmrare.versions import code_version
 from mmrare.warehouse.db import connect, table_counts
 from mmrare.warehouse.runs import done_work_keys, finish_run, start_run
@@ -69,21 +76,32 @@ class BuildSummary:
 
 # Prefect's input-hash cache is off: resume is decided from the warehouse ledger, which survives
 # changes of worker count and executor (datatrove's rank-keyed resume breaks there).
-@task(name="curate-package", cache_policy=NO_CACHE, task_run_name="curate-{pkg.package_id}")
-def curate_package(
-    pkg: PackageInput,
-    selection: SelectionConfig,
-    figures: FiguresConfig,
+@task(name="curate-packages", cache_policy=NO_CACHE, task_run_name="curate-{label}")
+def curate_packages(
+    pkgs: Sealed[list[PackageInput]],
+    selection: Sealed[SelectionConfig],
+    figures: Sealed[FiguresConfig],
     run_id: str,
     config_hash: str,
     shard_root: Path,
-    schemas: dict[str, pa.Schema],
-) -> tuple[str, str, str, str]:
-    """Parse + decode + select one package and write its rows as a shard (never the warehouse)."""
-    result = process_package(pkg, selection, figures, run_id, config_hash)  # the curation stage hash
-    name = _SAFE.sub("_", f"{pkg.package_id}-{work_key(pkg.content_sha256, config_hash)[:12]}")
-    write_shard(shard_root, name, result.rows, schemas)
-    return pkg.package_id, result.outcome, result.stage, result.reason
+    schemas: Sealed[dict[str, pa.Schema]],
+    label: str,
+) -> list[tuple[str, str, str, str]]:
+    """Parse + decode + select a chunk of packages and write their rows as one shard (never the
+    warehouse); per package (id, outcome, stage, reason)."""
+    rows: dict[str, list[dict[str, Any]]] = {}
+    out = []
+    keys = []
+    for pkg in pkgs.value:
+        # config_hash is the curation stage hash
+        result = process_package(pkg, selection.value, figures.value, run_id, config_hash)
+        for table, table_rows in result.rows.items():
+            rows.setdefault(table, []).extend(table_rows)
+        keys.append(work_key(pkg.content_sha256, config_hash))
+        out.append((pkg.package_id, result.outcome, result.stage, result.reason))
+    digest = hashlib.sha256("".join(keys).encode()).hexdigest()[:12]
+    write_shard(shard_root, _SAFE.sub("_", f"{label}-{digest}"), rows, schemas.value)
+    return out
 
 
 @flow(name="mmrare-build", log_prints=False)
@@ -93,14 +111,29 @@ def build_flow(config_file: str | None = None, show_progress: bool = True) -> di
     return run_build(cfg, show_progress=show_progress)
 
 
-def run_build_flow(config_file: str | None, workers: int, show_progress: bool = True) -> dict[str, Any]:
-    """Run the build flow with ``workers`` threads for the per-package tasks."""
-    runner = ThreadPoolTaskRunner(max_workers=max(1, workers))
-    return build_flow.with_options(task_runner=runner)(config_file=config_file, show_progress=show_progress)
+def run_build_flow(
+    config_file: str | None,
+    workers: int,
+    show_progress: bool = True,
+    executor: Executor = "threads",
+    dask_address: str | None = None,
+) -> dict[str, Any]:
+    """Run the build flow: per-record tasks on ``workers`` threads (default), on a local Dask cluster
+    of ``workers`` processes (``executor="dask"``), or on the Dask scheduler at ``dask_address``."""
+    with task_runner(executor, workers, dask_address) as runner:
+        flow_with_runner = build_flow.with_options(task_runner=runner)
+        return flow_with_runner(config_file=config_file, show_progress=show_progress)
 
 
 def run_build(cfg: Config, show_progress: bool = True) -> dict[str, Any]:
     """Body of the build flow (must run inside a flow so tasks get a runner)."""
+    clock = StageClock()
+    with measuring(clock):
+        result = _run_build(cfg, show_progress, clock)
+    return result
+
+
+def _run_build(cfg: Config, show_progress: bool, clock: StageClock) -> dict[str, Any]:
     logger = get_run_logger()
     ws = cfg.workspace_dir
     con = connect(cfg.warehouse_path)
@@ -109,16 +142,19 @@ def run_build(cfg: Config, show_progress: bool = True) -> dict[str, Any]:
     shard_root = ws / "shards" / "curation"
     try:
         # Shards left by an interrupted earlier run are complete units of work: load them first.
-        recovered = load_shards(con, shard_root)
+        with section("load"):
+            recovered = load_shards(con, shard_root)
         curation_hash = cfg.stage_hash("curation")  # selection/figures/sources only: see Config.stage_hash
-        versions = {**STAGE_VERSIONS, "config_hash": curation_hash}
-        found = discover_local([cfg.resolve(d) for d in cfg.sources.local_dirs], ws / "extracted", versions)
-        found.packages += discover_raw_cache(RawCache(ws / "raw"))  # what `mmrare ingest` fetched
-        summary.discovered = len(found.packages)
-        keys = {p.package_id: work_key(p.content_sha256, curation_hash) for p in found.packages}
-        done = done_work_keys(con, keys.values())
-        todo = [p for p in found.packages if keys[p.package_id] not in done]
-        summary.skipped_done = len(found.packages) - len(todo)
+        with section("ingest") as ingest:
+            versions = {**STAGE_VERSIONS, "config_hash": curation_hash}
+            dirs = [cfg.resolve(d) for d in cfg.sources.local_dirs]
+            found = discover_local(dirs, ws / "extracted", versions)
+            found.packages += discover_raw_cache(RawCache(ws / "raw"))  # what `mmrare ingest` fetched
+            summary.discovered = ingest.items = len(found.packages)
+            keys = {p.package_id: work_key(p.content_sha256, curation_hash) for p in found.packages}
+            done = done_work_keys(con, keys.values())
+            todo = [p for p in found.packages if keys[p.package_id] not in done]
+            summary.skipped_done = len(found.packages) - len(todo)
         logger.info("discovered %d packages, %d already done", summary.discovered, summary.skipped_done)
 
         schemas = arrow_schemas(con)
@@ -127,31 +163,61 @@ def run_build(cfg: Config, show_progress: bool = True) -> dict[str, Any]:
             write_shard(shard_root, f"discover-{run_id}", {"rejects": rows}, schemas)
             summary.reject_lines += [f"ingest: {r.record_id}: {r.reason} ({r.detail})" for r in found.rejects]
 
-        _curate_all(todo, cfg, run_id, shard_root, schemas, show_progress, summary)
+        with section("parse") as parse:
+            _curate_all(todo, cfg, run_id, shard_root, schemas, show_progress, summary)
+            parse.items = summary.processed
         summary.add_rows(recovered)
-        summary.add_rows(load_shards(con, shard_root))
+        with section("load") as load:
+            loaded = load_shards(con, shard_root)
+            load.items += sum(loaded.values()) + sum(recovered.values())
+        summary.add_rows(loaded)
 
         resources = BuildResources(cfg)
-        link = run_link_stage(resources, con, run_id, show_progress)
+        with section("link") as stage:
+            link = run_link_stage(resources, con, run_id, show_progress)
+            stage.items = link.linked
         summary.stages["link"] = link.counts()
         summary.add_rows(link.rows_added)
         summary.reject_lines += link.reject_lines
-        draft = run_draft_stage(resources, con, run_id, show_progress)
+        with section("draft") as stage:
+            draft = run_draft_stage(resources, con, run_id, show_progress)
+            stage.items = draft.cases
         summary.stages["draft"] = draft.counts()
         summary.add_rows(draft.rows_added)
         summary.reject_lines += draft.reject_lines
-        leakage = run_leakage_stage(resources, con, run_id, show_progress)
+        with section("leakage") as stage:
+            leakage = run_leakage_stage(resources, con, run_id, show_progress)
+            stage.items = leakage.decided
         summary.stages["leakage"] = leakage.counts()
         summary.add_rows(leakage.rows_added)
         summary.reject_lines += leakage.reject_lines
         summary.rows_added = dict(sorted(summary.rows_added.items()))
+        _add_perf(summary, clock)
         finish_run(con, run_id, "completed", summary.counts())
     except BaseException:
+        _add_perf(summary, clock)
         finish_run(con, run_id, "failed", summary.counts())
         raise
     finally:
         con.close()
     return {**summary.counts(), "run_id": run_id, "reject_lines": summary.reject_lines}
+
+
+def _add_perf(summary: BuildSummary, clock: StageClock) -> None:
+    """Stage figures into ``summary.stages[stage]["perf"]`` (ingest, parse and load get entries too)."""
+    report = clock.report()
+    summary.stages.setdefault("ingest", {}).update(
+        discovered=summary.discovered, skipped_done=summary.skipped_done
+    )
+    summary.stages.setdefault("parse", {}).update(
+        processed=summary.processed, cases=summary.cases, rejected=summary.rejected
+    )
+    for name, figures in report.items():
+        summary.stages.setdefault(name, {})["perf"] = figures
+    order = ("ingest", "parse", "link", "draft", "leakage", "load", "total")
+    rank = {name: i for i, name in enumerate(order)}
+    names = sorted(summary.stages, key=lambda k: rank.get(k, len(order)))
+    summary.stages = {k: summary.stages[k] for k in names}
 
 
 def _curate_all(
@@ -167,26 +233,27 @@ def _curate_all(
         return
     with stage_progress("curate", len(todo), show_progress) as advance:
         futures = [
-            curate_package.submit(
-                pkg=pkg,
-                selection=cfg.selection,
-                figures=cfg.figures,
+            curate_packages.submit(
+                pkgs=Sealed(chunk),
+                selection=Sealed(cfg.selection),
+                figures=Sealed(cfg.figures),
                 run_id=run_id,
                 config_hash=cfg.stage_hash("curation"),
                 shard_root=shard_root,
-                schemas=schemas,
+                schemas=Sealed(schemas),
+                label=chunk_label([p.package_id for p in chunk]),
             )
-            for pkg in todo
+            for chunk in chunked(todo)
         ]
         for future in as_completed(futures):
-            package_id, outcome, stage, reason = future.result()
-            summary.processed += 1
-            if outcome == "case":
-                summary.cases += 1
-            else:
-                summary.rejected += 1
-                summary.reject_lines.append(f"{stage}: {package_id}: {reason}")
-            advance(f"{package_id}: {outcome}")
+            for package_id, outcome, stage, reason in future.result():
+                summary.processed += 1
+                if outcome == "case":
+                    summary.cases += 1
+                else:
+                    summary.rejected += 1
+                    summary.reject_lines.append(f"{stage}: {package_id}: {reason}")
+                advance(f"{package_id}: {outcome}")
 
 
 def warehouse_counts(cfg: Config) -> dict[str, int]:

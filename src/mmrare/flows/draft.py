@@ -2,9 +2,9 @@
 
 This module is the orchestrator the drafting package expects: it reads stored records back as typed
 :class:`~mmrare.items.CaseInput`, adds the ORDO diagnosis with aliases and distractor candidates
-(``ontology.distractors``), builds the cross-case distractor pool, and runs one task per case. Each
-task writes one Parquet shard holding the case's items, evidence, rejects, pool entries and its
-``stage_work`` ledger row, so a case is either fully drafted in the warehouse or not at all.
+(``ontology.distractors``), builds the cross-case distractor pool, and runs one task per chunk of
+cases. Each task writes one Parquet shard holding its cases' items, evidence, rejects, pool entries
+and ``stage_work`` ledger rows, so a case is either fully drafted in the warehouse or not at all.
 Work key: (pmcid, diagnosis, drafter version, drafting settings, ORDO sha256): an unchanged case is
 never drafted twice; a new drafter version drafts again beside the old items.
 """
@@ -28,6 +28,8 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from mmrare.annotations.drafting import draft_case, get_drafter, resolve_tracks
 from mmrare.annotations.drafting.pool import case_pool_entries
 from mmrare.config import DraftingConfig, load_config
+from mmrare.flows.chunks import Sealed, chunk_label, chunked
+from mmrare.flows.perf import section
 from mmrare.flows.progress import stage_progress
 from mmrare.flows.resources import BuildResources
 from mmrare.items import CaseInput, DiagnosisInput, DistractorPool, PoolEntry
@@ -162,33 +164,41 @@ def draft_one(
     }
 
 
-@task(name="draft-case", cache_policy=NO_CACHE, task_run_name="draft-{records.pmcid}")
-def draft_case_task(
-    records: CaseRecords,
-    diag: StoredDiagnosis,
-    pool: DistractorPool,
-    own_pool: list[PoolEntry],
-    resources: BuildResources,
+@task(name="draft-cases", cache_policy=NO_CACHE, task_run_name="draft-{label}")
+def draft_cases_task(
+    records: Sealed[list[CaseRecords]],
+    diagnoses: Sealed[dict[str, StoredDiagnosis]],
+    pool: Sealed[DistractorPool],
+    own_pools: Sealed[dict[str, list[PoolEntry]]],
+    resources: Sealed[BuildResources],
     drafter_version: str,
-    work_key: str,
+    work_keys: dict[str, str],
     run_id: str,
     shard_root: Path,
-    schemas: dict[str, pa.Schema],
-) -> tuple[str, dict[str, int], list[str]]:
-    """Draft one case into a shard; returns (pmcid, items per track, reject lines)."""
-    cfg = resources.cfg
-    dx = diagnosis_input(resources.ordo, diag, cfg.drafting, resources)
-    case = case_input(records, dx)
-    rows = draft_one(
-        case, pool, own_pool, drafting=cfg.drafting, drafter_version=drafter_version,
-        work_key=work_key, run_id=run_id,
-    )
-    write_shard(shard_root, f"{records.pmcid}-{work_key[:16]}", rows, schemas)
-    per_track: dict[str, int] = {}
-    for item in rows["qa_items"]:
-        per_track[item["track"]] = per_track.get(item["track"], 0) + 1
-    lines = [f"draft: {r['record_id']}: {r['reason']} ({r['detail']})" for r in rows["rejects"]]
-    return records.pmcid, per_track, lines
+    schemas: Sealed[dict[str, pa.Schema]],
+    label: str,
+) -> list[tuple[str, dict[str, int], list[str]]]:
+    """Draft a chunk of cases into one shard; per case (pmcid, items per track, reject lines)."""
+    res = resources.value
+    cfg = res.cfg
+    rows: dict[str, list[dict[str, Any]]] = {table: [] for table in DRAFT_TABLES}
+    out = []
+    for r in records.value:
+        dx = diagnosis_input(res.ordo, diagnoses.value[r.pmcid], cfg.drafting, res)
+        case_rows = draft_one(
+            case_input(r, dx), pool.value, own_pools.value[r.pmcid], drafting=cfg.drafting,
+            drafter_version=drafter_version, work_key=work_keys[r.pmcid], run_id=run_id,
+        )
+        for table, table_rows in case_rows.items():
+            rows[table] += table_rows
+        per_track: dict[str, int] = {}
+        for item in case_rows["qa_items"]:
+            per_track[item["track"]] = per_track.get(item["track"], 0) + 1
+        lines = [f"draft: {j['record_id']}: {j['reason']} ({j['detail']})" for j in case_rows["rejects"]]
+        out.append((r.pmcid, per_track, lines))
+    digest = hashlib.sha256("".join(work_keys[r.pmcid] for r in records.value).encode()).hexdigest()
+    write_shard(shard_root, f"{label}-{digest[:16]}", rows, schemas.value)
+    return out
 
 
 def run_draft_stage(
@@ -201,7 +211,10 @@ def run_draft_stage(
     drafter_version = get_drafter(drafting.drafter).version
     summary = DraftSummary(drafter=drafter_version)
     shard_root = cfg.workspace_dir / "shards" / "draft"
-    summary.rows_added.update(load_shards(con, shard_root, tables=DRAFT_TABLES))  # interrupted run
+    with section("load") as load:
+        recovered = load_shards(con, shard_root, tables=DRAFT_TABLES)  # interrupted run
+        load.items += sum(recovered.values())
+    summary.rows_added.update(recovered)
     index = resources.ordo
     diagnoses = current_diagnoses(
         con, cfg.stage_hash("curation"), cfg.stage_hash("link"), index.release.sha256
@@ -220,23 +233,31 @@ def run_draft_stage(
         pool = DistractorPool(tuple(sorted(entries, key=lambda e: e.pmcid)))
         schemas = arrow_schemas(con, DRAFT_TABLES)
         with stage_progress("draft", len(todo), show_progress) as advance:
-            futures = [
-                draft_case_task.submit(
-                    records=r, diag=diagnoses[r.pmcid], pool=pool, own_pool=own[r.pmcid],
-                    resources=resources, drafter_version=drafter_version, work_key=keys[r.pmcid],
-                    run_id=run_id, shard_root=shard_root, schemas=schemas,
+            futures = []
+            for chunk in chunked(records):
+                ids = [r.pmcid for r in chunk]
+                # Sealed: Prefect would otherwise walk the whole pool for futures, once per task
+                futures.append(
+                    draft_cases_task.submit(
+                        records=Sealed(chunk), diagnoses=Sealed({p: diagnoses[p] for p in ids}),
+                        pool=Sealed(pool), own_pools=Sealed({p: own[p] for p in ids}),
+                        resources=Sealed(resources), drafter_version=drafter_version,
+                        work_keys={p: keys[p] for p in ids}, run_id=run_id, shard_root=shard_root,
+                        schemas=Sealed(schemas), label=chunk_label(ids),
+                    )
                 )
-                for r in records
-            ]
             for future in as_completed(futures):
-                pmcid, per_track, lines = future.result()
-                summary.cases += 1
-                for track, n in per_track.items():
-                    summary.items[track] = summary.items.get(track, 0) + n
-                summary.rejected += len(lines)
-                summary.reject_lines += lines
-                advance(f"{pmcid}: {sum(per_track.values())} items")
-    for table, n in load_shards(con, shard_root, tables=DRAFT_TABLES).items():
+                for pmcid, per_track, lines in future.result():
+                    summary.cases += 1
+                    for track, n in per_track.items():
+                        summary.items[track] = summary.items.get(track, 0) + n
+                    summary.rejected += len(lines)
+                    summary.reject_lines += lines
+                    advance(f"{pmcid}: {sum(per_track.values())} items")
+    with section("load") as load:
+        loaded = load_shards(con, shard_root, tables=DRAFT_TABLES)
+        load.items += sum(loaded.values())
+    for table, n in loaded.items():
         summary.rows_added[table] = summary.rows_added.get(table, 0) + n
     summary.rows_added = {k: v for k, v in summary.rows_added.items() if v}
     return summary

@@ -8,11 +8,21 @@ Dataset-level checks (same-case pairs, near-duplicate contexts, duplicate images
 over all current items whenever new items were scored, on their original contexts, so they too are
 served by the embedding cache. Detection is one batch (one embed call): it is encoder-bound, and
 batching is what keeps the whole step near the encoder's own rate.
+
+Which items need work is decided from a ``stage_work`` ledger row per item, keyed by the item's
+content and everything its answer descriptor is made from (ORDO file, link and leakage settings,
+policy, detector version), so a build that adds 20 cases to 2,000 builds descriptors for the new
+items only. The batch task gets plain data (items, stored scores, image hashes) and returns rows:
+it never sees the warehouse connection, so it can run on a Dask worker; this module does every
+warehouse read and write in the flow's process.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -22,9 +32,12 @@ from prefect.cache_policies import NO_CACHE
 
 from mmrare.annotations.drafting import get_drafter
 from mmrare.embedding import MODEL_ID, PINNED_MODEL_SHA256
+from mmrare.flows.chunks import Sealed
 from mmrare.flows.leakage_inputs import image_phashes, leakage_inputs, load_items
+from mmrare.flows.perf import section
 from mmrare.flows.progress import stage_progress
 from mmrare.flows.resources import BuildResources
+from mmrare.items import QAItem
 from mmrare.leakage import (
     DEFAULT_POLICY,
     LeakageInput,
@@ -37,12 +50,12 @@ from mmrare.leakage import (
 )
 from mmrare.leakage.scores import DETECTOR_VERSION
 from mmrare.versions import code_version
-from mmrare.warehouse.reads import current_diagnoses
+from mmrare.warehouse.reads import current_diagnoses, done_stage_keys
 from mmrare.warehouse.shards import arrow_schemas, load_shards, write_shard
 
 LEAKAGE_TABLES = (
     "leakage_descriptors", "leakage_scores", "leakage_decisions", "leakage_contexts", "dataset_flags",
-    "rejects",
+    "rejects", "stage_work",
 )
 
 
@@ -54,6 +67,7 @@ class LeakageSummary:
     decided: int = 0
     scored: int = 0
     texts_embedded: int = 0
+    encoded: int = 0
     kept: int = 0
     dropped: int = 0
     masked_spans: int = 0
@@ -65,20 +79,34 @@ class LeakageSummary:
     def counts(self) -> dict[str, Any]:
         return {
             "items": self.items, "decided": self.decided, "scored": self.scored,
-            "texts_embedded": self.texts_embedded, "kept": self.kept, "dropped": self.dropped,
-            "masked_spans": self.masked_spans, "flags": self.flags,
+            "texts_embedded": self.texts_embedded, "encoded": self.encoded, "kept": self.kept,
+            "dropped": self.dropped, "masked_spans": self.masked_spans, "flags": self.flags,
         }
+
+
+def current_items(
+    con: duckdb.DuckDBPyConnection, pmcids: list[str], drafter_version: str
+) -> dict[str, str]:
+    """item_id -> content_sha256 of the drafts of the current cases by the current drafter version."""
+    if not pmcids:
+        return {}
+    rows = con.execute(
+        "SELECT item_id, content_sha256 FROM qa_items"
+        " WHERE pmcid IN (SELECT unnest(?)) AND drafter_version = ? ORDER BY item_id",
+        [pmcids, drafter_version],
+    ).fetchall()
+    return dict(rows)
 
 
 def current_item_ids(con: duckdb.DuckDBPyConnection, pmcids: list[str], drafter_version: str) -> list[str]:
     """Drafts of the current cases by the current drafter version."""
-    if not pmcids:
-        return []
-    rows = con.execute(
-        "SELECT item_id FROM qa_items WHERE list_contains(?, pmcid) AND drafter_version = ? ORDER BY item_id",
-        [pmcids, drafter_version],
-    ).fetchall()
-    return [r[0] for r in rows]
+    return list(current_items(con, pmcids, drafter_version))
+
+
+def leakage_work_key(item_id: str, content_sha256: str, versions: dict[str, str]) -> str:
+    """sha256 of the item's content and of everything its descriptor and decision are made from."""
+    payload = json.dumps([item_id, content_sha256, versions], sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
 
 
 def decided_keys(con: duckdb.DuckDBPyConnection, policy: Policy, leakage_hash: str) -> set[tuple[str, str]]:
@@ -94,7 +122,7 @@ def stored_scores(con: duckdb.DuckDBPyConnection, bases: list[str]) -> list[Leak
     if not bases:
         return []
     cur = con.execute(
-        "SELECT * FROM leakage_scores WHERE list_contains(?, basis) AND detector_version = ?"
+        "SELECT * FROM leakage_scores WHERE basis IN (SELECT unnest(?)) AND detector_version = ?"
         " ORDER BY item_id, coalesce(start, -1), detector, score_id",
         [bases, DETECTOR_VERSION],
     )
@@ -102,78 +130,86 @@ def stored_scores(con: duckdb.DuckDBPyConnection, bases: list[str]) -> list[Leak
     return [LeakageScore.from_row(dict(zip(names, r, strict=True))) for r in cur.fetchall()]
 
 
+@dataclass(frozen=True, slots=True)
+class LeakageBatch:
+    """Everything the batch task needs, as plain data (picklable for a Dask worker)."""
+
+    todo: list[LeakageInput]
+    all_items: list[QAItem]
+    stored: list[LeakageScore]
+    phashes: dict[str, str | None]
+    policy: Policy
+    run_id: str
+    work_keys: dict[str, str]
+    versions: dict[str, str]
+
+
 def leakage_rows(
-    resources: BuildResources,
-    con: duckdb.DuckDBPyConnection,
-    todo: list[LeakageInput],
-    all_inputs: list[LeakageInput],
-    policy: Policy,
-    summary: LeakageSummary,
-    run_id: str,
-    advance: Any,
-) -> dict[str, list[dict[str, Any]]]:
-    """Score what has no scores, decide everything in ``todo``, and (when anything was scored) run
-    the dataset checks over ``all_inputs``. Returns the rows to store."""
+    resources: BuildResources, batch: LeakageBatch
+) -> tuple[dict[str, list[dict[str, Any]]], LeakageSummary]:
+    """Score what has no scores, decide everything in ``batch.todo``, and (when anything was scored)
+    run the dataset checks over ``batch.all_items``. Returns the rows to store and what was done."""
     cfg = resources.cfg
     index = resources.ordo
-    stored = stored_scores(con, sorted({e.basis for e in todo}))
-    have = {s.basis for s in stored}
+    summary = LeakageSummary()
+    todo, policy, run_id = batch.todo, batch.policy, batch.run_id
+    have = {s.basis for s in batch.stored}
     to_score = [e for e in todo if e.basis not in have]
     embedder: Any = SimpleNamespace(model_id=MODEL_ID, model_sha256=PINNED_MODEL_SHA256)
-    scores = list(stored)
+    scores = list(batch.stored)
+    encoded_before = 0
     if to_score:
         embedder = resources.embeddings
+        encoded_before = embedder.encoded
         detection = detect(to_score, embedder)
         scores += detection.scores
         summary.scored = len(to_score)
         summary.texts_embedded = detection.texts_embedded
-    advance("scored")
     decided = decide(todo, scores, policy, cfg.thresholds)
     prov = Provenance.for_run(
         embedder, policy, ordo_version=index.release.version, config_hash=cfg.stage_hash("leakage"),
         code_version=code_version(),
     )
-    advance("decided")
+    now = datetime.now(UTC)
     rows: dict[str, list[dict[str, Any]]] = {
         "leakage_descriptors": [e.descriptor.row(e.item.item_id, index.release.version) for e in todo],
         "leakage_scores": [s.row(prov) for s in scores if s.basis not in have],
         "leakage_decisions": [d.row(prov) for d in decided.decisions],
         "leakage_contexts": [c.row(prov) for c in decided.contexts],
         "rejects": [],
+        "stage_work": [],
     }
     for context in decided.contexts:
         summary.masked_spans += context.n_masked_spans
         reject = context.reject(prov)
         if reject is None:
             summary.kept += 1
+            outcome = "kept"
         else:
             summary.dropped += 1
+            outcome = reject.reason
             rows["rejects"].append({**reject.row(), "run_id": run_id})
             summary.reject_lines.append(f"leakage: {context.item_id}: {reject.reason} ({reject.detail})")
+        rows["stage_work"].append(
+            {"work_key": batch.work_keys[context.item_id], "stage": "leakage", "record_id": context.item_id,
+             "versions": json.dumps(batch.versions, sort_keys=True), "outcome": outcome, "run_id": run_id,
+             "created_at": now}
+        )
     if to_score:
-        items = [e.item for e in all_inputs]
-        report = dataset_checks(items, embedder, policy, phashes=image_phashes(con, items))
+        report = dataset_checks(batch.all_items, embedder, policy, phashes=batch.phashes)
         rows["dataset_flags"] = [f.row(prov) for f in report.flags]
         summary.flags = report.summary()["flagged"]
         summary.blind_solver = report.summary()["blind_solver"]
-    advance("dataset checks")
-    return rows
+        summary.encoded = embedder.encoded - encoded_before
+    return rows, summary
 
 
 @task(name="leakage-control", cache_policy=NO_CACHE, task_run_name="leakage-{run_id}")
 def leakage_batch(
-    resources: BuildResources,
-    con: duckdb.DuckDBPyConnection,
-    todo: list[LeakageInput],
-    all_inputs: list[LeakageInput],
-    policy: Policy,
-    summary: LeakageSummary,
-    run_id: str,
-    show_progress: bool,
-) -> dict[str, list[dict[str, Any]]]:
+    resources: Sealed[BuildResources], batch: Sealed[LeakageBatch], run_id: str
+) -> tuple[dict[str, list[dict[str, Any]]], LeakageSummary]:
     """One Prefect task for the batch (one embed call); its state shows in the flow run."""
-    with stage_progress("leakage", 3, show_progress) as advance:
-        return leakage_rows(resources, con, todo, all_inputs, policy, summary, run_id, advance)
+    return leakage_rows(resources.value, batch.value)
 
 
 def run_leakage_stage(
@@ -188,27 +224,55 @@ def run_leakage_stage(
     cfg = resources.cfg
     summary = LeakageSummary()
     shard_root = cfg.workspace_dir / "shards" / "leakage"
-    summary.rows_added.update(load_shards(con, shard_root, tables=LEAKAGE_TABLES))  # interrupted run
+    with section("load") as load:
+        recovered = load_shards(con, shard_root, tables=LEAKAGE_TABLES)  # interrupted run
+        load.items += sum(recovered.values())
+    summary.rows_added.update(recovered)
     index = resources.ordo
     diagnoses = current_diagnoses(
         con, cfg.stage_hash("curation"), cfg.stage_hash("link"), index.release.sha256
     )
     drafter_version = get_drafter(cfg.drafting.drafter).version
-    items = load_items(con, current_item_ids(con, sorted(diagnoses), drafter_version))
-    inputs = leakage_inputs(con, index, items)
-    summary.items = len(inputs)
-    done = decided_keys(con, policy, cfg.stage_hash("leakage"))
-    todo = [e for e in inputs if (e.item.item_id, e.basis) not in done]
+    contents = current_items(con, sorted(diagnoses), drafter_version)
+    versions = {
+        "ordo_sha256": index.release.sha256, "link": cfg.stage_hash("link"),
+        "leakage": cfg.stage_hash("leakage"), "policy_sha256": policy.sha256, "detector": DETECTOR_VERSION,
+    }
+    keys = {i: leakage_work_key(i, sha, versions) for i, sha in contents.items()}
+    done = done_stage_keys(con, "leakage", keys.values())
+    pending = [i for i in contents if keys[i] not in done]
+    summary.items = len(contents)
+    inputs = leakage_inputs(con, index, load_items(con, pending))
+    decided_before = decided_keys(con, policy, cfg.stage_hash("leakage")) if inputs else set()
+    todo = [e for e in inputs if (e.item.item_id, e.basis) not in decided_before]
     summary.decided = len(todo)
-    logger.info("leakage control: %d items, %d to decide", len(inputs), len(todo))
+    logger.info("leakage control: %d items, %d to decide", len(contents), len(todo))
     if todo:
-        schemas = arrow_schemas(con, LEAKAGE_TABLES)
-        future = leakage_batch.submit(
-            resources=resources, con=con, todo=todo, all_inputs=inputs, policy=policy, summary=summary,
-            run_id=run_id, show_progress=show_progress,
+        stored = stored_scores(con, sorted({e.basis for e in todo}))
+        have = {s.basis for s in stored}
+        all_items: list[QAItem] = []
+        phashes: dict[str, str | None] = {}
+        if any(e.basis not in have for e in todo):  # dataset checks run only when something is scored
+            all_items = load_items(con, list(contents))
+            phashes = image_phashes(con, all_items)
+        batch = LeakageBatch(
+            todo=todo, all_items=all_items, stored=stored, phashes=phashes, policy=policy, run_id=run_id,
+            work_keys={e.item.item_id: keys[e.item.item_id] for e in todo}, versions=versions,
         )
-        write_shard(shard_root, f"leakage-{run_id}", future.result(), schemas)
-    for table, n in load_shards(con, shard_root, tables=LEAKAGE_TABLES).items():
+        schemas = arrow_schemas(con, LEAKAGE_TABLES)
+        with stage_progress("leakage", 1, show_progress) as advance:
+            future = leakage_batch.submit(resources=Sealed(resources), batch=Sealed(batch), run_id=run_id)
+            rows, done_summary = future.result()
+            advance(f"{len(todo)} items decided")
+        write_shard(shard_root, f"leakage-{run_id}", rows, schemas)
+        for name in ("scored", "texts_embedded", "encoded", "kept", "dropped", "masked_spans"):
+            setattr(summary, name, getattr(done_summary, name))
+        summary.flags, summary.blind_solver = done_summary.flags, done_summary.blind_solver
+        summary.reject_lines += done_summary.reject_lines
+    with section("load") as load:
+        loaded = load_shards(con, shard_root, tables=LEAKAGE_TABLES)
+        load.items += sum(loaded.values())
+    for table, n in loaded.items():
         summary.rows_added[table] = summary.rows_added.get(table, 0) + n
     summary.rows_added = {k: v for k, v in summary.rows_added.items() if v}
     return summary

@@ -64,6 +64,25 @@ def defined_abbreviations(con: duckdb.DuckDBPyConnection, pmcid: str, codes: set
     return tuple(r[0] for r in rows)
 
 
+def case_abbreviations(
+    con: duckdb.DuckDBPyConnection, pmcids: Sequence[str]
+) -> dict[str, list[tuple[str, str]]]:
+    """pmcid -> [(code, short form)] of every abbreviation mention, in one query for all cases."""
+    out: dict[str, list[tuple[str, str]]] = {p: [] for p in pmcids}
+    for pmcid, code, text in con.execute(
+        "SELECT DISTINCT pmcid, code, text FROM disease_mentions"
+        " WHERE match_kind = 'abbreviation' AND pmcid IN (SELECT unnest(?)) ORDER BY pmcid, text",
+        [list(pmcids)],
+    ).fetchall():
+        out[pmcid].append((code, text))
+    return out
+
+
+def abbreviations_for(found: Sequence[tuple[str, str]], codes: set[str]) -> tuple[str, ...]:
+    """What :func:`defined_abbreviations` returns, from :func:`case_abbreviations`'s rows."""
+    return tuple(sorted({text for code, text in found if code in codes}))
+
+
 def named_genes(index: OrdoIndex, code: str, text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(symbols, names) of ORDO genes associated with ``code`` that ``text`` mentions."""
     symbols: list[str] = []
@@ -82,22 +101,54 @@ def named_genes(index: OrdoIndex, code: str, text: str) -> tuple[tuple[str, ...]
 
 def vocabulary_phrases(vocab: Vocabulary, answer: str, texts: Sequence[str]) -> tuple[str, ...]:
     """Surface phrases in ``texts`` that ``vocab`` resolves to the entry named ``answer``."""
-    found: dict[str, None] = {}
+    return phrases_for(all_vocabulary_phrases(vocab, texts), answer)
+
+
+def all_vocabulary_phrases(vocab: Vocabulary, texts: Sequence[str]) -> dict[str, dict[str, None]]:
+    """entry name -> surface phrases in ``texts`` (first-seen order): one vocabulary pass per case,
+    shared by all of the case's items of that track."""
+    found: dict[str, dict[str, None]] = {}
     for text in texts:
         for match in vocab.find(text):
-            if match.entry.name == answer:
-                found.setdefault(text[match.start : match.end], None)
-    return tuple(p for p in found if p.strip() and p.casefold() != answer.casefold())
+            found.setdefault(match.entry.name, {}).setdefault(text[match.start : match.end], None)
+    return found
+
+
+def phrases_for(found: dict[str, dict[str, None]], answer: str) -> tuple[str, ...]:
+    return tuple(p for p in found.get(answer, {}) if p.strip() and p.casefold() != answer.casefold())
+
+
+class CaseFacts:
+    """What the descriptors of one case's items are made from, computed once per case."""
+
+    def __init__(self, sentences: dict[str, str], abbreviations: Sequence[tuple[str, str]]) -> None:
+        self.sentences = sentences
+        self.abbreviations = abbreviations
+        self._phrases: dict[str, dict[str, dict[str, None]]] = {}
+
+    def phrases(self, track: str) -> dict[str, dict[str, None]]:
+        if track not in self._phrases:
+            vocab = examinations() if track == "examination" else treatments()
+            self._phrases[track] = all_vocabulary_phrases(vocab, list(self.sentences.values()))
+        return self._phrases[track]
 
 
 def descriptor_for(
     item: QAItem,
     index: OrdoIndex,
-    con: duckdb.DuckDBPyConnection,
+    con: duckdb.DuckDBPyConnection | None,
     sentences: dict[str, str],
     figures: dict[str, tuple[str, str]],
+    facts: CaseFacts | None = None,
 ) -> AnswerDescriptor:
-    """Everything that names ``item``'s answer (see the module docstring)."""
+    """Everything that names ``item``'s answer (see the module docstring).
+
+    ``facts`` (the case's abbreviations and vocabulary phrases, shared by its items) saves a query
+    and a vocabulary pass per item; without it they are read from ``con``."""
+    if facts is None:
+        if con is None:
+            raise ValueError("descriptor_for needs the case facts or a warehouse connection")
+        facts = CaseFacts(sentences, case_abbreviations(con, [item.pmcid])[item.pmcid])
     if item.track == "diagnosis" and item.orpha_code and item.orpha_code in index:
         concept = index[item.orpha_code]
         family = {item.orpha_code} | index.ancestors(item.orpha_code) | index.descendants(item.orpha_code)
@@ -107,14 +158,13 @@ def descriptor_for(
             label=concept.label,
             synonyms=tuple(dict.fromkeys((*concept.synonyms, *item.aliases))),
             definition=concept.definition,
-            abbreviations=defined_abbreviations(con, item.pmcid, family),
+            abbreviations=abbreviations_for(facts.abbreviations, family),
             gene_symbols=symbols,
             gene_names=gene_names,
             code=item.orpha_code,
         )
     if item.track in ("examination", "treatment"):
-        vocab = examinations() if item.track == "examination" else treatments()
-        phrases = vocabulary_phrases(vocab, item.answer, list(sentences.values()))
+        phrases = phrases_for(facts.phrases(item.track), item.answer)
         return AnswerDescriptor.for_item(
             item, synonyms=tuple(dict.fromkeys((*item.aliases, *phrases))), code=item.answer_category
         )
@@ -150,10 +200,12 @@ def leakage_inputs(
     pmcids = sorted({i.pmcid for i in items})
     sentences = case_sentences(con, pmcids)
     figures = figure_texts(con, pmcids)
+    abbreviations = case_abbreviations(con, pmcids)
+    facts = {p: CaseFacts(sentences.get(p, {}), abbreviations.get(p, [])) for p in pmcids}
     out = []
     for item in items:
         texts = sentences.get(item.pmcid, {})
-        descriptor = descriptor_for(item, index, con, texts, figures)
+        descriptor = descriptor_for(item, index, con, texts, figures, facts[item.pmcid])
         context_texts = {sid: texts[sid] for sid in item.context_sentence_ids if sid in texts}
         out.append(LeakageInput(item=item, descriptor=descriptor, sentence_texts=context_texts))
     return out

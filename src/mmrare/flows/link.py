@@ -1,10 +1,10 @@
 """The link stage of ``mmrare build``: cases -> ORDO mentions -> one case-level diagnosis each.
 
 Plain functions from ``ontology`` do the work; this module only loads inputs from the warehouse,
-runs one task per case (threads; rows go to Parquet shards, because DuckDB has one writer) and loads
-the shards. Work is keyed by (pmcid, ORDO sha256, linker version, config hash): a case already
-linked under the same versions is not linked again, and a new ORDO release or linker adds rows
-beside the old ones.
+runs one task per chunk of cases (threads or Dask workers; rows go to Parquet shards, because
+DuckDB has one writer) and loads the shards. Work is keyed by (pmcid, ORDO sha256, linker version,
+config hash): a case already linked under the same versions is not linked again, and a new ORDO
+release or linker adds rows beside the old ones.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 
 from mmrare.config import Config
+from mmrare.flows.chunks import Sealed, chunk_label, chunked
+from mmrare.flows.perf import section
 from mmrare.flows.progress import stage_progress
 from mmrare.flows.resources import BuildResources
 from mmrare.ontology.index import OrdoIndex
@@ -114,27 +116,39 @@ def link_one(
     return rows
 
 
-@task(name="link-case", cache_policy=NO_CACHE, task_run_name="link-{case.pmcid}")
-def link_case(
-    case: CaseText,
-    linker: Linker,
-    resources: BuildResources,
+@task(name="link-cases", cache_policy=NO_CACHE, task_run_name="link-{label}")
+def link_cases(
+    cases: Sealed[list[CaseText]],
+    resources: Sealed[BuildResources],
     run_id: str,
     shard_root: Path,
-    schemas: dict[str, pa.Schema],
-) -> tuple[str, str | None, str]:
-    """Link one case and write its rows as a shard (never the warehouse)."""
-    cfg = resources.cfg
-    fallback = resources.fallback if cfg.ontology.embedding_fallback else None
-    rows = link_one(
-        case, linker, resources.ordo, config_hash=cfg.stage_hash("link"), run_id=run_id, fallback=fallback,
-        fallback_threshold=cfg.ontology.fallback_threshold,
-        fallback_name=fallback.provenance if fallback else None,
-    )
-    name = f"{case.pmcid}-{linker.version}-{resources.ordo.release.sha256[:12]}".replace("/", "_")
-    write_shard(shard_root, name, rows, schemas)
-    diag = rows["case_diagnoses"][0]
-    return case.pmcid, diag["code"], diag["reason"]
+    schemas: Sealed[dict[str, pa.Schema]],
+    label: str,
+) -> list[tuple[str, str | None, str]]:
+    """Link a chunk of cases and write their rows as one shard (never the warehouse).
+
+    The linker comes from ``resources`` (built once per process from the cache), so a Dask worker
+    never receives the spaCy pipeline over the wire.
+    """
+    res = resources.value
+    cfg = res.cfg
+    fallback = res.fallback if cfg.ontology.embedding_fallback else None
+    linker, index = res.linker, res.ordo
+    rows: dict[str, list[dict[str, Any]]] = {table: [] for table in LINK_TABLES}
+    out = []
+    for case in cases.value:
+        case_rows = link_one(
+            case, linker, index, config_hash=cfg.stage_hash("link"), run_id=run_id, fallback=fallback,
+            fallback_threshold=cfg.ontology.fallback_threshold,
+            fallback_name=fallback.provenance if fallback else None,
+        )
+        for table, table_rows in case_rows.items():
+            rows[table] += table_rows
+        diag = case_rows["case_diagnoses"][0]
+        out.append((case.pmcid, diag["code"], diag["reason"]))
+    name = f"{label}-{linker.version}-{index.release.sha256[:12]}".replace("/", "_")
+    write_shard(shard_root, name, rows, schemas.value)
+    return out
 
 
 def cases_to_link(
@@ -160,11 +174,15 @@ def run_link_stage(
     cfg = resources.cfg
     summary = LinkSummary()
     shard_root = cfg.workspace_dir / "shards" / "link"
-    recovered = load_shards(con, shard_root, tables=LINK_TABLES)  # left by an interrupted run
+    with section("load"):
+        recovered = load_shards(con, shard_root, tables=LINK_TABLES)  # left by an interrupted run
     index = resources.ordo
     summary.ordo_version = index.release.version
-    summary.rows_added.update({k: v for k, v in ensure_ordo_tables(con, index).items() if v})
-    linker = Linker.build(index, cfg.cache_path / "linker")
+    with section("load") as load:
+        ordo_rows = {k: v for k, v in ensure_ordo_tables(con, index).items() if v}
+        load.items += sum(ordo_rows.values())
+    summary.rows_added.update(ordo_rows)
+    linker = resources.linker
     todo = cases_to_link(con, cfg, index, linker.version)
     summary.skipped_done = len(current_case_ids(con, cfg.stage_hash("curation"))) - len(todo)
     logger.info("linking %d cases against ORDO %s", len(todo), index.release.version)
@@ -172,22 +190,25 @@ def run_link_stage(
         schemas = arrow_schemas(con, LINK_TABLES)
         with stage_progress("link", len(todo), show_progress) as advance:
             futures = [
-                link_case.submit(
-                    case=case, linker=linker, resources=resources, run_id=run_id,
-                    shard_root=shard_root, schemas=schemas,
+                link_cases.submit(
+                    cases=Sealed(chunk), resources=Sealed(resources), run_id=run_id,
+                    shard_root=shard_root, schemas=Sealed(schemas),
+                    label=chunk_label([c.pmcid for c in chunk]),
                 )
-                for case in case_texts(con, todo)
+                for chunk in chunked(case_texts(con, todo))
             ]
             for future in as_completed(futures):
-                pmcid, code, reason = future.result()
-                summary.linked += 1
-                if code:
-                    summary.diagnosed += 1
-                else:
-                    summary.no_diagnosis += 1
-                    summary.reject_lines.append(f"link: {pmcid}: {reason}")
-                advance(f"{pmcid}: {code or reason}")
-    loaded = load_shards(con, shard_root, tables=LINK_TABLES)
+                for pmcid, code, reason in future.result():
+                    summary.linked += 1
+                    if code:
+                        summary.diagnosed += 1
+                    else:
+                        summary.no_diagnosis += 1
+                        summary.reject_lines.append(f"link: {pmcid}: {reason}")
+                    advance(f"{pmcid}: {code or reason}")
+    with section("load") as load:
+        loaded = load_shards(con, shard_root, tables=LINK_TABLES)
+        load.items += sum(loaded.values()) + sum(recovered.values())
     for table, n in (*recovered.items(), *loaded.items()):
         if n:
             summary.rows_added[table] = summary.rows_added.get(table, 0) + n

@@ -3,6 +3,11 @@
 ORDO (a few seconds from the sha256-keyed cache), the sentence encoder (torch; verified by sha256)
 and the embedding cache are used by several stages (link, draft, leakage). Stages never import each
 other, so the flow owns these objects and hands them to the stage functions.
+
+On a Dask cluster, task arguments are pickled to worker processes. A :class:`BuildResources` pickles
+as its config only and unpickles to *one* instance per process and config (:func:`shared_resources`),
+so a worker loads ORDO, the linker and the encoder once for all the tasks it runs, from the same
+content-keyed cache directory, never a copy of the client's loaded objects.
 """
 
 from __future__ import annotations
@@ -10,14 +15,32 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mmrare.config import Config
 
 if TYPE_CHECKING:
     from mmrare.embedding import EmbeddingCache, Encoder, VectorIndex
     from mmrare.ontology.index import OrdoIndex
+    from mmrare.ontology.linking import Linker
     from mmrare.ontology.linking.fallback import LabelFallback
+
+_PROCESS_RESOURCES: dict[str, BuildResources] = {}
+_PROCESS_LOCK = threading.Lock()
+
+
+def shared_resources(cfg: Config) -> BuildResources:
+    """This process's resources for ``cfg`` (same settings, workspace and cache): made once, then reused.
+
+    The unpickling hook of :class:`BuildResources`, so every task a Dask worker runs shares one ORDO
+    index, linker and encoder.
+    """
+    key = cfg.model_dump_json() + str(cfg.base_dir)
+    with _PROCESS_LOCK:
+        found = _PROCESS_RESOURCES.get(key)
+        if found is None:
+            found = _PROCESS_RESOURCES[key] = BuildResources(cfg)
+        return found
 
 
 @dataclass
@@ -31,6 +54,11 @@ class BuildResources:
     _cache: EmbeddingCache | None = None
     _fallback: LabelFallback | None = None
     _labels: VectorIndex | None = None
+    _linker: Linker | None = None
+
+    def __reduce__(self) -> tuple[Any, tuple[Config]]:
+        """Pickle the config only (no locks, no loaded models); see :func:`shared_resources`."""
+        return shared_resources, (self.cfg,)
 
     @property
     def cache_dir(self) -> Path:
@@ -48,6 +76,16 @@ class BuildResources:
                     self.cfg.resolve(self.cfg.ontology.ordo_path), self.cache_dir / "ordo"
                 )
             return self._ordo
+
+    @property
+    def linker(self) -> Linker:
+        """The spaCy ORDO linker (its term table cached under ``cache/linker`` by ORDO sha256)."""
+        from mmrare.ontology.linking import Linker
+
+        with self._lock:
+            if self._linker is None:
+                self._linker = Linker.build(self.ordo, self.cache_dir / "linker")
+            return self._linker
 
     @property
     def encoder(self) -> Encoder:

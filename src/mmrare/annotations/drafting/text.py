@@ -9,12 +9,16 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
 
+@lru_cache(maxsize=1 << 16)
 def normalise(text: str) -> str:
-    """Lowercase, accents and punctuation removed, single spaces: for comparing labels and options."""
+    """Lowercase, accents and punctuation removed, single spaces: for comparing labels and options.
+
+    Memoised: the same vocabulary names and pool texts are compared for every case of a build."""
     text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
     return " ".join(_NON_ALNUM.sub(" ", text).split())
@@ -40,8 +44,11 @@ _STOP = frozenset(_STOP_WORDS.split())
 _WORD = re.compile(r"[0-9a-z]+")
 
 
+@lru_cache(maxsize=1 << 16)
 def stems(text: str) -> frozenset[str]:
-    """Content words cut to six characters: a crude stem so "apoptosis"/"apoptoses" compare equal."""
+    """Content words cut to six characters: a crude stem so "apoptosis"/"apoptoses" compare equal.
+
+    Memoised like :func:`normalise` (pool findings are compared with every case's own findings)."""
     return frozenset(w[:6] for w in _WORD.findall(normalise(text)) if len(w) >= 3 and w not in _STOP)
 
 
