@@ -35,6 +35,15 @@ def test_hash_ignores_workspace_and_secrets(monkeypatch, tmp_path: Path) -> None
     assert moved.config_hash == base.config_hash
 
 
+def test_adding_a_source_folder_keeps_every_stage_hash(monkeypatch, tmp_path: Path) -> None:
+    base = load_config(REPO / "mmrare.toml")
+    monkeypatch.setenv("MMRARE_SOURCES__LOCAL_DIRS", f'["../shared/pmc", "{tmp_path}"]')
+    more = load_config(REPO / "mmrare.toml")
+    assert len(more.sources.local_dirs) == 2
+    assert more.config_hash == base.config_hash
+    assert all(more.stage_hash(s) == base.stage_hash(s) for s in ("curation", "link", "draft", "leakage"))
+
+
 def test_invalid_value_is_one_clear_fatal_error(tmp_path: Path) -> None:
     bad = tmp_path / "mmrare.toml"
     bad.write_text("[selection]\nmin_figures_multi_image = 1\n")

@@ -164,7 +164,10 @@ class Config(BaseSettings):
         """What the config hash covers: every setting that can change a result."""
         data = self.model_dump(mode="json", exclude={"workspace", "cache", "base_dir", "prefect"})
         data["sources"].pop("entrez_api_key", None)
+        # local_dirs says where packages are found, not what they hold: a package's work key already
+        # has its content sha256, so adding a source folder must not redo every package curated so far
         for key in (
+            "local_dirs",
             "entrez_email",
             "entrez_base_url",
             "cloud_base_url",

@@ -1,0 +1,353 @@
+"""End-to-end build benchmark (issue 9): ``mmrare build`` on N synthetic cases, against the encoder.
+
+For each ``--n``: ``mmrare synth`` writes N packages (timed apart, as ``synth_s``), then a real
+``mmrare build`` runs in a fresh process, on a fresh workspace and a fresh cache directory, so every
+text is embedded for real (ORDO is read cold too). Printed as one JSON object:
+
+- per stage (ingest = discovery + done-check of the packages, parse = parse/decode/select, link,
+  draft, leakage, load = every warehouse load): wall, CPU (process tree), peak RSS and items/s, from
+  the build's own stage clock (``runs.counts``); the build process's wall, CPU and the peak RSS of its
+  whole process tree (sum over the tree, polled every 0.2 s);
+- ``sentences_embedded``: distinct texts the build encoded (keys in the fresh embedding cache);
+- the raw encoder's sentences/s in the same run, on a random sample of those very texts (found by
+  hashing the candidate texts of the warehouse and ORDO labels against the cache keys), encoded with
+  the bare ``Encoder.encode`` in batches of 64 as the cache does; the encoder-bound limit is
+  sentences embedded / that rate, and ``ratio`` = build wall / limit (target <= 1.25);
+- the incremental step: ``--incremental`` more packages (another seed, so other PMCIDs) added to the
+  built workspace and built again: wall as a share of the full build (target <= 3%) and a check that
+  only the new cases got rows (old cases' rows unchanged, every stage's work count = the new cases);
+- across the N values: cost per case at each N and its slope (target: flat), peak RSS growth.
+
+    .venv/bin/python bench/e2e.py --n 200 --n 2000 [--workers 2] [--executor threads|dask]
+        [--incremental 20] [--encoder-sample 2000] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import psutil
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+ORDO = SHARED / "ordo" / "ORDO_en_4.2.owl.gz"
+MMRARE = Path(sys.executable).parent / "mmrare"
+PMCID_TABLES = ("articles", "sections", "sentences", "figures", "cases", "case_diagnoses", "qa_items")
+
+
+class TreeSampler:
+    """Peak of the summed RSS of a process and all its descendants, sampled on a thread."""
+
+    def __init__(self, pid: int, every_s: float = 0.2) -> None:
+        self._root = psutil.Process(pid)
+        self._every = every_s
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> TreeSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            total = 0
+            try:
+                procs = [self._root, *self._root.children(recursive=True)]
+            except psutil.Error:
+                return
+            for proc in procs:
+                try:
+                    total += proc.memory_info().rss
+                except psutil.Error:
+                    continue
+            self.peak_mb = max(self.peak_mb, total / 2**20)
+            self._stop.wait(self._every)
+
+
+def write_config(path: Path, workspace: Path, cache: Path, dirs: list[Path]) -> Path:
+    local = ", ".join(f'"{d}"' for d in dirs)
+    path.write_text(
+        f'workspace = "{workspace}"\ncache = "{cache}"\n[sources]\nlocal_dirs = [{local}]\n'
+        f'[selection]\nallow_synthetic = true\n[ontology]\nordo_path = "{ORDO}"\n'
+    )
+    return path
+
+
+def synth(out: Path, n: int, seed: int, cache: Path) -> float:
+    """Generate the corpus (python API of ``mmrare synth``); seconds."""
+    from mmrare.ontology.store import load_ordo
+    from mmrare.synth import SynthOptions, generate_corpus
+
+    started = time.perf_counter()
+    index = load_ordo(ORDO, cache / "ordo")
+    generate_corpus(index, SynthOptions(n=n, out=out, seed=seed, workers=2))
+    return time.perf_counter() - started
+
+
+def run_build(config: Path, workers: int, executor: str) -> dict[str, Any]:
+    """``mmrare build`` in a fresh process: wall, CPU and peak RSS of its tree, and its stage figures."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cmd = [str(MMRARE), "build", "--config", str(config), "--no-progress", "--workers", str(workers),
+           "--executor", executor]
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with TreeSampler(proc.pid) as sampler:
+        out, err = proc.communicate()
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise SystemExit(f"build failed ({proc.returncode}):\n{out[-3000:]}\n{err[-3000:]}")
+    counts = last_run_counts(config)
+    stages = {k: v for k, v in counts["stages"].items() if k != "total"}
+    flow_total = counts["stages"]["total"]["perf"]
+    return {
+        "wall_s": round(wall, 2),
+        "cpu_s": round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 2),
+        "tree_peak_rss_mb": round(sampler.peak_mb, 1),
+        "largest_process_peak_rss_mb": round(after.ru_maxrss / 1024, 1),
+        "flow_wall_s": flow_total["wall_s"],
+        "startup_and_teardown_s": round(wall - flow_total["wall_s"], 2),
+        "stages": {name: stage.get("perf") for name, stage in stages.items()},
+        "counts": {name: {k: v for k, v in stage.items() if k != "perf"} for name, stage in stages.items()},
+        "rows_added": counts["rows_added"],
+    }
+
+
+def last_run_counts(config: Path) -> dict[str, Any]:
+    from mmrare.config import load_config
+
+    con = duckdb.connect(str(load_config(config).warehouse_path), read_only=True)
+    try:
+        row = con.execute("SELECT counts FROM runs ORDER BY started_at DESC LIMIT 1").fetchone()
+    finally:
+        con.close()
+    return json.loads(row[0])
+
+
+def cache_keys(cache: Path) -> set[bytes]:
+    """Every key in the embedding cache (sha256(model digest + NUL + text))."""
+    keys: set[bytes] = set()
+    for path in (cache / "embeddings").glob("*/shards/*/keys.npy"):
+        keys.update(bytes(k) for k in np.load(path))
+    return keys
+
+
+def candidate_texts(config: Path) -> list[str]:
+    """Texts the build may have embedded: case sentences, item contexts (split as the checks split
+    them) and options, descriptor texts, and the ORDO labels of the distractor index."""
+    from mmrare.config import load_config
+    from mmrare.leakage.segments import split_sentences
+    from mmrare.ontology.linking.fallback import fallback_corpus
+    from mmrare.ontology.store import load_ordo
+
+    cfg = load_config(config)
+    con = duckdb.connect(str(cfg.warehouse_path), read_only=True)
+    texts: set[str] = set()
+    try:
+        texts.update(r[0] for r in con.execute("SELECT text FROM sentences").fetchall())
+        for context, options in con.execute("SELECT context, options FROM qa_items").fetchall():
+            texts.update(context[s:e] for s, e in split_sentences(context))
+            texts.add(context)
+            texts.update(json.loads(options))
+        for (descriptor,) in con.execute("SELECT descriptor FROM leakage_descriptors").fetchall():
+            texts.update(_strings(json.loads(descriptor)))
+    finally:
+        con.close()
+    texts.update(fallback_corpus(load_ordo(ORDO, cfg.cache_path / "ordo"), synonyms=False)[1])
+    return sorted(texts)
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def encoder_rate(config: Path, cache: Path, sample_size: int, seed: int) -> dict[str, Any]:
+    """Raw ``Encoder.encode`` sentences/s on a random sample of the texts the build embedded."""
+    from mmrare.embedding import load_encoder
+
+    encoder = load_encoder()
+    keys = cache_keys(cache)
+    prefix = hashlib.sha256(f"{encoder.model_sha256}\0".encode())
+    embedded = []
+    for text in candidate_texts(config):
+        hasher = prefix.copy()
+        hasher.update(text.encode("utf-8", "surrogatepass"))
+        if hasher.digest() in keys:
+            embedded.append(text)
+    sample = random.Random(seed).sample(embedded, min(sample_size, len(embedded)))
+    encoder.encode(sample[:64], batch_size=64)  # warm-up
+    started = time.perf_counter()
+    encoder.encode(sample, batch_size=64)
+    seconds = time.perf_counter() - started
+    return {
+        "sentences_embedded": len(keys),
+        "identified": len(embedded),
+        "sample": len(sample),
+        "mean_chars": round(sum(map(len, sample)) / max(1, len(sample)), 1),
+        "seconds": round(seconds, 2),
+        "sentences_per_s": round(len(sample) / seconds, 1),
+        "threads": encoder.threads,
+    }
+
+
+def pmcid_counts(config: Path, pmcids: list[str]) -> dict[str, int]:
+    from mmrare.config import load_config
+
+    con = duckdb.connect(str(load_config(config).warehouse_path), read_only=True)
+    try:
+        sql = "SELECT count(*) FROM {} WHERE pmcid IN (SELECT unnest(?))"
+        return {t: con.execute(sql.format(t), [pmcids]).fetchone()[0] for t in PMCID_TABLES}
+    finally:
+        con.close()
+
+
+def pmcids_of(corpus: Path) -> list[str]:
+    return sorted(p.name for p in corpus.iterdir() if p.is_dir() and p.name.startswith("PMC"))
+
+
+def bench_one(root: Path, n: int, args: argparse.Namespace) -> dict[str, Any]:
+    corpus, extra = root / "corpus", root / "corpus-extra"
+    workspace, cache = root / "ws", root / "cache"
+    synth_s = synth(corpus, n, args.seed, root / "synth-cache")
+    config = write_config(root / "mmrare.toml", workspace, cache, [corpus])
+    build = run_build(config, args.workers, args.executor)
+    encoder = encoder_rate(config, cache, args.encoder_sample, args.seed)
+    limit = encoder["sentences_embedded"] / encoder["sentences_per_s"]
+    result: dict[str, Any] = {
+        "n": n,
+        "synth_s": round(synth_s, 2),
+        "build": build,
+        "sentences_embedded": encoder["sentences_embedded"],
+        "encoder": encoder,
+        "encoder_bound_s": round(limit, 2),
+        "ratio": round(build["wall_s"] / limit, 3),
+        "per_case_s": round(build["wall_s"] / n, 4),
+    }
+    if args.incremental:
+        old = pmcids_of(corpus)
+        before = pmcid_counts(config, old)
+        synth(extra, args.incremental, args.seed + 1, root / "synth-cache")
+        config = write_config(root / "mmrare.toml", workspace, cache, [corpus, extra])
+        again = run_build(config, args.workers, args.executor)
+        new = pmcids_of(extra)
+        counts = again["counts"]
+        result["incremental"] = {
+            "added": args.incremental,
+            "wall_s": again["wall_s"],
+            "share_of_full_build": round(again["wall_s"] / build["wall_s"], 4),
+            "stages": again["stages"],
+            "work_done": {
+                "parsed": counts["parse"]["processed"], "linked": counts["link"]["linked"],
+                "drafted": counts["draft"]["cases"], "items_decided": counts["leakage"]["decided"],
+                "items_total": counts["leakage"]["items"], "texts_encoded": counts["leakage"].get("encoded"),
+            },
+            "old_cases_rows_unchanged": pmcid_counts(config, old) == before,
+            "new_cases_rows": pmcid_counts(config, new),
+            "rows_added": again["rows_added"],
+        }
+    return result
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def scaling(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Cost per case at each N and the slope of a least-squares line through them (per 1,000 cases)."""
+    ns = np.array([r["n"] for r in runs], dtype=float)
+    per_case = np.array([r["per_case_s"] for r in runs])
+    out: dict[str, Any] = {"per_case_s": {int(n): float(c) for n, c in zip(ns, per_case, strict=True)}}
+    if len(runs) >= 2:
+        slope = float(np.polyfit(ns, per_case, 1)[0])
+        out["per_case_slope_s_per_1000_cases"] = round(slope * 1000, 5)
+        out["per_case_change"] = round(float(per_case[-1] / per_case[0]), 3)
+        rss = [r["build"]["tree_peak_rss_mb"] for r in runs]
+        out["peak_rss_growth"] = round(rss[-1] / rss[0], 3)
+        out["n_growth"] = round(float(ns[-1] / ns[0]), 3)
+    return out
+
+
+def targets(runs: list[dict[str, Any]], scale: dict[str, Any]) -> dict[str, Any]:
+    big = runs[-1]
+    out = {
+        "ratio_le_1.25": big["ratio"] <= 1.25,
+        "peak_rss_le_4gb": big["build"]["tree_peak_rss_mb"] <= 4096,
+    }
+    if "incremental" in big:
+        inc = big["incremental"]
+        out["incremental_le_3pct"] = inc["share_of_full_build"] <= 0.03
+        parsed_only_new = inc["work_done"]["parsed"] == inc["added"]
+        out["incremental_only_new_work"] = inc["old_cases_rows_unchanged"] and parsed_only_new
+    if "peak_rss_growth" in scale:
+        out["rss_sublinear"] = scale["peak_rss_growth"] < scale["n_growth"]
+        slope, change = scale["per_case_slope_s_per_1000_cases"], scale["per_case_change"]
+        out["per_case_flat_or_falling"] = slope <= 0.0 or change <= 1.1
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, action="append", help="cases (repeatable; default 200)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--executor", default="threads", choices=("threads", "dask"))
+    parser.add_argument("--incremental", type=int, default=20, help="packages added afterwards (0: skip)")
+    parser.add_argument("--encoder-sample", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--keep", type=Path, help="keep corpora and workspaces under this folder")
+    args = parser.parse_args()
+    sizes = sorted(args.n or [200])
+    report: dict[str, Any] = {"bench": "e2e", "machine": machine(), "workers": args.workers,
+                              "executor": args.executor, "runs": []}
+    base = args.keep or Path(tempfile.mkdtemp(prefix="mmrare-e2e-"))
+    try:
+        for n in sizes:
+            root = base / f"n{n}"
+            if root.exists():
+                shutil.rmtree(root)
+            root.mkdir(parents=True)
+            report["runs"].append(bench_one(root, n, args))
+            print(f"n={n}: build {report['runs'][-1]['build']['wall_s']} s", file=sys.stderr)
+    finally:
+        if args.keep is None:
+            shutil.rmtree(base, ignore_errors=True)
+    report["scaling"] = scaling(report["runs"])
+    report["targets"] = targets(report["runs"], report["scaling"])
+    report["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
