@@ -34,7 +34,7 @@ from mmrare.flows.link import run_link_stage
 from mmrare.flows.perf import StageClock, measuring, section
 from mmrare.flows.progress import stage_progress
 from mmrare.flows.resources import BuildResources
-from mmrare.flows.runners import Executor, task_runner
+from mmrare.flows.runners import Executor, task_runner, tasks_run_here
 from mmrare.versions import code_version
 from mmrare.warehouse.db import connect, table_counts
 from mmrare.warehouse.runs import done_work_keys, finish_run, start_run
@@ -157,6 +157,9 @@ def _run_build(cfg: Config, show_progress: bool, clock: StageClock) -> dict[str,
             summary.skipped_done = len(found.packages) - len(todo)
         logger.info("discovered %d packages, %d already done", summary.discovered, summary.skipped_done)
 
+        resources = BuildResources(cfg)
+        if todo and tasks_run_here():
+            resources.prefetch_label_index()  # encoder work overlapping curation and linking
         schemas = arrow_schemas(con)
         if found.rejects:
             rows = [{**r.row(), "run_id": run_id} for r in found.rejects]
@@ -172,7 +175,6 @@ def _run_build(cfg: Config, show_progress: bool, clock: StageClock) -> dict[str,
             load.items += sum(loaded.values()) + sum(recovered.values())
         summary.add_rows(loaded)
 
-        resources = BuildResources(cfg)
         with section("link") as stage:
             link = run_link_stage(resources, con, run_id, show_progress)
             stage.items = link.linked
@@ -180,7 +182,7 @@ def _run_build(cfg: Config, show_progress: bool, clock: StageClock) -> dict[str,
         summary.add_rows(link.rows_added)
         summary.reject_lines += link.reject_lines
         with section("draft") as stage:
-            draft = run_draft_stage(resources, con, run_id, show_progress)
+            draft = run_draft_stage(resources, con, run_id, show_progress, prefetch_embeddings=True)
             stage.items = draft.cases
         summary.stages["draft"] = draft.counts()
         summary.add_rows(draft.rows_added)

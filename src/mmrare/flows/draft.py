@@ -30,8 +30,10 @@ from mmrare.annotations.drafting.pool import case_pool_entries
 from mmrare.config import DraftingConfig, load_config
 from mmrare.flows.chunks import Sealed, chunk_label, chunked
 from mmrare.flows.perf import section
+from mmrare.flows.prefetch import EmbeddingPrefetch, item_texts
 from mmrare.flows.progress import stage_progress
 from mmrare.flows.resources import BuildResources
+from mmrare.flows.runners import tasks_run_here
 from mmrare.items import CaseInput, DiagnosisInput, DistractorPool, PoolEntry
 from mmrare.ontology.distractors import diagnosis_distractors
 from mmrare.ontology.index import OrdoIndex
@@ -177,8 +179,9 @@ def draft_cases_task(
     shard_root: Path,
     schemas: Sealed[dict[str, pa.Schema]],
     label: str,
-) -> list[tuple[str, dict[str, int], list[str]]]:
-    """Draft a chunk of cases into one shard; per case (pmcid, items per track, reject lines)."""
+) -> list[tuple[str, dict[str, int], list[str], list[str]]]:
+    """Draft a chunk of cases into one shard; per case (pmcid, items per track, reject lines, the
+    texts leakage control will embed for its items)."""
     res = resources.value
     cfg = res.cfg
     rows: dict[str, list[dict[str, Any]]] = {table: [] for table in DRAFT_TABLES}
@@ -195,16 +198,25 @@ def draft_cases_task(
         for item in case_rows["qa_items"]:
             per_track[item["track"]] = per_track.get(item["track"], 0) + 1
         lines = [f"draft: {j['record_id']}: {j['reason']} ({j['detail']})" for j in case_rows["rejects"]]
-        out.append((r.pmcid, per_track, lines))
+        sentences = {s.sentence_id: s.text for s in r.sentences}
+        texts = [t for item in case_rows["qa_items"] for t in item_texts(item, sentences)]
+        out.append((r.pmcid, per_track, lines, texts))
     digest = hashlib.sha256("".join(work_keys[r.pmcid] for r in records.value).encode()).hexdigest()
     write_shard(shard_root, f"{label}-{digest[:16]}", rows, schemas.value)
     return out
 
 
 def run_draft_stage(
-    resources: BuildResources, con: duckdb.DuckDBPyConnection, run_id: str, show_progress: bool
+    resources: BuildResources,
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    show_progress: bool,
+    prefetch_embeddings: bool = False,
 ) -> DraftSummary:
-    """Draft every diagnosed case not yet drafted under the current drafter and settings."""
+    """Draft every diagnosed case not yet drafted under the current drafter and settings.
+
+    ``prefetch_embeddings`` (``mmrare build``, where leakage control follows): embed each drafted
+    chunk's leakage texts in the background (:mod:`mmrare.flows.prefetch`)."""
     logger = get_run_logger()
     cfg = resources.cfg
     drafting = cfg.drafting
@@ -232,6 +244,9 @@ def run_draft_stage(
         entries += [e for p in sorted(own) for e in own[p]]
         pool = DistractorPool(tuple(sorted(entries, key=lambda e: e.pmcid)))
         schemas = arrow_schemas(con, DRAFT_TABLES)
+        prefetch = None
+        if prefetch_embeddings and tasks_run_here():
+            prefetch = EmbeddingPrefetch(lambda: resources.embeddings)
         with stage_progress("draft", len(todo), show_progress) as advance:
             futures = []
             for chunk in chunked(records):
@@ -247,13 +262,17 @@ def run_draft_stage(
                     )
                 )
             for future in as_completed(futures):
-                for pmcid, per_track, lines in future.result():
+                for pmcid, per_track, lines, texts in future.result():
+                    if prefetch is not None:
+                        prefetch.add(texts)
                     summary.cases += 1
                     for track, n in per_track.items():
                         summary.items[track] = summary.items.get(track, 0) + n
                     summary.rejected += len(lines)
                     summary.reject_lines += lines
                     advance(f"{pmcid}: {sum(per_track.values())} items")
+        if prefetch is not None:
+            prefetch.close()
     with section("load") as load:
         loaded = load_shards(con, shard_root, tables=DRAFT_TABLES)
         load.items += sum(loaded.values())

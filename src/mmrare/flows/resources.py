@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from mmrare.ontology.linking import Linker
     from mmrare.ontology.linking.fallback import LabelFallback
 
+_RESOURCES = ("ordo", "encoder", "embeddings", "fallback", "labels", "linker")
 _PROCESS_RESOURCES: dict[str, BuildResources] = {}
 _PROCESS_LOCK = threading.Lock()
 
@@ -48,7 +49,11 @@ class BuildResources:
     """Lazily loaded, thread-safe accessors for the resources of one build."""
 
     cfg: Config
-    _lock: threading.RLock = field(default_factory=threading.RLock)
+    # one lock per resource: building the label index (minutes on a cold cache) must not block the
+    # link stage's access to ORDO or the linker
+    _locks: dict[str, threading.RLock] = field(
+        default_factory=lambda: {name: threading.RLock() for name in _RESOURCES}
+    )
     _ordo: OrdoIndex | None = None
     _encoder: Encoder | None = None
     _cache: EmbeddingCache | None = None
@@ -70,7 +75,7 @@ class BuildResources:
         """The configured ORDO file, from the workspace cache when its sha256 was seen before."""
         from mmrare.ontology.store import load_ordo
 
-        with self._lock:
+        with self._locks["ordo"]:
             if self._ordo is None:
                 self._ordo = load_ordo(
                     self.cfg.resolve(self.cfg.ontology.ordo_path), self.cache_dir / "ordo"
@@ -82,7 +87,7 @@ class BuildResources:
         """The spaCy ORDO linker (its term table cached under ``cache/linker`` by ORDO sha256)."""
         from mmrare.ontology.linking import Linker
 
-        with self._lock:
+        with self._locks["linker"]:
             if self._linker is None:
                 self._linker = Linker.build(self.ordo, self.cache_dir / "linker")
             return self._linker
@@ -91,7 +96,7 @@ class BuildResources:
     def encoder(self) -> Encoder:
         from mmrare.embedding import load_encoder
 
-        with self._lock:
+        with self._locks["encoder"]:
             if self._encoder is None:
                 self._encoder = load_encoder()
             return self._encoder
@@ -101,7 +106,7 @@ class BuildResources:
         """Vectors keyed by sha256(model + text) under ``workspace/cache/embeddings``."""
         from mmrare.embedding import EmbeddingCache
 
-        with self._lock:
+        with self._locks["embeddings"]:
             if self._cache is None:
                 self._cache = EmbeddingCache(self.cache_dir / "embeddings", self.encoder)
             return self._cache
@@ -114,7 +119,7 @@ class BuildResources:
         from mmrare.embedding import MODEL_ID, PINNED_MODEL_SHA256
         from mmrare.ontology.linking.fallback import build_label_fallback
 
-        with self._lock:
+        with self._locks["fallback"]:
             if self._fallback is None:
                 self._fallback = build_label_fallback(
                     self.ordo,
@@ -125,17 +130,41 @@ class BuildResources:
                 )
             return self._fallback
 
-    def neighbours(self, label: str, k: int) -> list[str]:
-        """ORDO codes whose labels lie nearest to ``label`` (embedding search over the answerable
-        concepts' labels), nearest first. The label index is built once per ORDO file and model."""
+    @property
+    def label_index(self) -> VectorIndex:
+        """Embedding index over the answerable concepts' preferred labels (distractor search), built
+        once per ORDO file and model under ``cache/indexes``."""
         from mmrare.ontology.linking.fallback import answerable_label_index
 
-        with self._lock:
+        with self._locks["labels"]:
             if self._labels is None:
                 self._labels = answerable_label_index(
                     self.ordo, self.embeddings.embed, self.cache_dir / "indexes",
                     model_sha256=self.encoder.model_sha256,
                 )
-            labels = self._labels
-        hits = labels.search(self.embeddings.embed([label]), k=k)[0]
+            return self._labels
+
+    def prefetch_label_index(self) -> threading.Thread:
+        """Load the encoder and build (or read) the label index on a background thread.
+
+        On a cold cache this embeds ~7.7k ORDO labels. torch releases the GIL, so the encoder can
+        work while curation and linking (Python, mostly holding the GIL) use the other core, instead
+        of the draft stage waiting for it. A failure here is not reported: the draft stage's own call
+        raises it again where it belongs.
+        """
+
+        def build() -> None:
+            try:
+                _ = self.label_index
+            except Exception:  # re-raised by the synchronous call in the draft stage
+                return
+
+        thread = threading.Thread(target=build, name="mmrare-label-index", daemon=True)
+        thread.start()
+        return thread
+
+    def neighbours(self, label: str, k: int) -> list[str]:
+        """ORDO codes whose labels lie nearest to ``label`` (embedding search over the answerable
+        concepts' labels), nearest first. The label index is built once per ORDO file and model."""
+        hits = self.label_index.search(self.embeddings.embed([label]), k=k)[0]
         return list(dict.fromkeys(hit.key for hit in hits))

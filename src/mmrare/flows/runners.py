@@ -69,3 +69,12 @@ def _api_for_workers() -> Iterator[None]:
     server.start()
     with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
         yield
+
+
+def tasks_run_here() -> bool:
+    """Whether the current flow's tasks run on threads of this process (so what is loaded or cached in
+    memory here is what the tasks use); False on Dask and outside a flow."""
+    from prefect.context import FlowRunContext
+
+    ctx = FlowRunContext.get()
+    return ctx is not None and isinstance(ctx.task_runner, ThreadPoolTaskRunner)
