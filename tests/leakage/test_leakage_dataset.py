@@ -136,3 +136,30 @@ def test_dataset_checks_in_one_pass(
         set(summary["blind_solver"]) == {"diagnosis"}
         and summary["blind_margin"] == DEFAULT_POLICY.blind_margin
     )
+
+
+def test_a_top_up_checks_new_items_against_all(cache: EmbeddingCache, aie_input: LeakageInput) -> None:
+    """With ``focus`` (the items new to this run) every flagged pair that involves a new item is found,
+    both ways, and nothing is produced about old items among themselves."""
+    item = aie_input.item
+    fields = {f: getattr(item, f) for f in item.__dataclass_fields__}
+    old_copy = QAItem(
+        **{**fields, "item_id": "old-copy", "pmcid": "PMC9999998", "context": item.context + " "}
+    )
+    new_copy = QAItem(
+        **{**fields, "item_id": "new-copy", "pmcid": "PMC9999999", "context": " " + item.context}
+    )
+    unrelated = make_item(
+        "pgl", "diagnosis", PGL, ABSTRACT.replace("Autoimmune enteropathy", "It"), ["a"], ["A", "B", "C", "D"]
+    )
+    items = [item, old_copy, unrelated, new_copy]
+    full = dataset_checks(items, cache, DEFAULT_POLICY)
+    top_up = dataset_checks(items, cache, DEFAULT_POLICY, focus={"new-copy"})
+
+    def pairs(report, flag):  # type: ignore[no-untyped-def]
+        return {(f.item_id, f.other_item_id) for f in report.flags if f.flag == flag and f.flagged}
+
+    involving_new = {p for p in pairs(full, "near_duplicate_context") if "new-copy" in p}
+    assert involving_new and pairs(top_up, "near_duplicate_context") == involving_new
+    assert {f.item_id for f in top_up.flags if f.flag == "text_answerable"} == {"new-copy"}
+    assert all("new-copy" in (f.item_id, f.other_item_id) for f in top_up.flags)

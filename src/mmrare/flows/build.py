@@ -56,6 +56,7 @@ class BuildSummary:
     rows_added: dict[str, int] = field(default_factory=dict)
     reject_lines: list[str] = field(default_factory=list)
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    texts_encoded: int | None = 0  # by this process's encoder; None when tasks ran on Dask workers
 
     def counts(self) -> dict[str, Any]:
         return {
@@ -65,6 +66,7 @@ class BuildSummary:
             "cases": self.cases,
             "rejected": self.rejected,
             "rows_added": self.rows_added,
+            "texts_encoded": self.texts_encoded,
             "stages": self.stages,
         }
 
@@ -194,6 +196,7 @@ def _run_build(cfg: Config, show_progress: bool, clock: StageClock) -> dict[str,
         summary.add_rows(leakage.rows_added)
         summary.reject_lines += leakage.reject_lines
         summary.rows_added = dict(sorted(summary.rows_added.items()))
+        summary.texts_encoded = resources.texts_encoded() if tasks_run_here() else None
         _add_perf(summary, clock)
         finish_run(con, run_id, "completed", summary.counts())
     except BaseException:

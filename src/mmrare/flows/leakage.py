@@ -196,7 +196,10 @@ def leakage_rows(
              "created_at": now}
         )
     if to_score:
-        report = dataset_checks(batch.all_items, embedder, policy, phashes=batch.phashes)
+        # items decided in earlier runs were checked then (their flags are stored): check the new
+        # ones against everything instead of everything against everything again
+        focus = None if len(todo) == len(batch.all_items) else {e.item.item_id for e in todo}
+        report = dataset_checks(batch.all_items, embedder, policy, phashes=batch.phashes, focus=focus)
         rows["dataset_flags"] = [f.row(prov) for f in report.flags]
         summary.flags = report.summary()["flagged"]
         summary.blind_solver = report.summary()["blind_solver"]

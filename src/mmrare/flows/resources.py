@@ -82,6 +82,11 @@ class BuildResources:
                 )
             return self._ordo
 
+    def texts_encoded(self) -> int:
+        """Texts this process's encoder has encoded through the embedding cache (0 if never loaded)."""
+        with self._locks["embeddings"]:
+            return self._cache.encoded if self._cache is not None else 0
+
     @property
     def linker(self) -> Linker:
         """The spaCy ORDO linker (its term table cached under ``cache/linker`` by ORDO sha256)."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -223,21 +223,50 @@ def _unit_mean(rows: np.ndarray) -> np.ndarray:
 
 
 def near_duplicate_contexts(
-    items: Sequence[QAItem], vectors: Mapping[str, np.ndarray], threshold: float
+    items: Sequence[QAItem],
+    vectors: Mapping[str, np.ndarray],
+    threshold: float,
+    focus: Collection[str] | None = None,
 ) -> list[DatasetFlag]:
     """Each item's nearest context from another case (stored with its cosine), flagged at ``threshold``.
 
-    Further neighbours from other cases are stored too when they reach the threshold.
+    Further neighbours from other cases are stored too when they reach the threshold. With ``focus``
+    (the items new to this run) only those items are searched among all, and every other item is
+    searched among the focus items for flagged pairs: an all-against-all search per top-up would make
+    adding 20 cases to 2,000 cost as much as checking all of them.
     """
     with_vec = [i for i in items if i.item_id in vectors]
     if len(with_vec) < 2:
         return []
-    index = VectorIndex([i.item_id for i in with_vec], np.stack([vectors[i.item_id] for i in with_vec]))
-    by_id = {i.item_id: i for i in with_vec}
-    hits = index.search(np.stack([vectors[i.item_id] for i in with_vec]), k=min(len(with_vec), _NEIGHBOURS))
+    if focus is None:
+        return _nearest(with_vec, with_vec, vectors, threshold, first_always=True)
+    wanted = set(focus)
+    new = [i for i in with_vec if i.item_id in wanted]
+    old = [i for i in with_vec if i.item_id not in wanted]
+    if not new:
+        return []
+    out = _nearest(new, with_vec, vectors, threshold, first_always=True)
+    if old:
+        out += _nearest(old, new, vectors, threshold, first_always=False)
+    return out
+
+
+def _nearest(
+    queries: Sequence[QAItem],
+    corpus: Sequence[QAItem],
+    vectors: Mapping[str, np.ndarray],
+    threshold: float,
+    *,
+    first_always: bool,
+) -> list[DatasetFlag]:
+    """Flags for ``queries`` from their nearest ``corpus`` contexts of other cases (the nearest one
+    stored whatever its cosine when ``first_always``; further ones only at the threshold)."""
+    index = VectorIndex([i.item_id for i in corpus], np.stack([vectors[i.item_id] for i in corpus]))
+    by_id = {i.item_id: i for i in corpus}
+    hits = index.search(np.stack([vectors[i.item_id] for i in queries]), k=min(len(corpus), _NEIGHBOURS))
     out = []
-    for item, found in zip(with_vec, hits, strict=True):
-        first = True
+    for item, found in zip(queries, hits, strict=True):
+        first = first_always
         for hit in found:
             other = by_id[hit.key]
             if other.pmcid == item.pmcid:
@@ -402,8 +431,15 @@ def dataset_checks(
     *,
     contexts: Mapping[str, str] | None = None,
     phashes: Mapping[str, str | None] | None = None,
+    focus: Collection[str] | None = None,
 ) -> DatasetReport:
-    """Every dataset-level check over ``items``, with one ``embed`` call for all contexts and options."""
+    """Every dataset-level check over ``items``, with one ``embed`` call for all contexts and options.
+
+    ``focus``: ids of the items new since the last check (the others were checked before and their
+    flags are stored). Only flags that involve a focus item are produced, the blind solver answers
+    only focus items, and near-duplicates are searched focus-against-all (see
+    :func:`near_duplicate_contexts`), so a top-up costs in proportion to what it adds.
+    """
     embedder = as_embedder(embedder)
     batch = TextBatch()
     texts = {i.item_id: (contexts or {}).get(i.item_id, i.context) for i in items}
@@ -411,13 +447,22 @@ def dataset_checks(
         item_id: batch.add([t[s:e] for s, e in split_sentences(t)] or [t or " "])
         for item_id, t in texts.items()
     }
-    for item in items:
+    wanted = None if focus is None else set(focus)
+    solved = items if wanted is None else [i for i in items if i.item_id in wanted]
+    for item in solved:
         batch.add(list(item.options))
     batch.embed(embedder)
     vectors = {item_id: _unit_mean(batch.rows(t)) for item_id, t in sentence_tickets.items()}
-    blind = blind_solve(items, texts, embedder, policy.blind_margin, batch=batch, vectors=vectors)
-    flags = same_case_pairs(items)
-    flags += near_duplicate_contexts(items, vectors, policy.near_duplicate_cosine)
-    flags += duplicate_images(items, phashes or {}, policy.image_max_hamming)
+    blind = blind_solve(solved, texts, embedder, policy.blind_margin, batch=batch, vectors=vectors)
+    if wanted is None:
+        flags = same_case_pairs(items)
+    else:
+        cases = {i.pmcid for i in solved}
+        flags = same_case_pairs([i for i in items if i.pmcid in cases])
+    flags += near_duplicate_contexts(items, vectors, policy.near_duplicate_cosine, focus=wanted)
+    images = duplicate_images(items, phashes or {}, policy.image_max_hamming)
+    if wanted is not None:
+        images = [f for f in images if f.item_id in wanted or f.other_item_id in wanted]
+    flags += images
     flags += blind.flags()
     return DatasetReport(flags, blind)
