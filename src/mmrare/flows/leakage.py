@@ -158,6 +158,7 @@ def leakage_rows(
     embedder: Any = SimpleNamespace(model_id=MODEL_ID, model_sha256=PINNED_MODEL_SHA256)
     scores = list(batch.stored)
     encoded_before = 0
+    matchers: dict[Any, Any] = {}
     if to_score:
         embedder = resources.embeddings
         encoded_before = embedder.encoded
@@ -165,7 +166,8 @@ def leakage_rows(
         scores += detection.scores
         summary.scored = len(to_score)
         summary.texts_embedded = detection.texts_embedded
-    decided = decide(todo, scores, policy, cfg.thresholds)
+        matchers = detection.matchers
+    decided = decide(todo, scores, policy, cfg.thresholds, matchers=matchers)
     prov = Provenance.for_run(
         embedder, policy, ordo_version=index.release.version, config_hash=cfg.stage_hash("leakage"),
         code_version=code_version(),

@@ -28,6 +28,7 @@ class Detection:
     texts_embedded: int = 0
     model_id: str = ""
     model_sha256: str = ""
+    matchers: dict[tuple[str, str], TrackMatchers] = field(default_factory=dict, repr=False)
 
     @property
     def sentences(self) -> int:
@@ -35,16 +36,18 @@ class Detection:
 
 
 class MatcherCache:
-    """Compiled matchers per (descriptor, track): items of one case share a descriptor."""
+    """Compiled matchers per (descriptor, track): items of one case share a descriptor. ``by_key`` is
+    the same mapping that :func:`~mmrare.leakage.masking.decide` takes, so the post-condition check
+    reuses what detection compiled."""
 
     def __init__(self) -> None:
-        self._cache: dict[tuple[str, str], TrackMatchers] = {}
+        self.by_key: dict[tuple[str, str], TrackMatchers] = {}
 
     def get(self, descriptor: AnswerDescriptor, track: str) -> TrackMatchers:
         key = (descriptor.sha256, track)
-        if key not in self._cache:
-            self._cache[key] = build_matchers(descriptor, track)
-        return self._cache[key]
+        if key not in self.by_key:
+            self.by_key[key] = build_matchers(descriptor, track)
+        return self.by_key[key]
 
 
 def layout_of(entry: LeakageInput) -> tuple[ContextSentence, ...]:
@@ -103,4 +106,5 @@ def detect(inputs: Sequence[LeakageInput], embedder: Embedder) -> Detection:
         texts_embedded=len(batch),
         model_id=embedder.model_id,
         model_sha256=embedder.model_sha256,
+        matchers=matchers.by_key,
     )

@@ -10,7 +10,7 @@ lexical detectors on the rendered text as a post-condition: a context that still
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 
 from mmrare.config import ThresholdsConfig
@@ -146,16 +146,18 @@ def decide(
     scores: Iterable[LeakageScore],
     policy: Policy = DEFAULT_POLICY,
     thresholds: ThresholdsConfig | Mapping[str, float] | None = None,
+    matchers: MutableMapping[tuple[str, str], TrackMatchers] | None = None,
 ) -> Decided:
     """Apply ``policy`` to stored ``scores``, render each item's context and enforce the post-condition.
 
     Scores computed on another version of an item (different basis) are not used; an item without
-    current scores is dropped ("not scored") rather than released unchecked.
+    current scores is dropped ("not scored") rather than released unchecked. ``matchers``: compiled
+    matchers by (descriptor sha256, track), e.g. detection's, so they are not compiled twice.
     """
     grouped = by_item(scores)
     decisions: list[LeakageDecision] = []
     contexts: list[ContextRecord] = []
-    matcher_cache: dict[tuple[str, str], TrackMatchers] = {}
+    matcher_cache = matchers if matchers is not None else {}
     for entry in inputs:
         item, basis = entry.item, entry.basis
         current = [s for s in grouped.get(item.item_id, []) if s.basis == basis]

@@ -131,7 +131,7 @@ class Draft:
     question_type: str
     question: str
     answer: str
-    distractors: list[str]
+    distractors: Iterable[str]  # in priority order; may be lazy (consumed once, only as far as needed)
     context: list[Sentence]
     images: tuple[ImageRef, ...]
     evidence_sentence_ids: list[str]

@@ -101,8 +101,12 @@ def draft_cross_image(run: TrackRun) -> None:
         marker = marker_of[fid].marker
         own = texts[fid]
         candidates = [f.text for other, found in all_findings.items() if other != fid for f in found]
-        candidates += pool
-        distractors = [_display(t) for t in candidates if containment(stems(t), own) < DISTRACTOR_OVERLAP]
+        # lazily: the options take the first few that pass, and the pool grows with the corpus
+        distractors = (
+            _display(t)
+            for t in itertools.chain(candidates, pool)
+            if containment(stems(t), own) < DISTRACTOR_OVERLAP
+        )
         run.add(
             draft(
                 question_type="finding_for_image",

@@ -12,7 +12,7 @@ import functools
 import re
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -82,22 +82,49 @@ class VocabMatch:
     end: int
 
 
+_MEMO_MAX = 1 << 18
+
+
 @dataclass(frozen=True, slots=True)
 class Vocabulary:
-    """A loaded vocabulary: ordered entries, matched most specific first."""
+    """A loaded vocabulary: ordered entries, matched most specific first.
+
+    Every sentence of a case is scanned several times (key investigations, what was performed, the
+    treatment, the distractor pool, and leakage descriptors), each time with ~150 patterns; so the
+    matches of each text are computed once and kept (a bounded memo, cleared when full).
+    """
 
     name: str
     version: int
     categories: tuple[str, ...]
     entries: tuple[VocabEntry, ...]
+    _memo: dict[str, tuple[tuple[tuple[int, int, int], ...], frozenset[str]]] = field(
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
+
+    def _scan(self, text: str) -> tuple[tuple[tuple[int, int, int], ...], frozenset[str]]:
+        """(entry index, start, end) of each entry's first match, and the ids :meth:`mentioned_ids`
+        counts for this text (first match, or any pattern of a generic entry)."""
+        found = self._memo.get(text)
+        if found is None:
+            first = []
+            mentioned = set()
+            for i, entry in enumerate(self.entries):
+                match = entry.first_match(text)
+                if match:
+                    first.append((i, match.start(), match.end()))
+                    mentioned.add(entry.id)
+                elif entry.generic and entry.mentioned_in(text):
+                    mentioned.add(entry.id)
+            found = (tuple(first), frozenset(mentioned))
+            if len(self._memo) >= _MEMO_MAX:
+                self._memo.clear()
+            self._memo[text] = found
+        return found
 
     def find(self, text: str) -> list[VocabMatch]:
         """Entries named in ``text``, in order of appearance; generic entries yield to specific ones."""
-        found = []
-        for entry in self.entries:
-            match = entry.first_match(text)
-            if match:
-                found.append(VocabMatch(entry, match.start(), match.end()))
+        found = [VocabMatch(self.entries[i], start, end) for i, start, end in self._scan(text)[0]]
         specific_families = {m.entry.family for m in found if m.entry.family and not m.entry.generic}
         found = [m for m in found if not (m.entry.generic and m.entry.family in specific_families)]
         return sorted(found, key=lambda m: (m.start, m.entry.order))
@@ -107,9 +134,7 @@ class Vocabulary:
         inhibitors") names its whole family, since any member may be what was meant."""
         found: set[str] = set()
         for text in texts:
-            found |= {
-                e.id for e in self.entries if e.first_match(text) or (e.generic and e.mentioned_in(text))
-            }
+            found |= self._scan(text)[1]
         families = {e.family for e in self.entries if e.id in found and e.generic and e.family}
         return found | {e.id for e in self.entries if e.family in families}
 
