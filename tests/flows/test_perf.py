@@ -1,0 +1,65 @@
+"""Stage clock, task chunks and picklable resources: the build layer without a Prefect run."""
+
+from __future__ import annotations
+
+import pickle
+import time
+
+from mmrare.flows.chunks import Sealed, chunk_label, chunked
+from mmrare.flows.perf import StageClock, measuring, section
+
+
+def test_nested_sections_are_exclusive_and_add_up() -> None:
+    clock = StageClock()
+    with measuring(clock):
+        with section("draft") as draft:
+            time.sleep(0.05)
+            with section("load") as load:
+                time.sleep(0.1)
+                load.items += 7
+            draft.items = 3
+        with section("load"):
+            time.sleep(0.02)
+    report = clock.report()
+    assert 0.04 <= report["draft"]["wall_s"] < 0.1  # the nested load is not counted twice
+    assert 0.11 <= report["load"]["wall_s"] < 0.2 and report["load"]["items"] == 7
+    assert report["draft"]["items"] == 3 and report["draft"]["items_per_s"] > 0
+    assert report["total"]["wall_s"] >= report["draft"]["wall_s"] + report["load"]["wall_s"]
+    assert report["total"]["peak_rss_mb"] > 0
+
+
+def test_section_without_a_clock_is_a_no_op() -> None:
+    with section("link") as figures:
+        figures.items += 1
+    assert figures.items == 1
+
+
+def test_chunks_keep_order_and_balance_small_runs() -> None:
+    assert chunked([]) == []
+    assert chunked(["a", "b", "c"]) == [["a"], ["b"], ["c"]]  # three sample cases: three tasks
+    big = [str(i) for i in range(2000)]
+    parts = chunked(big)
+    assert [x for p in parts for x in p] == big and max(map(len, parts)) == 25 and len(parts) == 80
+    assert len(chunked(big[:100])) == 8
+    assert chunk_label(["PMC1"]) == "PMC1" and chunk_label(["PMC1", "PMC2", "PMC3"]) == "PMC1+2"
+
+
+def test_sealed_pickles_as_its_value() -> None:
+    sealed = pickle.loads(pickle.dumps(Sealed({"pool": [1, 2]})))
+    assert isinstance(sealed, Sealed) and sealed.value == {"pool": [1, 2]}
+
+
+def test_resources_pickle_as_config_and_unpickle_to_one_instance_per_process(tmp_path) -> None:
+    from mmrare.config import load_config
+    from mmrare.flows.resources import BuildResources
+
+    cfg = load_config(None, workspace=tmp_path / "ws")
+    original = BuildResources(cfg)
+    original._locks["ordo"].acquire()  # a held lock must not travel (nor block the copy)
+    try:
+        first = pickle.loads(pickle.dumps(original))
+        second = pickle.loads(pickle.dumps(original))
+    finally:
+        original._locks["ordo"].release()
+    assert first is second and first is not original
+    assert first.cfg == cfg and first._ordo is None
