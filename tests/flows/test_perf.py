@@ -3,29 +3,33 @@
 from __future__ import annotations
 
 import pickle
-import time
+from types import SimpleNamespace
 
 from mmrare.flows.chunks import Sealed, chunk_label, chunked
 from mmrare.flows.perf import StageClock, measuring, section
 
 
-def test_nested_sections_are_exclusive_and_add_up() -> None:
+def test_nested_sections_are_exclusive_and_add_up(monkeypatch) -> None:
+    import mmrare.flows.perf as perf
+
+    now = [100.0]  # a clock the test moves by hand: no timed assertion
+    monkeypatch.setattr(perf, "time", SimpleNamespace(perf_counter=lambda: now[0]))
     clock = StageClock()
     with measuring(clock):
         with section("draft") as draft:
-            time.sleep(0.05)
+            now[0] += 5
             with section("load") as load:
-                time.sleep(0.1)
+                now[0] += 10
                 load.items += 7
             draft.items = 3
         with section("load"):
-            time.sleep(0.02)
+            now[0] += 2
     report = clock.report()
-    assert 0.04 <= report["draft"]["wall_s"] < 0.1  # the nested load is not counted twice
-    assert 0.11 <= report["load"]["wall_s"] < 0.2 and report["load"]["items"] == 7
-    assert report["draft"]["items"] == 3 and report["draft"]["items_per_s"] > 0
-    assert report["total"]["wall_s"] >= report["draft"]["wall_s"] + report["load"]["wall_s"]
-    assert report["total"]["peak_rss_mb"] > 0
+    assert report["draft"]["wall_s"] == 5  # the nested load is not counted twice
+    assert report["load"]["wall_s"] == 12 and report["load"]["items"] == 7
+    assert report["draft"]["items"] == 3 and report["draft"]["items_per_s"] == 0.6
+    assert report["total"]["wall_s"] == 17
+    assert report["total"]["peak_rss_mb"] > 0 and report["draft"]["cpu_s"] >= 0
 
 
 def test_section_without_a_clock_is_a_no_op() -> None:

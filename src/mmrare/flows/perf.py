@@ -94,8 +94,8 @@ class StageClock:
 
     stages: dict[str, StageFigures] = field(default_factory=dict)
     _stack: list[tuple[str, float, float]] = field(default_factory=list)
-    _started: float = field(default_factory=time.perf_counter)
-    _cpu_started: float = field(default_factory=tree_cpu_seconds)
+    _started: float = field(default_factory=lambda: time.perf_counter())
+    _cpu_started: float = field(default_factory=lambda: tree_cpu_seconds())
 
     @contextmanager
     def stage(self, name: str) -> Iterator[StageFigures]:
