@@ -17,6 +17,7 @@ cannot reach that loopback address: give them a Prefect server they can reach (`
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Literal
@@ -42,6 +43,9 @@ def task_runner(executor: str, workers: int, dask_address: str | None = None) ->
     if dask_address is not None:
         runner = DaskTaskRunner(address=dask_address)
     else:
+        # the local scheduler and nannies live in this process: their INFO lines would bury the
+        # build's own output on stderr (warnings and errors still show)
+        logging.getLogger("distributed").setLevel(logging.WARNING)
         runner = DaskTaskRunner(
             cluster_class="distributed.LocalCluster",
             cluster_kwargs={
