@@ -7,7 +7,8 @@ the embedding cache is not encoded again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from mmrare.leakage.descriptors import AnswerDescriptor, LeakageInput
@@ -59,18 +60,30 @@ def layout_of(entry: LeakageInput) -> tuple[ContextSentence, ...]:
 
 
 def detect(inputs: Sequence[LeakageInput], embedder: Embedder) -> Detection:
-    """Score every item of ``inputs``; the only model call is one ``embedder.embed`` for the whole batch."""
+    """Score every item of ``inputs``; the only model call is one ``embedder.embed`` for the whole batch.
+
+    The texts are collected first and embedded on a second thread while the lexical and option
+    detectors run here: the encoder (torch) releases the GIL, the matchers are Python, so on a few
+    cores the two overlap instead of taking turns. The embed call and its texts are the same either way.
+    """
     embedder = as_embedder(embedder)
     pipeline = nlp()
     matchers = MatcherCache()
     batch = TextBatch()
     scores: list[LeakageScore] = []
     layouts: dict[str, tuple[ContextSentence, ...]] = {}
+    planned = []
+    for entry in inputs:
+        layout = layouts[entry.item.item_id] = layout_of(entry)
+        descriptors = entry.descriptor.semantic_texts(entry.item.track)
+        sentence_tickets = batch.add([s.text for s in layout])
+        descriptor_tickets = batch.add([text for _, text in descriptors])
+        planned.append((entry, layout, descriptors, sentence_tickets, descriptor_tickets))
+    embedding = _Background(batch.embed, embedder)
     pending = []
     docs = pipeline.tokenizer.pipe(entry.item.context for entry in inputs)
-    for entry, doc in zip(inputs, docs, strict=True):
+    for (entry, layout, descriptors, s_tickets, d_tickets), doc in zip(planned, docs, strict=True):
         item, basis = entry.item, entry.basis
-        layout = layouts[item.item_id] = layout_of(entry)
         lexical = lexical_scores(
             item.item_id,
             item.track,
@@ -82,11 +95,8 @@ def detect(inputs: Sequence[LeakageInput], embedder: Embedder) -> Detection:
         )
         words = {t.norm_ for t in doc if t.is_alpha and len(t.norm_) >= 3 and t.norm_ not in STOP_WORDS}
         options = option_scores(item, basis=basis, context_words=words)
-        descriptors = entry.descriptor.semantic_texts(item.track)
-        sentence_tickets = batch.add([s.text for s in layout])
-        descriptor_tickets = batch.add([text for _, text in descriptors])
-        pending.append((entry, layout, lexical, options, descriptors, sentence_tickets, descriptor_tickets))
-    batch.embed(embedder)
+        pending.append((entry, layout, lexical, options, descriptors, s_tickets, d_tickets))
+    embedding.wait()
     for entry, layout, lexical, options, descriptors, s_tickets, d_tickets in pending:
         item = entry.item
         semantic = semantic_scores(
@@ -108,3 +118,24 @@ def detect(inputs: Sequence[LeakageInput], embedder: Embedder) -> Detection:
         model_sha256=embedder.model_sha256,
         matchers=matchers.by_key,
     )
+
+
+class _Background:
+    """Run ``fn(*args)`` on a thread; :meth:`wait` joins it and re-raises what it raised."""
+
+    def __init__(self, fn: Callable[..., object], *args: object) -> None:
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                fn(*args)
+            except BaseException as exc:  # handed to the caller by wait()
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, name="mmrare-detect-embed", daemon=True)
+        self._thread.start()
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
