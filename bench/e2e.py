@@ -125,7 +125,9 @@ def run_build(config: Path, workers: int, executor: str) -> dict[str, Any]:
         "wall_s": round(wall, 2),
         "cpu_s": round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 2),
         "tree_peak_rss_mb": round(sampler.peak_mb, 1),
-        "largest_process_peak_rss_mb": round(after.ru_maxrss / 1024, 1),
+        # the build's own high-water mark (its stage clock resets the kernel's between stages, so
+        # the reaped child's ru_maxrss would only cover the last stage)
+        "build_process_peak_rss_mb": counts["stages"]["total"]["perf"]["peak_rss_mb"],
         "flow_wall_s": flow_total["wall_s"],
         "startup_and_teardown_s": round(wall - flow_total["wall_s"], 2),
         "stages": {name: stage.get("perf") for name, stage in stages.items()},

@@ -167,7 +167,9 @@ def leakage_rows(
         summary.scored = len(to_score)
         summary.texts_embedded = detection.texts_embedded
         matchers = detection.matchers
+        del detection
     decided = decide(todo, scores, policy, cfg.thresholds, matchers=matchers)
+    matchers.clear()  # compiled matchers of every item: the largest thing held here, not needed again
     prov = Provenance.for_run(
         embedder, policy, ordo_version=index.release.version, config_hash=cfg.stage_hash("leakage"),
         code_version=code_version(),

@@ -6,7 +6,9 @@ to the whole build, so :class:`StageClock` keeps *exclusive* time: while a neste
 (every thread), its live children (a local Dask cluster's workers, Prefect's server) and the
 children that have exited. Peak RSS is the high-water mark of this process during the section
 (Linux lets us reset it between sections through ``/proc/self/clear_refs``; elsewhere the figure is
-the peak so far) and, separately, the sum of the children's peaks.
+the peak so far) and, separately, the sum of the children's peaks. Because of that reset, a parent
+process reading this one's ``ru_maxrss`` after it exits sees only the last section's peak; the whole
+run's is ``total.peak_rss_mb`` of :meth:`StageClock.report`.
 """
 
 from __future__ import annotations
