@@ -31,6 +31,7 @@ from mmrare.flows.chunks import Sealed, chunk_label, chunked
 from mmrare.flows.draft import run_draft_stage
 from mmrare.flows.leakage import run_leakage_stage
 from mmrare.flows.link import run_link_stage
+from mmrare.flows.loading import add_counts, load_stage
 from mmrare.flows.perf import StageClock, measuring, section
 from mmrare.flows.progress import stage_progress
 from mmrare.flows.resources import BuildResources
@@ -38,7 +39,7 @@ from mmrare.flows.runners import Executor, task_runner, tasks_run_here
 from mmrare.versions import code_version
 from mmrare.warehouse.db import connect, table_counts
 from mmrare.warehouse.runs import done_work_keys, finish_run, start_run
-from mmrare.warehouse.shards import arrow_schemas, load_shards, write_shard
+from mmrare.warehouse.shards import arrow_schemas, write_shard
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -71,9 +72,7 @@ class BuildSummary:
         }
 
     def add_rows(self, added: dict[str, int]) -> None:
-        for table, n in added.items():
-            if n:
-                self.rows_added[table] = self.rows_added.get(table, 0) + n
+        add_counts(self.rows_added, added)
 
 
 # Prefect's input-hash cache is off: resume is decided from the warehouse ledger, which survives
@@ -144,8 +143,7 @@ def _run_build(cfg: Config, show_progress: bool, clock: StageClock) -> dict[str,
     shard_root = ws / "shards" / "curation"
     try:
         # Shards left by an interrupted earlier run are complete units of work: load them first.
-        with section("load"):
-            recovered = load_shards(con, shard_root)
+        summary.add_rows(load_stage(con, shard_root))
         curation_hash = cfg.stage_hash("curation")  # selection/figures/sources only: see Config.stage_hash
         with section("ingest") as ingest:
             versions = {**STAGE_VERSIONS, "config_hash": curation_hash}
@@ -171,11 +169,7 @@ def _run_build(cfg: Config, show_progress: bool, clock: StageClock) -> dict[str,
         with section("parse") as parse:
             _curate_all(todo, cfg, run_id, shard_root, schemas, show_progress, summary)
             parse.items = summary.processed
-        summary.add_rows(recovered)
-        with section("load") as load:
-            loaded = load_shards(con, shard_root)
-            load.items += sum(loaded.values()) + sum(recovered.values())
-        summary.add_rows(loaded)
+        summary.add_rows(load_stage(con, shard_root))
 
         with section("link") as stage:
             link = run_link_stage(resources, con, run_id, show_progress)

@@ -29,7 +29,7 @@ from mmrare.annotations.drafting import draft_case, get_drafter, resolve_tracks
 from mmrare.annotations.drafting.pool import case_pool_entries
 from mmrare.config import DraftingConfig, load_config
 from mmrare.flows.chunks import Sealed, chunk_label, chunked
-from mmrare.flows.perf import section
+from mmrare.flows.loading import add_counts, load_stage, stage_diagnoses
 from mmrare.flows.prefetch import EmbeddingPrefetch, item_texts
 from mmrare.flows.progress import stage_progress
 from mmrare.flows.resources import BuildResources
@@ -43,11 +43,10 @@ from mmrare.warehouse.reads import (
     CaseRecords,
     StoredDiagnosis,
     case_records,
-    current_diagnoses,
     done_stage_keys,
 )
 from mmrare.warehouse.runs import finish_run, start_run
-from mmrare.warehouse.shards import arrow_schemas, load_shards, write_shard
+from mmrare.warehouse.shards import arrow_schemas, write_shard
 
 DRAFT_TABLES = ("qa_items", "qa_evidence", "rejects", "draft_pool", "stage_work")
 
@@ -223,14 +222,9 @@ def run_draft_stage(
     drafter_version = get_drafter(drafting.drafter).version
     summary = DraftSummary(drafter=drafter_version)
     shard_root = cfg.workspace_dir / "shards" / "draft"
-    with section("load") as load:
-        recovered = load_shards(con, shard_root, tables=DRAFT_TABLES)  # interrupted run
-        load.items += sum(recovered.values())
-    summary.rows_added.update(recovered)
+    add_counts(summary.rows_added, load_stage(con, shard_root, DRAFT_TABLES))  # interrupted run
     index = resources.ordo
-    diagnoses = current_diagnoses(
-        con, cfg.stage_hash("curation"), cfg.stage_hash("link"), index.release.sha256
-    )
+    diagnoses = stage_diagnoses(con, cfg, index)
     keys = {p: draft_work_key(d, drafter_version, drafting) for p, d in diagnoses.items()}
     done = done_stage_keys(con, "draft", keys.values())
     todo = [p for p in diagnoses if keys[p] not in done]
@@ -273,12 +267,7 @@ def run_draft_stage(
                     advance(f"{pmcid}: {sum(per_track.values())} items")
         if prefetch is not None:
             prefetch.close()
-    with section("load") as load:
-        loaded = load_shards(con, shard_root, tables=DRAFT_TABLES)
-        load.items += sum(loaded.values())
-    for table, n in loaded.items():
-        summary.rows_added[table] = summary.rows_added.get(table, 0) + n
-    summary.rows_added = {k: v for k, v in summary.rows_added.items() if v}
+    add_counts(summary.rows_added, load_stage(con, shard_root, DRAFT_TABLES))
     return summary
 
 

@@ -34,7 +34,7 @@ from mmrare.annotations.drafting import get_drafter
 from mmrare.embedding import MODEL_ID, PINNED_MODEL_SHA256
 from mmrare.flows.chunks import Sealed
 from mmrare.flows.leakage_inputs import image_phashes, leakage_inputs, load_items
-from mmrare.flows.perf import section
+from mmrare.flows.loading import add_counts, load_stage, stage_diagnoses
 from mmrare.flows.progress import stage_progress
 from mmrare.flows.resources import BuildResources
 from mmrare.items import QAItem
@@ -50,8 +50,8 @@ from mmrare.leakage import (
 )
 from mmrare.leakage.scores import DETECTOR_VERSION
 from mmrare.versions import code_version
-from mmrare.warehouse.reads import current_diagnoses, done_stage_keys
-from mmrare.warehouse.shards import arrow_schemas, load_shards, write_shard
+from mmrare.warehouse.reads import done_stage_keys
+from mmrare.warehouse.shards import arrow_schemas, write_shard
 
 LEAKAGE_TABLES = (
     "leakage_descriptors", "leakage_scores", "leakage_decisions", "leakage_contexts", "dataset_flags",
@@ -231,14 +231,9 @@ def run_leakage_stage(
     cfg = resources.cfg
     summary = LeakageSummary()
     shard_root = cfg.workspace_dir / "shards" / "leakage"
-    with section("load") as load:
-        recovered = load_shards(con, shard_root, tables=LEAKAGE_TABLES)  # interrupted run
-        load.items += sum(recovered.values())
-    summary.rows_added.update(recovered)
+    add_counts(summary.rows_added, load_stage(con, shard_root, LEAKAGE_TABLES))  # interrupted run
     index = resources.ordo
-    diagnoses = current_diagnoses(
-        con, cfg.stage_hash("curation"), cfg.stage_hash("link"), index.release.sha256
-    )
+    diagnoses = stage_diagnoses(con, cfg, index)
     drafter_version = get_drafter(cfg.drafting.drafter).version
     contents = current_items(con, sorted(diagnoses), drafter_version)
     versions = {
@@ -276,10 +271,5 @@ def run_leakage_stage(
             setattr(summary, name, getattr(done_summary, name))
         summary.flags, summary.blind_solver = done_summary.flags, done_summary.blind_solver
         summary.reject_lines += done_summary.reject_lines
-    with section("load") as load:
-        loaded = load_shards(con, shard_root, tables=LEAKAGE_TABLES)
-        load.items += sum(loaded.values())
-    for table, n in loaded.items():
-        summary.rows_added[table] = summary.rows_added.get(table, 0) + n
-    summary.rows_added = {k: v for k, v in summary.rows_added.items() if v}
+    add_counts(summary.rows_added, load_stage(con, shard_root, LEAKAGE_TABLES))
     return summary

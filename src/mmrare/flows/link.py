@@ -21,6 +21,7 @@ from prefect.futures import as_completed
 
 from mmrare.config import Config
 from mmrare.flows.chunks import Sealed, chunk_label, chunked
+from mmrare.flows.loading import add_counts, load_stage
 from mmrare.flows.perf import section
 from mmrare.flows.progress import stage_progress
 from mmrare.flows.resources import BuildResources
@@ -31,7 +32,7 @@ from mmrare.ontology.linking.statement import final_statement
 from mmrare.ontology.rows import warehouse_rows
 from mmrare.records import Reject
 from mmrare.warehouse.reads import CaseText, case_texts, current_case_ids
-from mmrare.warehouse.shards import arrow_schemas, insert_rows, load_shards, write_shard
+from mmrare.warehouse.shards import arrow_schemas, insert_rows, write_shard
 
 LINK_TABLES = ("disease_mentions", "case_diagnoses", "rejects")
 
@@ -174,8 +175,7 @@ def run_link_stage(
     cfg = resources.cfg
     summary = LinkSummary()
     shard_root = cfg.workspace_dir / "shards" / "link"
-    with section("load"):
-        recovered = load_shards(con, shard_root, tables=LINK_TABLES)  # left by an interrupted run
+    add_counts(summary.rows_added, load_stage(con, shard_root, LINK_TABLES))  # interrupted run
     index = resources.ordo
     summary.ordo_version = index.release.version
     with section("load") as load:
@@ -206,10 +206,5 @@ def run_link_stage(
                         summary.no_diagnosis += 1
                         summary.reject_lines.append(f"link: {pmcid}: {reason}")
                     advance(f"{pmcid}: {code or reason}")
-    with section("load") as load:
-        loaded = load_shards(con, shard_root, tables=LINK_TABLES)
-        load.items += sum(loaded.values()) + sum(recovered.values())
-    for table, n in (*recovered.items(), *loaded.items()):
-        if n:
-            summary.rows_added[table] = summary.rows_added.get(table, 0) + n
+    add_counts(summary.rows_added, load_stage(con, shard_root, LINK_TABLES))
     return summary
