@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,6 +18,7 @@ import typer
 from rich.table import Table
 
 from mmrare.commands.common import ConfigOption, console, err_console
+from mmrare.commands.common import fail as _fail
 from mmrare.commands.common import load as _config
 from mmrare.commands.evaluate import predict, score
 from mmrare.commands.leakage import audit_app, leakage_app
@@ -81,20 +84,14 @@ def build(
 ) -> None:
     """Build or top up the warehouse from the configured sources (a Prefect flow run)."""
     cfg = _config(config)
-    from mmrare.flows.environment import prepare_prefect_env
+    with _prefect(cfg):
+        from mmrare.flows.build import run_build_flow
 
-    prepare_prefect_env(cfg.workspace_dir, cfg.prefect.server_startup_timeout_s)
-    from mmrare.flows.build import run_build_flow
-
-    try:
         result = run_build_flow(
             str(config) if config else None, workers=workers, show_progress=progress,
             executor=executor if dask_address is None else "dask",  # type: ignore[arg-type]
             dask_address=dask_address,
         )
-    except FatalError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
     _print_rejects(result["reject_lines"])
     console.print(
         f"build {result['run_id']}: {result['discovered']} packages found, "
@@ -126,18 +123,12 @@ def draft(
 ) -> None:
     """Draft benchmark items for linked cases (also part of `mmrare build`)."""
     cfg = _config(config)
-    from mmrare.flows.environment import prepare_prefect_env
+    with _prefect(cfg):
+        from mmrare.flows.draft import run_draft_flow
 
-    prepare_prefect_env(cfg.workspace_dir, cfg.prefect.server_startup_timeout_s)
-    from mmrare.flows.draft import run_draft_flow
-
-    try:
         result = run_draft_flow(
             str(config) if config else None, track or None, drafter, workers, show_progress=progress
         )
-    except FatalError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
     _print_rejects(result["reject_lines"])
     counts = result["stages"]["draft"]
     console.print(
@@ -163,12 +154,9 @@ def ingest(
         err_console.print("[red]error:[/red] give --query or --pmcids")
         raise typer.Exit(2)
     cfg = _config(config)
-    from mmrare.flows.environment import prepare_prefect_env
+    with _prefect(cfg):
+        from mmrare.flows.ingest import ingest_flow
 
-    prepare_prefect_env(cfg.workspace_dir, cfg.prefect.server_startup_timeout_s)
-    from mmrare.flows.ingest import ingest_flow
-
-    try:
         result = ingest_flow(
             config_file=str(config) if config else None,
             query=query,
@@ -178,15 +166,25 @@ def ingest(
             maxdate=maxdate,
             show_progress=progress,
         )
-    except FatalError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
     for line in result["failures"]:
         err_console.print(f"[yellow]failed[/yellow] {line}", highlight=False, soft_wrap=True)
     console.print(
         f"ingest {result['run_id']}: {result['requested']} PMCIDs, {result['by_status']}, "
         f"{result['http_attempts']} HTTP attempts"
     )
+
+
+@contextmanager
+def _prefect(cfg: Config) -> Iterator[None]:
+    """Prefect's environment for a flow command (set before prefect is imported), and a
+    :class:`FatalError` from the flow as one red line (exit 2)."""
+    from mmrare.flows.environment import prepare_prefect_env
+
+    prepare_prefect_env(cfg.workspace_dir, cfg.prefect.server_startup_timeout_s)
+    try:
+        yield
+    except FatalError as exc:
+        raise _fail(exc) from exc
 
 
 def _print_rejects(lines: list[str]) -> None:
@@ -214,8 +212,7 @@ def status(config: ConfigOption = None) -> None:
     try:
         con = connect(cfg.warehouse_path, read_only=True)
     except FatalError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        raise _fail(exc) from exc
     try:
         counts = table_counts(con)
         run = last_run(con)
@@ -258,8 +255,7 @@ def report(
     try:
         con = connect(cfg.warehouse_path, read_only=True)
     except FatalError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        raise _fail(exc) from exc
     try:
         data = collect(con)
     finally:
@@ -275,8 +271,7 @@ def _ordo(cfg: Config) -> OrdoIndex:
     try:
         return load_ordo(cfg.resolve(cfg.ontology.ordo_path), cfg.cache_path / "ordo")
     except FatalError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        raise _fail(exc) from exc
 
 
 @ontology_app.command("info")
