@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import pickle
+from dataclasses import replace
+
 from mmrare.leakage import AnswerDescriptor, LeakageInput
 from mmrare.leakage.detect import layout_of
-from mmrare.leakage.lexical import build_matchers, distinctive_ngrams, lexical_scores, literal_names
+from mmrare.leakage.lexical import (
+    build_matchers,
+    distinctive_ngrams,
+    lexical_scores,
+    literal_names,
+    matcher_key,
+)
+from mmrare.leakage.textnorm import nlp, normalise_text
 
 from .leakage_cases import AIE, AIE_SENTENCES, PGL, PGL_CAPTIONS, make_item
 
@@ -128,3 +138,53 @@ def test_regex_second_opinion_finds_names_spacy_cannot_split() -> None:
     ]
     assert literal_names("Adult AIEs are rare.", descriptor, "diagnosis") == ["AIE"]
     assert literal_names("[MASKED] is rare.", descriptor, "diagnosis") == []
+
+
+def test_items_showing_the_same_figures_share_matchers(cross_input: LeakageInput) -> None:
+    # which figure is the answer, and the answer's wording, change no cross-image matcher
+    other = AnswerDescriptor(
+        label="Image 1", figures=tuple(replace(f, is_answer=not f.is_answer) for f in PGL_CAPTIONS)
+    )
+    assert matcher_key(other, "cross_image") == matcher_key(cross_input.descriptor, "cross_image")
+    fewer = AnswerDescriptor(label="Image 2", figures=PGL_CAPTIONS[1:])
+    assert matcher_key(fewer, "cross_image") != matcher_key(cross_input.descriptor, "cross_image")
+    # a definition is not matched lexically; a synonym is
+    base = AnswerDescriptor(label="Autoimmune enteropathy", abbreviations=("AIE",))
+    assert matcher_key(replace(base, definition="A rare disorder."), "diagnosis") == matcher_key(
+        base, "diagnosis"
+    )
+    assert matcher_key(replace(base, synonyms=("AIE syndrome",)), "diagnosis") != matcher_key(
+        base, "diagnosis"
+    )
+
+
+def test_hits_are_kept_per_text_and_equal_a_fresh_match(pgl_input: LeakageInput) -> None:
+    matchers = build_matchers(pgl_input.descriptor, "diagnosis")
+    text = pgl_input.item.context
+    fresh = matchers.hits(nlp().make_doc(text))
+    assert matchers.hits_in(text) == fresh
+    assert matchers.hits_in(text) == fresh  # second call served from the memo, same hits
+    masked = text.replace("SDHD", "[MASKED]")
+    assert [h.text for h in matchers.hits_in(masked)].count("SDHD") == 0
+
+
+def test_literal_names_and_normalised_text_on_non_ascii() -> None:
+    assert normalise_text("Ménière’s TNF-α  disease") == "meniere s tnf alpha disease"
+    assert normalise_text("Plain ASCII, text!") == "plain ascii text"
+    descriptor = AnswerDescriptor(label="Ménière disease", gene_symbols=("TNF",), gene_names=("TNF alpha",))
+    assert literal_names("A case of meniere diseases; TNF-α high.", descriptor, "diagnosis") == [
+        "Ménière disease",
+        "TNF alpha",
+        "TNF",
+    ]
+    assert literal_names("A case of meniere diseases; TNF-α high.", descriptor, "treatment") == [
+        "Ménière disease"
+    ]
+
+
+def test_descriptor_digest_is_cached_but_follows_the_content() -> None:
+    descriptor = AnswerDescriptor(label="Autoimmune enteropathy", abbreviations=("AIE",))
+    first = descriptor.sha256
+    assert descriptor.sha256 == first == AnswerDescriptor.from_dict(descriptor.as_dict()).sha256
+    assert replace(descriptor, synonyms=("AIE syndrome",)).sha256 != first
+    assert pickle.loads(pickle.dumps(descriptor)) == descriptor

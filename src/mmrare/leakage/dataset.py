@@ -25,6 +25,7 @@ import numpy as np
 from mmrare.embedding import VectorIndex
 from mmrare.items import TRACKS, QAItem
 from mmrare.leakage.policy import DEFAULT_POLICY, Policy
+from mmrare.leakage.scores import JSON_SORTED
 from mmrare.leakage.segments import split_sentences
 from mmrare.leakage.semantic import Embedder, TextBatch, as_embedder
 
@@ -75,7 +76,7 @@ class DatasetFlag:
             "score": float(self.score),
             "threshold": self.threshold,
             "flagged": self.flagged,
-            "detail": json.dumps(dict(self.detail), ensure_ascii=False, sort_keys=True),
+            "detail": JSON_SORTED.encode(dict(self.detail)),
             **provenance.columns(),
         }
 

@@ -11,12 +11,12 @@ threshold, new policy) can run its post-condition without looking anything up ag
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from mmrare.items import QAItem
+from mmrare.leakage.scores import JSON_SORTED, JSON_TEXT
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +58,9 @@ class AnswerDescriptor:
     gene_names: tuple[str, ...] = ()
     figures: tuple[FigureText, ...] = ()
     code: str | None = None  # "ORPHA:94080", or a vocabulary id for treatments / examinations
+    # to_json() of this (immutable) descriptor, made on first use: the sha256 keys the basis, the
+    # stored row and the matcher cache, several times per item
+    _json: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.label.strip():
@@ -132,7 +135,9 @@ class AnswerDescriptor:
         )
 
     def to_json(self) -> str:
-        return json.dumps(self.as_dict(), ensure_ascii=False, sort_keys=True)
+        if self._json is None:
+            object.__setattr__(self, "_json", JSON_SORTED.encode(self.as_dict()))
+        return self._json  # type: ignore[return-value]
 
     @property
     def sha256(self) -> str:
@@ -162,20 +167,24 @@ class LeakageInput:
     item: QAItem
     descriptor: AnswerDescriptor
     sentence_texts: Mapping[str, str] = field(default_factory=dict)
+    _basis: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def basis(self) -> str:
         """sha256 of everything the scores depend on (context, options, descriptor), 16 hex digits.
 
         Item ids survive a re-draft whose content changed; keying scores on this too means stale
-        offsets are never applied to a new context.
+        offsets are never applied to a new context. Computed once (the stage asks for it per score
+        lookup, detection, decision and work key).
         """
-        return input_basis(self.item, self.descriptor)
+        if self._basis is None:
+            object.__setattr__(self, "_basis", input_basis(self.item, self.descriptor))
+        return self._basis  # type: ignore[return-value]
 
 
 def input_basis(item: QAItem, descriptor: AnswerDescriptor) -> str:
     """See :attr:`LeakageInput.basis`."""
-    key = json.dumps(
+    key = JSON_TEXT.encode(
         [
             item.item_id,
             item.track,
@@ -184,7 +193,6 @@ def input_basis(item: QAItem, descriptor: AnswerDescriptor) -> str:
             list(item.options),
             item.answer_index,
             descriptor.sha256,
-        ],
-        ensure_ascii=False,
+        ]
     )
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from mmrare.leakage.descriptors import AnswerDescriptor, LeakageInput
-from mmrare.leakage.lexical import TrackMatchers, build_matchers, lexical_scores
+from mmrare.leakage.lexical import MatcherKey, TrackMatchers, build_matchers, lexical_scores, matcher_key
 from mmrare.leakage.scores import LeakageScore
 from mmrare.leakage.segments import ContextSentence, segment_context
 from mmrare.leakage.semantic import Embedder, TextBatch, as_embedder, semantic_scores
@@ -29,7 +29,7 @@ class Detection:
     texts_embedded: int = 0
     model_id: str = ""
     model_sha256: str = ""
-    matchers: dict[tuple[str, str], TrackMatchers] = field(default_factory=dict, repr=False)
+    matchers: dict[MatcherKey, TrackMatchers] = field(default_factory=dict, repr=False)
 
     @property
     def sentences(self) -> int:
@@ -37,18 +37,19 @@ class Detection:
 
 
 class MatcherCache:
-    """Compiled matchers per (descriptor, track): items of one case share a descriptor. ``by_key`` is
-    the same mapping that :func:`~mmrare.leakage.masking.decide` takes, so the post-condition check
-    reuses what detection compiled."""
+    """Compiled matchers per :func:`~mmrare.leakage.lexical.matcher_key`: items of one case share
+    them. ``by_key`` is the same mapping that :func:`~mmrare.leakage.masking.decide` takes, so the
+    post-condition check reuses what detection compiled (and the hits it found)."""
 
     def __init__(self) -> None:
-        self.by_key: dict[tuple[str, str], TrackMatchers] = {}
+        self.by_key: dict[MatcherKey, TrackMatchers] = {}
 
     def get(self, descriptor: AnswerDescriptor, track: str) -> TrackMatchers:
-        key = (descriptor.sha256, track)
-        if key not in self.by_key:
-            self.by_key[key] = build_matchers(descriptor, track)
-        return self.by_key[key]
+        key = matcher_key(descriptor, track)
+        found = self.by_key.get(key)
+        if found is None:
+            found = self.by_key[key] = build_matchers(descriptor, track)
+        return found
 
 
 def layout_of(entry: LeakageInput) -> tuple[ContextSentence, ...]:

@@ -14,9 +14,10 @@ policy's business. The same matchers re-run on the masked context as the policy'
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mmrare.leakage.descriptors import AnswerDescriptor
@@ -26,7 +27,7 @@ from mmrare.leakage.textnorm import APOSTROPHES, nlp, normalise_text, normalise_
 
 if TYPE_CHECKING:
     from spacy.matcher import Matcher, PhraseMatcher
-    from spacy.tokens import Doc, Token
+    from spacy.tokens import Doc
 
 _RESULT_VERB_TEXT = """
     show shows showed shown showing reveal reveals revealed revealing demonstrate demonstrates demonstrated
@@ -68,15 +69,24 @@ class Hit:
     detail: dict[str, Any]
 
 
+# What :func:`build_matchers` reads for a track: equal keys give identical matchers.
+MatcherKey = tuple[Any, ...]
+
+
 @dataclass(frozen=True)
 class TrackMatchers:
-    """The compiled matchers of one (descriptor, track); build once, run on any number of texts."""
+    """The compiled matchers of one (descriptor, track); build once, run on any number of texts.
+
+    Hits are a pure function of the text, so :meth:`hits_in` keeps them per text: the post-condition
+    re-checks most contexts unchanged (nothing masked or dropped) and gets detection's hits back.
+    """
 
     track: str
     phrase_norm: PhraseMatcher | None
     phrase_orth: PhraseMatcher | None
     patterns: Matcher | None
     labels: dict[int, tuple[str, dict[str, Any]]]  # match id -> (detector, detail)
+    _memo: dict[str, tuple[Hit, ...]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def hits(self, doc: Doc) -> list[Hit]:
         """All hits in ``doc``, de-duplicated per (detector, span), in text order."""
@@ -92,6 +102,30 @@ class TrackMatchers:
                 if key not in found:
                     found[key] = Hit(detector, start, end, span.text, dict(detail))
         return sorted(found.values(), key=lambda h: (h.start, h.end, h.detector))
+
+    def hits_in(self, text: str, doc: Doc | None = None) -> list[Hit]:
+        """:meth:`hits` of ``text``, computed once per text; ``doc`` (``nlp()``'s tokens of ``text``)
+        saves tokenising it when the text is new. The hits are shared: callers must not mutate them."""
+        found = self._memo.get(text)
+        if found is None:
+            found = self._memo[text] = tuple(self.hits(doc if doc is not None else nlp().make_doc(text)))
+        return list(found)
+
+
+def matcher_key(descriptor: AnswerDescriptor, track: str) -> MatcherKey:
+    """Everything :func:`build_matchers` reads of ``descriptor`` for ``track``, as a hashable key.
+
+    Items of one case share most of it (a cross-image item's matchers depend on the figures shown,
+    not on which one is the answer; a diagnosis's on its names, not its definition), so caching
+    matchers on this key compiles each distinct set once instead of once per descriptor.
+    """
+    if track == "cross_image":
+        return (track, tuple((f.figure_id, f.label, f.caption) for f in descriptor.figures))
+    genes: tuple[tuple[str, ...], ...] = ()
+    if "lexical.gene" in TRACK_LEXICAL.get(track, ()):
+        genes = (tuple(descriptor.gene_symbols), tuple(descriptor.gene_names))
+    names = (descriptor.synonyms, descriptor.xref_names, descriptor.abbreviations)
+    return (track, descriptor.label, *(tuple(n) for n in names), genes)
 
 
 def build_matchers(descriptor: AnswerDescriptor, track: str) -> TrackMatchers:
@@ -114,8 +148,7 @@ def build_matchers(descriptor: AnswerDescriptor, track: str) -> TrackMatchers:
     def add_terms(detector: str, terms: Iterable[str], *, exact: bool) -> None:
         for term in terms:
             variants = _exact_variants(term) if exact else term_variants(term)
-            docs = [pipeline.make_doc(v) for v in variants]
-            docs = [d for d in docs if len(d) and not all(t.is_punct for t in d)]
+            docs = [d for d in map(_term_doc, variants) if len(d) and not all(t.is_punct for t in d)]
             if docs:
                 target = orth if exact else norm
                 target.add(key(detector, {"term": term}), docs)
@@ -175,7 +208,6 @@ def _add_cross_image(
     key: Any,
     counts: dict[str, int],
 ) -> None:
-    pipeline = nlp()
     if "lexical.figure_ref" in wanted:
         patterns.add(
             key("lexical.figure_ref", {"form": "figure_number"}),
@@ -191,9 +223,7 @@ def _add_cross_image(
         counts["patterns"] += 1
         for fig in descriptor.figures:
             if fig.label.strip():
-                norm.add(
-                    key("lexical.figure_ref", {"figure_id": fig.figure_id}), [pipeline.make_doc(fig.label)]
-                )
+                norm.add(key("lexical.figure_ref", {"figure_id": fig.figure_id}), [_term_doc(fig.label)])
                 counts["norm"] += 1
     if "lexical.panel_ref" in wanted:
         patterns.add(
@@ -214,7 +244,7 @@ def _add_cross_image(
                 variants = [v for g in grams for v in term_variants(g)]
                 norm.add(
                     key("lexical.caption_ngram", {"figure_id": figure_id}),
-                    [pipeline.make_doc(v) for v in dict.fromkeys(variants)],
+                    [_term_doc(v) for v in dict.fromkeys(variants)],
                 )
                 counts["norm"] += 1
 
@@ -226,31 +256,45 @@ def distinctive_ngrams(descriptor: AnswerDescriptor) -> dict[str, list[str]]:
     are compared on their norms ("lesions" = "lesion"); hyphens are skipped ("Hematoxylin-eosin" is a
     bigram, matched with or without its hyphen), any other punctuation ends a run of words.
     """
-    pipeline = nlp()
-    grams_of: dict[str, dict[tuple[str, ...], str]] = {}
-    for fig in descriptor.figures:
-        runs: list[list[Token]] = [[]]
-        for token in pipeline.make_doc(fig.caption):
-            if token.norm_ == "-":
-                continue
-            if token.is_alpha or token.like_num:
-                runs[-1].append(token)
-            elif runs[-1]:
-                runs.append([])
-        grams: dict[tuple[str, ...], str] = {}
-        for run in runs:
-            for n in _NGRAM_SIZES:
-                for i in range(len(run) - n + 1):
-                    words = run[i : i + n]
-                    # Content words at both ends ("chief cells", "head and neck"), never "cells with pale".
-                    if _is_content(words[0].norm_) and _is_content(words[-1].norm_):
-                        grams.setdefault(tuple(t.norm_ for t in words), " ".join(t.text for t in words))
-        grams_of[fig.figure_id] = grams
+    grams_of = {fig.figure_id: dict(_caption_grams(fig.caption)) for fig in descriptor.figures}
     out: dict[str, list[str]] = {}
     for figure_id, grams in grams_of.items():
         others = {g for fid, gs in grams_of.items() if fid != figure_id for g in gs}
         out[figure_id] = sorted(text for g, text in grams.items() if g not in others)
     return out
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _caption_grams(caption: str) -> tuple[tuple[tuple[str, ...], str], ...]:
+    """(norms, text) of the caption's content-word n-grams, first occurrence first.
+
+    A function of the caption alone, kept per caption: every cross-image item of a case shows the same
+    few figures, so the captions would otherwise be tokenised once per item.
+    """
+    runs: list[list[tuple[str, str]]] = [[]]  # (norm, text) of each word
+    for token in nlp().make_doc(caption):
+        if token.norm_ == "-":
+            continue
+        if token.is_alpha or token.like_num:
+            runs[-1].append((token.norm_, token.text))
+        elif runs[-1]:
+            runs.append([])
+    grams: dict[tuple[str, ...], str] = {}
+    for run in runs:
+        for n in _NGRAM_SIZES:
+            for i in range(len(run) - n + 1):
+                words = run[i : i + n]
+                # Content words at both ends ("chief cells", "head and neck"), never "cells with pale".
+                if _is_content(words[0][0]) and _is_content(words[-1][0]):
+                    grams.setdefault(tuple(norm for norm, _ in words), " ".join(text for _, text in words))
+    return tuple(grams.items())
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def _term_doc(text: str) -> Doc:
+    """``nlp()``'s tokens of a term spelling, made once: many matchers add the same spellings (the
+    names of one case's answer, the caption n-grams of its figures). Only read, never changed."""
+    return nlp().make_doc(text)
 
 
 def _is_content(norm: str) -> bool:
@@ -307,9 +351,8 @@ def lexical_scores(
     basis: str = "",
 ) -> list[LeakageScore]:
     """One score (1.0) per hit, tied to the sentence holding its start."""
-    doc = doc if doc is not None else nlp().make_doc(context)
     out = []
-    for hit in matchers.hits(doc):
+    for hit in matchers.hits_in(context, doc):
         sentence = _sentence_at(sentences, hit.start)
         out.append(
             LeakageScore(
@@ -346,22 +389,37 @@ def literal_names(text: str, descriptor: AnswerDescriptor, track: str) -> list[s
     """
     if track == "cross_image":
         return []
-    found = []
-    normalised = f" {normalise_text(text)} "
-    names = list(descriptor.names())
+    names = descriptor.names()
+    shorts = tuple(descriptor.abbreviations)
     if track == "diagnosis":
-        names += list(descriptor.gene_names)
+        names += tuple(descriptor.gene_names)
+        shorts += tuple(descriptor.gene_symbols)
+    on_norm, on_raw = _literal_patterns(names, shorts)
+    found = []
+    if on_norm:
+        normalised = f" {normalise_text(text)} "
+        found += [name for name, pattern in on_norm if pattern.search(normalised)]
+    found += [short for short, pattern in on_raw if pattern.search(text)]
+    return found
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _literal_patterns(
+    names: tuple[str, ...], shorts: tuple[str, ...]
+) -> tuple[tuple[tuple[str, re.Pattern[str]], ...], tuple[tuple[str, re.Pattern[str]], ...]]:
+    """The compiled expressions of :func:`literal_names` (names on normalised text, short forms on
+    the raw text), made once per name set rather than once per checked context."""
+    on_norm = []
     for name in names:
         norm = normalise_text(name)
-        if norm and re.search(r"(?<![0-9a-z])" + re.escape(norm) + r"(?:s|es)?(?![0-9a-z])", normalised):
-            found.append(name)
-    shorts = list(descriptor.abbreviations) + (list(descriptor.gene_symbols) if track == "diagnosis" else [])
-    for short in shorts:
-        if short.strip() and re.search(
-            r"(?<![A-Za-z0-9])" + re.escape(short.strip()) + r"s?(?![A-Za-z0-9])", text
-        ):
-            found.append(short)
-    return found
+        if norm:
+            on_norm.append((name, re.compile(r"(?<![0-9a-z])" + re.escape(norm) + r"(?:s|es)?(?![0-9a-z])")))
+    on_raw = [
+        (short, re.compile(r"(?<![A-Za-z0-9])" + re.escape(short.strip()) + r"s?(?![A-Za-z0-9])"))
+        for short in shorts
+        if short.strip()
+    ]
+    return tuple(on_norm), tuple(on_raw)
 
 
 def word_norms(text: str) -> list[str]:

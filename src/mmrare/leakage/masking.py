@@ -17,7 +17,7 @@ from mmrare.config import ThresholdsConfig
 from mmrare.items import QAItem
 from mmrare.leakage.audit import ContextRecord
 from mmrare.leakage.descriptors import AnswerDescriptor, LeakageInput
-from mmrare.leakage.lexical import TrackMatchers, build_matchers, literal_names
+from mmrare.leakage.lexical import MatcherKey, TrackMatchers, build_matchers, literal_names, matcher_key
 from mmrare.leakage.policy import (
     DEFAULT_POLICY,
     MASK_TOKEN,
@@ -33,7 +33,6 @@ from mmrare.leakage.policy import (
     semantic_thresholds,
 )
 from mmrare.leakage.scores import LeakageScore, by_item
-from mmrare.leakage.textnorm import nlp
 
 _SPACES = re.compile(r"[ \t]+")
 _SPACE_AT_LINE_EDGE = re.compile(r" *\n *")
@@ -96,10 +95,18 @@ def masked_context(
     Whether the item is kept at all is :func:`~mmrare.leakage.policy.item_status`'s answer; the text
     is rendered for dropped items too, so the audit shows what a reviewer would have seen.
     """
+    text, kept_ids, _ = _masked(item, decisions, mask_token)
+    return text, kept_ids
+
+
+def _masked(
+    item: QAItem, decisions: Iterable[LeakageDecision], mask_token: str
+) -> tuple[str, tuple[str, ...], int]:
+    """:func:`masked_context` plus the number of mask tokens, from one :func:`render`."""
     mine = [d for d in decisions if d.item_id == item.item_id]
-    text, _ = render(item.context, mine, mask_token)
+    text, n_masks = render(item.context, mine, mask_token)
     dropped = {d.sentence_id for d in mine if d.action is Action.DROP_SENTENCE}
-    return text, tuple(sid for sid in item.context_sentence_ids if sid not in dropped)
+    return text, tuple(sid for sid in item.context_sentence_ids if sid not in dropped), n_masks
 
 
 def postcondition_hits(
@@ -115,7 +122,7 @@ def postcondition_hits(
     semantic = semantic_thresholds(thresholds)
     matchers = matchers or build_matchers(descriptor, track)
     found = []
-    for hit in matchers.hits(nlp().make_doc(text)):
+    for hit in matchers.hits_in(text):
         rule = policy.rule_for(track, hit.detector, 1.0, semantic)
         if rule is not None and rule.action in _ACTING:
             found.append({"detector": hit.detector, "text": hit.text, "check": "matcher"})
@@ -146,13 +153,14 @@ def decide(
     scores: Iterable[LeakageScore],
     policy: Policy = DEFAULT_POLICY,
     thresholds: ThresholdsConfig | Mapping[str, float] | None = None,
-    matchers: MutableMapping[tuple[str, str], TrackMatchers] | None = None,
+    matchers: MutableMapping[MatcherKey, TrackMatchers] | None = None,
 ) -> Decided:
     """Apply ``policy`` to stored ``scores``, render each item's context and enforce the post-condition.
 
     Scores computed on another version of an item (different basis) are not used; an item without
     current scores is dropped ("not scored") rather than released unchecked. ``matchers``: compiled
-    matchers by (descriptor sha256, track), e.g. detection's, so they are not compiled twice.
+    matchers by :func:`~mmrare.leakage.lexical.matcher_key`, e.g. detection's, so they are not
+    compiled twice and an unchanged context is not matched twice.
     """
     grouped = by_item(scores)
     decisions: list[LeakageDecision] = []
@@ -177,9 +185,9 @@ def decide(
                     else "no leakage scores for this item; run detection first",
                 )
             )
-        text, kept_ids = masked_context(item, mine, policy.mask_token)
+        text, kept_ids, n_masks = _masked(item, mine, policy.mask_token)
         if policy.postcondition and item_status(mine)[0] == "kept":
-            key = (entry.descriptor.sha256, item.track)
+            key = matcher_key(entry.descriptor, item.track)
             if key not in matcher_cache:
                 matcher_cache[key] = build_matchers(entry.descriptor, item.track)
             leaks = postcondition_hits(
@@ -201,7 +209,8 @@ def decide(
                 )
         status, reason = item_status(mine)
         fraction, _ = removed_fraction(layout_from_scores(current), mine)
-        _, n_masks = render(item.context, mine, policy.mask_token)
+        # n_masks is the count rendered above: the post-condition adds an item-level decision only,
+        # which has no span and renders nothing
         dropped_ids = tuple(
             dict.fromkeys(d.sentence_id for d in mine if d.action is Action.DROP_SENTENCE and d.sentence_id)
         )

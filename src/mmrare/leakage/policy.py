@@ -36,7 +36,14 @@ from typing import TYPE_CHECKING, Any
 from mmrare.config import ThresholdsConfig
 from mmrare.errors import FatalError
 from mmrare.items import TRACKS
-from mmrare.leakage.scores import SEMANTIC, LeakageScore, by_item, check_detector_pattern
+from mmrare.leakage.scores import (
+    JSON_SORTED,
+    JSON_TEXT,
+    SEMANTIC,
+    LeakageScore,
+    by_item,
+    check_detector_pattern,
+)
 
 if TYPE_CHECKING:
     from mmrare.leakage.audit import Provenance
@@ -291,7 +298,7 @@ class LeakageDecision:
 
     def decision_id(self, provenance: Provenance) -> str:
         """Same decision under the same versions is the same row, so reloading adds nothing."""
-        key = json.dumps(
+        key = JSON_TEXT.encode(
             [
                 self.item_id,
                 self.basis,
@@ -307,8 +314,7 @@ class LeakageDecision:
                 provenance.config_hash,
                 provenance.model_sha256,
                 provenance.ordo_version,
-            ],
-            ensure_ascii=False,
+            ]
         )
         return hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
 
@@ -329,7 +335,7 @@ class LeakageDecision:
             "action": self.action.value,
             "reason": self.reason,
             "rule": self.rule,
-            "detail": json.dumps(dict(self.detail), ensure_ascii=False, sort_keys=True),
+            "detail": JSON_SORTED.encode(dict(self.detail)),
             **provenance.columns(),
         }
 
@@ -475,11 +481,17 @@ def apply_policy(
     """
     semantic = semantic_thresholds(thresholds)
     out: list[LeakageDecision] = []
+    # the rules whose track and detector glob fit, in table order, per (track, detector): what
+    # Policy.rule_for scans for, matched once per pair instead of once per score
+    fitting: dict[tuple[str, str], tuple[PolicyRule, ...]] = {}
     for item_id, group in by_item(scores).items():
         layout = layout_from_scores(group)
         decisions = []
         for score in group:
-            rule = policy.rule_for(score.track, score.detector, score.score, semantic)
+            key = (score.track, score.detector)
+            if key not in fitting:
+                fitting[key] = tuple(r for r in policy.rules if r.applies(*key))
+            rule = next((r for r in fitting[key] if r.in_band(score.score, score.track, semantic)), None)
             if rule is not None:
                 decisions.append(_decision(score, rule, rule.lower_bound(score.track, semantic), layout))
         track, basis = group[0].track, group[0].basis

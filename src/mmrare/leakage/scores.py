@@ -23,6 +23,11 @@ from mmrare.errors import FatalError
 if TYPE_CHECKING:
     from mmrare.leakage.audit import Provenance
 
+# Encoders made once and shared by the row builders: json.dumps with any non-default option builds a
+# new encoder per call, and a stage writes rows by the ten thousand. Output is json.dumps's.
+JSON_TEXT = json.JSONEncoder(ensure_ascii=False)
+JSON_SORTED = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+
 # Bump whenever a detector may score the same input differently (patterns, normalisation, splitting).
 DETECTOR_VERSION = "leakage-detectors/1"
 
@@ -109,7 +114,7 @@ class LeakageScore:
     @property
     def score_id(self) -> str:
         """Content key: the same hit on the same input by the same detector version is one row."""
-        key = json.dumps(
+        key = JSON_TEXT.encode(
             [
                 self.item_id,
                 self.basis,
@@ -120,8 +125,7 @@ class LeakageScore:
                 self.end,
                 self.matched_text,
                 self.detail.get("model_sha256") if self.detector == SEMANTIC else None,
-            ],
-            ensure_ascii=False,
+            ]
         )
         return hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
 
@@ -139,7 +143,7 @@ class LeakageScore:
             "end": self.end,
             "matched_text": self.matched_text,
             "score": float(self.score),
-            "detail": json.dumps(dict(self.detail), ensure_ascii=False, sort_keys=True),
+            "detail": JSON_SORTED.encode(dict(self.detail)),
             "model_id": provenance.model_id,
             "model_sha256": provenance.model_sha256,
             "ordo_version": provenance.ordo_version,

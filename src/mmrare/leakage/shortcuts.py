@@ -12,7 +12,9 @@ Two item-level scores, stored for every item whatever their value:
 
 from __future__ import annotations
 
+import functools
 import statistics
+from collections.abc import Set
 
 from mmrare.items import QAItem
 from mmrare.leakage.lexical import word_norms
@@ -26,13 +28,18 @@ _STOP_TEXT = """
 STOP_WORDS = frozenset(_STOP_TEXT.split())
 
 
-def content_words(text: str) -> set[str]:
-    """Normalised content words (>= 3 letters, not stop words)."""
-    return {w for w in word_norms(text) if len(w) >= 3 and w not in STOP_WORDS}
+@functools.lru_cache(maxsize=1 << 16)
+def content_words(text: str) -> frozenset[str]:
+    """Normalised content words (>= 3 letters, not stop words).
+
+    Kept per text: options repeat across items (distractors are drawn from shared pools), and
+    tokenising each one again was most of the option detectors' time.
+    """
+    return frozenset(w for w in word_norms(text) if len(w) >= 3 and w not in STOP_WORDS)
 
 
 def option_scores(
-    item: QAItem, *, basis: str = "", context_words: set[str] | None = None
+    item: QAItem, *, basis: str = "", context_words: Set[str] | None = None
 ) -> list[LeakageScore]:
     """The ``option.length`` and ``option.overlap`` scores of ``item``."""
     return [length_score(item, basis=basis), overlap_score(item, basis=basis, context_words=context_words)]
@@ -58,7 +65,7 @@ def length_score(item: QAItem, *, basis: str = "") -> LeakageScore:
     return _item_score(item, "option.length", item.answer, round(z, 4), detail, basis)
 
 
-def overlap_score(item: QAItem, *, basis: str = "", context_words: set[str] | None = None) -> LeakageScore:
+def overlap_score(item: QAItem, *, basis: str = "", context_words: Set[str] | None = None) -> LeakageScore:
     context = context_words if context_words is not None else content_words(item.context)
     shares = []
     shared_gold: list[str] = []
