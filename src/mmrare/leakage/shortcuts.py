@@ -50,7 +50,7 @@ def length_score(item: QAItem, *, basis: str = "") -> LeakageScore:
     gold = lengths[item.answer_index]
     others = [n for i, n in enumerate(lengths) if i != item.answer_index]
     mean = statistics.fmean(others)
-    spread = statistics.pstdev(others)
+    spread = _pstdev(tuple(sorted(others)))
     # A floor on the spread: four distractors of equal length would make any difference infinite, and
     # "Autoimmune enteropathy" against "Celiac disease" is ordinary variation, not a give-away.
     floor = max(spread, 0.25 * mean, 3.0)
@@ -63,6 +63,13 @@ def length_score(item: QAItem, *, basis: str = "") -> LeakageScore:
         "extreme": "longest" if gold > max(others) else "shortest" if gold < min(others) else None,
     }
     return _item_score(item, "option.length", item.answer, round(z, 4), detail, basis)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _pstdev(lengths: tuple[int, ...]) -> float:
+    """``statistics.pstdev`` of the lengths, kept per sorted tuple: it is exact (fractions, so the
+    order does not matter) and slow, and many items share their distractors' lengths."""
+    return statistics.pstdev(lengths)
 
 
 def overlap_score(item: QAItem, *, basis: str = "", context_words: Set[str] | None = None) -> LeakageScore:
