@@ -14,13 +14,15 @@ would belong to several markers).
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Iterator
+from functools import cache
 from typing import Any
 
 from mmrare.annotations.drafting.base import Draft, TrackRun
 from mmrare.annotations.drafting.findings import Finding, figure_findings, figure_stems, is_distinctive
 from mmrare.annotations.drafting.options import selection_key
 from mmrare.annotations.drafting.text import containment, stems
-from mmrare.items import ImageRef
+from mmrare.items import ImageRef, PoolEntry
 
 DISTRACTOR_OVERLAP = 0.34  # a distractor sharing this much with the target figure's text might be true
 NEAR_DUPLICATE = 0.6
@@ -94,7 +96,10 @@ def draft_cross_image(run: TrackRun) -> None:
             )
         )
 
-    pool = [e.text for e in run.pool.candidates("finding", view.pmcid)]
+    @cache
+    def pool() -> list[PoolEntry]:
+        return run.pool.candidates("finding", view.pmcid)
+
     for fid, finding in best.items():
         if run.full("finding_for_image"):
             break
@@ -104,7 +109,7 @@ def draft_cross_image(run: TrackRun) -> None:
         # lazily: the options take the first few that pass, and the pool grows with the corpus
         distractors = (
             _display(t)
-            for t in itertools.chain(candidates, pool)
+            for t in itertools.chain(candidates, _later(pool))
             if containment(stems(t), own) < DISTRACTOR_OVERLAP
         )
         run.add(
@@ -144,6 +149,14 @@ def draft_cross_image(run: TrackRun) -> None:
                 key="image_finding_mapping",
             )
         )
+
+
+def _later(entries: Callable[[], list[PoolEntry]]) -> Iterator[str]:
+    """The texts of ``entries()``, fetched only once something reads past what comes before it, and
+    only as far as read: the pool's findings are every other case's, as many as the corpus is large,
+    and the options need a few."""
+    for entry in entries():
+        yield entry.text
 
 
 def _rationale(finding: Finding, marker: str) -> str:

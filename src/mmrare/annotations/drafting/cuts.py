@@ -17,8 +17,11 @@ from dataclasses import dataclass
 
 from mmrare.annotations.drafting.text import (
     BRACKET_CITATION,
+    FIG_REF,
+    Term,
     abbreviation_pattern,
     abbreviations,
+    figure_numbers,
     normalise,
     replace_figure_refs,
     strip_figure_refs,
@@ -103,6 +106,18 @@ class CaseView:
         self.numbers: dict[int, str] = {}
         for figure in self.figures:
             self.numbers.setdefault(_figure_number(figure), figure.figure_id)
+        self._terms: DiagnosisTerms | None = None
+        self._refs: dict[str, tuple[int, ...]] = {}
+        self._rendered: dict[tuple[str, bool, tuple[tuple[str, ...], ...]], str] = {}
+
+    def diagnosis_terms(self) -> DiagnosisTerms:
+        """How the case names its gold diagnosis (which must be set); built once, since the diagnosis
+        and treatment tracks both need it and building reads every sentence for abbreviations."""
+        if self.case.diagnosis is None:
+            raise ValueError(f"{self.pmcid}: case has no diagnosis")
+        if self._terms is None:
+            self._terms = DiagnosisTerms.build(self.case.diagnosis, self.sentences)
+        return self._terms
 
     # ------------------------------------------------------------------ selection
     def is_framing(self, sentence: Sentence) -> bool:
@@ -147,8 +162,7 @@ class CaseView:
         paragraphs: list[list[str]] = []
         last_key: tuple[str, int] | None = None
         for sentence in sorted(sentences, key=lambda s: s.ordinal):
-            text = BRACKET_CITATION.sub("", sentence.text)
-            text = strip_figure_refs(text) if strip_refs else replace_figure_refs(text, markers)
+            text = self._render_sentence(sentence.text, markers, strip_refs)
             if not text:
                 continue
             key = (sentence.section_id, sentence.paragraph_index)
@@ -157,6 +171,24 @@ class CaseView:
                 last_key = key
             paragraphs[-1].append(text)
         return "\n\n".join(tidy(" ".join(p)) for p in paragraphs)
+
+    def _render_sentence(self, text: str, markers: dict[int, list[str]], strip_refs: bool) -> str:
+        """One sentence as :meth:`render` shows it, memoised: a case's items share most sentences.
+
+        The result depends on the markers of the figure numbers the sentence refers to only, so
+        those are the key (items differ in which images they show)."""
+        refs = self._refs.get(text)
+        if refs is None:
+            bare = BRACKET_CITATION.sub("", text)
+            refs = tuple(n for m in FIG_REF.finditer(bare) for n in figure_numbers(m.group("nums")))
+            self._refs[text] = refs
+        key = (text, strip_refs, () if strip_refs else tuple(tuple(markers.get(n, ())) for n in refs))
+        found = self._rendered.get(key)
+        if found is None:
+            bare = BRACKET_CITATION.sub("", text)
+            found = strip_figure_refs(bare) if strip_refs else replace_figure_refs(bare, markers)
+            self._rendered[key] = found
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,9 +202,9 @@ class DiagnosisTerms:
     """
 
     names: tuple[str, ...]
-    naming: tuple[re.Pattern[str], ...]
+    naming: tuple[Term, ...]
     naming_abbrev: tuple[re.Pattern[str], ...]
-    leaking: tuple[re.Pattern[str], ...]
+    leaking: tuple[Term, ...]
     leaking_abbrev: tuple[re.Pattern[str], ...]
 
     @classmethod

@@ -10,7 +10,6 @@ left out rather than cutting the whole presentation away; if too little is left,
 from __future__ import annotations
 
 from mmrare.annotations.drafting.base import Draft, TrackRun
-from mmrare.annotations.drafting.cuts import DiagnosisTerms
 from mmrare.annotations.drafting.text import normalise
 
 QUESTION = "Based on the case description and the images, what is the most likely diagnosis?"
@@ -28,7 +27,7 @@ def draft_diagnosis(run: TrackRun) -> None:
             "unknown_evidence_id", f"diagnosis evidence not in case: {', '.join(unknown[:5])}", dx.code
         )
         return
-    terms = DiagnosisTerms.build(dx, view.sentences)
+    terms = view.diagnosis_terms()
     evidence = set(dx.evidence_sentence_ids)
     statements = [s for s in view.case_sentences if s.sentence_id in evidence or terms.states(s.text)]
     if not statements:

@@ -75,6 +75,13 @@ def draft_examination(run: TrackRun) -> None:
         return
     done = performed(run)
     article_text = " ".join(s.text for s in view.sentences).casefold()
+    offered = distractors.Distractors(
+        examinations(),
+        mentioned=lambda text: text.casefold() in article_text,
+        pool=run.pool,
+        pool_kind="examination",
+        pmcid=view.pmcid,
+    )
     for inv in found:
         if run.full("next_examination"):
             break
@@ -82,15 +89,10 @@ def draft_examination(run: TrackRun) -> None:
         images = view.images(view.figures_cited_by(s.sentence_id for s in context))
         evidence = [inv.first.sentence_id, *(s.sentence_id for s in inv.results[:3])]
         context_text = " ".join(s.text for s in context)
-        ranked = distractors.rank(
-            examinations(),
+        ranked = offered.rank(
             answer_category=inv.entry.category,
             exclude_ids=done,
-            mentioned=lambda text: text.casefold() in article_text,
             context_text=context_text,
-            pool=run.pool,
-            pool_kind="examination",
-            pmcid=view.pmcid,
             n=run.settings.options,
             key=f"{view.pmcid}:{inv.entry.id}",
         )

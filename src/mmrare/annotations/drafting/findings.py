@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from mmrare.annotations.drafting.cuts import CaseView
 from mmrare.annotations.drafting.text import BRACKET_CITATION, containment, stems, strip_figure_refs, tidy
@@ -84,6 +85,12 @@ def clean_finding(text: str) -> str | None:
 
 def findings_in(text: str) -> list[str]:
     """Findings stated in one caption sentence or citing sentence (one per panel)."""
+    return list(_findings_in(text))
+
+
+@lru_cache(maxsize=1 << 14)
+def _findings_in(text: str) -> tuple[str, ...]:
+    """:func:`findings_in`, memoised: the pool and the cross-image track read the same captions."""
     for pattern in (_CUE_AFTER, _CUE_BEFORE, _NOTE):
         if pattern is _CUE_AFTER:
             match = pattern.search(text)
@@ -94,10 +101,10 @@ def findings_in(text: str) -> list[str]:
         if not obj.strip():
             continue
         parts = [p for p in _PANEL.split(obj) if p and p.strip()]
-        out = [c for p in parts if (c := clean_finding(p))]
+        out = tuple(c for p in parts if (c := clean_finding(p)))
         if out:
             return out
-    return []
+    return ()
 
 
 def _caption_sentences(caption: str) -> list[str]:

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from mmrare.annotations.drafting import distractors
 from mmrare.annotations.drafting.base import Draft, TrackRun
-from mmrare.annotations.drafting.cuts import DiagnosisTerms
 from mmrare.annotations.drafting.text import normalise
 from mmrare.annotations.drafting.vocab import VocabEntry, examinations, treatments
 from mmrare.records import Sentence
@@ -107,7 +106,7 @@ def treatment_mentions(run: TrackRun) -> list[TreatmentMention]:
     dx = view.case.diagnosis
     if dx is None:
         return found
-    terms = DiagnosisTerms.build(dx, view.sentences)
+    terms = view.diagnosis_terms()
     evidence = set(dx.evidence_sentence_ids)
     statement = next(
         (s.ordinal for s in view.case_sentences if s.sentence_id in evidence or terms.states(s.text)), None
@@ -131,6 +130,13 @@ def draft_treatment(run: TrackRun) -> None:
     asked: set[str] = set()
     dx = view.case.diagnosis
     question = (f"The patient's final diagnosis is {dx.label}. " if dx else "") + QUESTION
+    offered = distractors.Distractors(
+        vocab,
+        mentioned=lambda text: normalise(text) in article_norm,
+        pool=run.pool,
+        pool_kind="treatment",
+        pmcid=view.pmcid,
+    )
     for mention in mentions:
         if run.full("treatment"):
             break
@@ -142,15 +148,10 @@ def draft_treatment(run: TrackRun) -> None:
             continue  # given before the cut: not the next treatment decision
         asked.add(key)
         images = view.images(view.figures_cited_by(s.sentence_id for s in context))
-        ranked = distractors.rank(
-            vocab,
+        ranked = offered.rank(
             answer_category=mention.category,
             exclude_ids=given,
-            mentioned=lambda text: normalise(text) in article_norm,
             context_text=" ".join(s.text for s in context),
-            pool=run.pool,
-            pool_kind="treatment",
-            pmcid=view.pmcid,
             n=run.settings.options,
             key=f"{view.pmcid}:{key}",
         )
