@@ -19,12 +19,19 @@ text is embedded for real (ORDO is read cold too). Printed as one JSON object:
 - across the N values: cost per case at each N and its slope (target: flat), peak RSS growth.
 
     .venv/bin/python bench/e2e.py --n 200 --n 2000 [--workers 2] [--executor threads|dask]
-        [--incremental 20] [--encoder-sample 2000] [--keep DIR]
+        [--incremental 20] [--encoder-sample 2000] [--keep DIR] [--prefect-server long-lived|ephemeral]
+
+Prefect: by default the builds talk to one long-lived ``prefect server start`` (its own PREFECT_HOME
+in the bench folder, started before and stopped after the runs), as a deployment with a Prefect
+server does; its CPU is not in the build's, but its memory is sampled into the build's peak RSS.
+``--prefect-server ephemeral`` makes every build start (and stop) its own server instead, which is
+what a bare ``mmrare build`` does: it adds ~8 s to each build.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -32,11 +39,13 @@ import platform
 import random
 import resource
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -52,10 +61,11 @@ PMCID_TABLES = ("articles", "sections", "sentences", "figures", "cases", "case_d
 
 
 class TreeSampler:
-    """Peak of the summed RSS of a process and all its descendants, sampled on a thread."""
+    """Peak of the summed RSS of a process, all its descendants and ``extra`` processes, on a thread."""
 
-    def __init__(self, pid: int, every_s: float = 0.2) -> None:
+    def __init__(self, pid: int, every_s: float = 0.2, extra: tuple[int, ...] = ()) -> None:
         self._root = psutil.Process(pid)
+        self._extra = [psutil.Process(p) for p in extra]
         self._every = every_s
         self.peak_mb = 0.0
         self._stop = threading.Event()
@@ -73,7 +83,7 @@ class TreeSampler:
         while not self._stop.is_set():
             total = 0
             try:
-                procs = [self._root, *self._root.children(recursive=True)]
+                procs = [self._root, *self._root.children(recursive=True), *self._extra]
             except psutil.Error:
                 return
             for proc in procs:
@@ -105,14 +115,67 @@ def synth(out: Path, n: int, seed: int, cache: Path) -> float:
     return time.perf_counter() - started
 
 
-def run_build(config: Path, workers: int, executor: str) -> dict[str, Any]:
+class PrefectServer:
+    """``prefect server start`` on a free 127.0.0.1 port, home in ``home``; ``env`` points builds at it."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.env: dict[str, str] = {}
+
+    def __enter__(self) -> PrefectServer:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.home.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "PREFECT_HOME": str(self.home), "PREFECT_UI_ENABLED": "false",
+               "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_SERVER_LOGGING_LEVEL": "WARNING"}
+        cmd = [str(MMRARE.parent / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+        self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        url = f"http://127.0.0.1:{port}/api"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            self.__exit__()
+            raise SystemExit("prefect server did not become healthy within 120 s")
+        self.env = {"PREFECT_API_URL": url}
+        return self
+
+    def pids(self) -> tuple[int, ...]:
+        if self.proc is None:
+            return ()
+        try:
+            root = psutil.Process(self.proc.pid)
+            return (root.pid, *(c.pid for c in root.children(recursive=True)))
+        except psutil.Error:
+            return ()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def run_build(
+    config: Path, workers: int, executor: str, server: PrefectServer | None = None
+) -> dict[str, Any]:
     """``mmrare build`` in a fresh process: wall, CPU and peak RSS of its tree, and its stage figures."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     cmd = [str(MMRARE), "build", "--config", str(config), "--no-progress", "--workers", str(workers),
            "--executor", executor]
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    with TreeSampler(proc.pid) as sampler:
+    env = {**os.environ, **(server.env if server else {})}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    with TreeSampler(proc.pid, extra=server.pids() if server else ()) as sampler:
         out, err = proc.communicate()
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -234,12 +297,12 @@ def pmcids_of(corpus: Path) -> list[str]:
     return sorted(p.name for p in corpus.iterdir() if p.is_dir() and p.name.startswith("PMC"))
 
 
-def bench_one(root: Path, n: int, args: argparse.Namespace) -> dict[str, Any]:
+def bench_one(root: Path, n: int, args: argparse.Namespace, server: PrefectServer | None) -> dict[str, Any]:
     corpus, extra = root / "corpus", root / "corpus-extra"
     workspace, cache = root / "ws", root / "cache"
     synth_s = synth(corpus, n, args.seed, root / "synth-cache")
     config = write_config(root / "mmrare.toml", workspace, cache, [corpus])
-    build = run_build(config, args.workers, args.executor)
+    build = run_build(config, args.workers, args.executor, server)
     encoder = encoder_rate(config, cache, args.encoder_sample, args.seed)
     limit = encoder["sentences_embedded"] / encoder["sentences_per_s"]
     result: dict[str, Any] = {
@@ -257,7 +320,7 @@ def bench_one(root: Path, n: int, args: argparse.Namespace) -> dict[str, Any]:
         before = pmcid_counts(config, old)
         synth(extra, args.incremental, args.seed + 1, root / "synth-cache")
         config = write_config(root / "mmrare.toml", workspace, cache, [corpus, extra])
-        again = run_build(config, args.workers, args.executor)
+        again = run_build(config, args.workers, args.executor, server)
         new = pmcids_of(extra)
         counts = again["counts"]
         result["incremental"] = {
@@ -329,10 +392,12 @@ def main() -> None:
     parser.add_argument("--encoder-sample", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", type=Path, help="keep corpora and workspaces under this folder")
+    parser.add_argument("--prefect-server", default="long-lived", choices=("long-lived", "ephemeral"),
+                        help="one Prefect server for all builds (default), or one per build")
     args = parser.parse_args()
     sizes = sorted(args.n or [200])
     report: dict[str, Any] = {"bench": "e2e", "machine": machine(), "workers": args.workers,
-                              "executor": args.executor, "runs": []}
+                              "executor": args.executor, "prefect_server": args.prefect_server, "runs": []}
     base = args.keep or Path(tempfile.mkdtemp(prefix="mmrare-e2e-"))
     try:
         for n in sizes:
@@ -340,7 +405,11 @@ def main() -> None:
             if root.exists():
                 shutil.rmtree(root)
             root.mkdir(parents=True)
-            report["runs"].append(bench_one(root, n, args))
+            with contextlib.ExitStack() as stack:
+                server = None
+                if args.prefect_server == "long-lived":
+                    server = stack.enter_context(PrefectServer(root / "prefect-home"))
+                report["runs"].append(bench_one(root, n, args, server))
             print(f"n={n}: build {report['runs'][-1]['build']['wall_s']} s", file=sys.stderr)
     finally:
         if args.keep is None:

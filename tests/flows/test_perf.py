@@ -43,8 +43,9 @@ def test_chunks_keep_order_and_balance_small_runs() -> None:
     assert chunked(["a", "b", "c"]) == [["a"], ["b"], ["c"]]  # three sample cases: three tasks
     big = [str(i) for i in range(2000)]
     parts = chunked(big)
-    assert [x for p in parts for x in p] == big and max(map(len, parts)) == 25 and len(parts) == 80
-    assert len(chunked(big[:100])) == 8
+    assert [x for p in parts for x in p] == big and max(map(len, parts)) == 125 and len(parts) == 16
+    assert len(chunked(big[:100])) == 8 and len(chunked(big[:200])) == 8  # 25 per task
+    assert [len(p) for p in chunked(big[:300])] == [25] * 12  # between 8 and 16 tasks: 25 per task
     assert chunk_label(["PMC1"]) == "PMC1" and chunk_label(["PMC1", "PMC2", "PMC3"]) == "PMC1+2"
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mmrare.curation.digests import PackageDigests
 from mmrare.curation.process import PackageInput, package_content_sha256
 from mmrare.curation.sources.local import LocalPackage, LocalReject, scan_local
 from mmrare.curation.sources.rawcache import RawCache, parse_pmcid
@@ -24,8 +25,16 @@ class Discovery:
     rejects: list[Reject] = field(default_factory=list)
 
 
-def discover_local(dirs: Iterable[Path], extract_dir: Path, versions: dict[str, str]) -> Discovery:
-    """Scan local directories in a deterministic order; duplicate package ids keep the first."""
+def discover_local(
+    dirs: Iterable[Path],
+    extract_dir: Path,
+    versions: dict[str, str],
+    digests: PackageDigests | None = None,
+) -> Discovery:
+    """Scan local directories in a deterministic order; duplicate package ids keep the first.
+
+    With ``digests``, a package whose files are unchanged since it was last hashed is not re-read.
+    """
     found = Discovery()
     seen: set[str] = set()
     for root in dirs:
@@ -49,11 +58,11 @@ def discover_local(dirs: Iterable[Path], extract_dir: Path, versions: dict[str, 
                     Reject(str(item.path), "ingest", item.reason, item.detail, str(item.path), versions)
                 )
                 continue
-            found.packages.append(_as_input(item, seen))
+            found.packages.append(_as_input(item, seen, digests))
     return found
 
 
-def _as_input(pkg: LocalPackage, seen: set[str]) -> PackageInput:
+def _as_input(pkg: LocalPackage, seen: set[str], digests: PackageDigests | None) -> PackageInput:
     package_id = pkg.package_id
     if package_id in seen:  # two sources with one name: keep both, distinguish by path
         package_id = f"{package_id}@{hashlib.sha256(str(pkg.xml_path).encode()).hexdigest()[:8]}"
@@ -63,7 +72,11 @@ def _as_input(pkg: LocalPackage, seen: set[str]) -> PackageInput:
         xml_path=pkg.xml_path,
         package_dir=pkg.package_dir,
         source=pkg.source,
-        content_sha256=package_content_sha256(pkg.xml_path, pkg.files),
+        content_sha256=(
+            package_content_sha256(pkg.xml_path, pkg.files)
+            if digests is None
+            else digests.content_sha256(pkg.xml_path, pkg.files)
+        ),
     )
 
 

@@ -24,6 +24,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 
 from mmrare.config import Config, FiguresConfig, SelectionConfig, load_config
+from mmrare.curation.digests import PackageDigests
 from mmrare.curation.discover import discover_local, discover_raw_cache
 from mmrare.curation.process import STAGE_VERSIONS, PackageInput, process_package, work_key
 from mmrare.curation.sources.rawcache import RawCache
@@ -148,7 +149,9 @@ def _run_build(cfg: Config, show_progress: bool, clock: StageClock) -> dict[str,
         with section("ingest") as ingest:
             versions = {**STAGE_VERSIONS, "config_hash": curation_hash}
             dirs = [cfg.resolve(d) for d in cfg.sources.local_dirs]
-            found = discover_local(dirs, ws / "extracted", versions)
+            digests = PackageDigests(ws / "package_digests.json")
+            found = discover_local(dirs, ws / "extracted", versions, digests)
+            digests.save()
             found.packages += discover_raw_cache(RawCache(ws / "raw"))  # what `mmrare ingest` fetched
             summary.discovered = ingest.items = len(found.packages)
             keys = {p.package_id: work_key(p.content_sha256, curation_hash) for p in found.packages}
