@@ -13,8 +13,11 @@ produces must bump its version (see ``DRAFTER_VERSIONS`` in ``mmrare.annotations
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from mmrare.records import Figure, FigureMention, Graphic, ParsedArticle, Reject, Section, Sentence
@@ -257,13 +260,16 @@ class DistractorPool:
 
     def candidates(self, kind: str, exclude_pmcid: str) -> list[PoolEntry]:
         """Entries of one kind from other cases, first occurrence of each text only, in pool order."""
+        return list(self.iter_candidates(kind, exclude_pmcid))
+
+    def iter_candidates(self, kind: str, exclude_pmcid: str) -> Iterator[PoolEntry]:
+        """:meth:`candidates`, produced only as far as read: a caller that needs a few distractors
+        from a pool as large as the corpus then costs a few steps, not a pass over every text."""
         index = self._kind_index(kind)
+        firsts = ((pos, e) for pos, e in index.firsts if e.pmcid != exclude_pmcid)
         alternates = index.alternates.get(exclude_pmcid)
-        if not alternates:
-            return [e for _, e in index.firsts if e.pmcid != exclude_pmcid]
-        found = [(pos, e) for pos, e in index.firsts if e.pmcid != exclude_pmcid] + alternates
-        found.sort(key=lambda pair: pair[0])
-        return [e for _, e in found]
+        merged = heapq.merge(firsts, alternates, key=itemgetter(0)) if alternates else firsts
+        return (entry for _, entry in merged)
 
     def _kind_index(self, kind: str) -> _KindIndex:
         if self._index is None:
@@ -295,7 +301,9 @@ class _KindIndex:
             other = next((pair for pair in group if pair[1].pmcid != first[1].pmcid), None)
             if other is not None:
                 alternates.setdefault(first[1].pmcid, []).append(other)
-        firsts.sort(key=lambda pair: pair[0])
+        firsts.sort(key=itemgetter(0))
+        for stand_ins in alternates.values():
+            stand_ins.sort(key=itemgetter(0))
         return cls(firsts, alternates)
 
 

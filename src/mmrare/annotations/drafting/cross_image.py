@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
-from functools import cache
 from typing import Any
 
 from mmrare.annotations.drafting.base import Draft, TrackRun
@@ -96,9 +95,7 @@ def draft_cross_image(run: TrackRun) -> None:
             )
         )
 
-    @cache
-    def pool() -> list[PoolEntry]:
-        return run.pool.candidates("finding", view.pmcid)
+    pool = _Replay(lambda: run.pool.iter_candidates("finding", view.pmcid))
 
     for fid, finding in best.items():
         if run.full("finding_for_image"):
@@ -151,11 +148,34 @@ def draft_cross_image(run: TrackRun) -> None:
         )
 
 
-def _later(entries: Callable[[], list[PoolEntry]]) -> Iterator[str]:
-    """The texts of ``entries()``, fetched only once something reads past what comes before it, and
-    only as far as read: the pool's findings are every other case's, as many as the corpus is large,
-    and the options need a few."""
-    for entry in entries():
+class _Replay:
+    """An iterator made on first read and replayed from the start on every later read, advancing
+    only as far as any reader went: each finding of a case reads the pool's findings from the top,
+    the pool holds every other case's (as many as the corpus is large), and the options need a few."""
+
+    def __init__(self, make: Callable[[], Iterator[PoolEntry]]) -> None:
+        self._make = make
+        self._source: Iterator[PoolEntry] | None = None
+        self._seen: list[PoolEntry] = []
+
+    def __iter__(self) -> Iterator[PoolEntry]:
+        i = 0
+        while True:
+            if i < len(self._seen):
+                yield self._seen[i]
+                i += 1
+                continue
+            if self._source is None:
+                self._source = self._make()
+            entry = next(self._source, None)
+            if entry is None:
+                return
+            self._seen.append(entry)
+
+
+def _later(entries: _Replay) -> Iterator[str]:
+    """The texts of ``entries``, fetched only once something reads past what comes before them."""
+    for entry in entries:
         yield entry.text
 
 
