@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
+from mmrare.embedding.cpushare import encoder_threads
 from mmrare.errors import FatalError
 
 if TYPE_CHECKING:
@@ -43,6 +44,9 @@ PINNED_MODEL_SHA256 = "f64e2d9f0d70692eb78c9c16881dab276b793952bbf4600e782d4c88a
 # Leaving them out means a re-packaged README does not invalidate every cached embedding.
 _INERT_FILES = frozenset({"README.md", "data_config.json"})
 _NORM_TOLERANCE = 1e-3
+# batches per encode slice: the thread count is re-chosen between slices (~1 s of work at 64 texts
+# a batch), often enough to follow the Python work beside the encoder, rarely enough to cost nothing
+SLICE_BATCHES = 1
 
 
 @runtime_checkable
@@ -188,27 +192,40 @@ class Encoder:
         return int(self._model.max_seq_length)
 
     def encode(self, texts: Sequence[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
-        """Embed ``texts`` as an ``(len(texts), dim)`` float32 array of unit-length rows, in input order."""
+        """Embed ``texts`` as an ``(len(texts), dim)`` float32 array of unit-length rows, in input order.
+
+        The texts are sorted by length once (as sentence-transformers does, so batches pad little)
+        and encoded ``SLICE_BATCHES`` batches at a time; before each slice the torch thread count is
+        chosen again (:func:`~mmrare.embedding.cpushare.encoder_threads`), so a long call gives a
+        core back to Python work that starts beside it, and takes it again when that work ends.
+        """
         batch = as_text_list(texts)
         if not batch:
             return np.empty((0, self._dim), dtype=np.float32)
+        order = sorted(range(len(batch)), key=lambda i: -len(batch[i]))
+        step = max(1, batch_size) * SLICE_BATCHES
+        out = np.empty((len(batch), self._dim), dtype=np.float32)
         with self._lock:
-            self._apply_threads()
-            vectors = self._model.encode(
-                batch,
-                batch_size=batch_size,
-                show_progress_bar=show_progress,
-                convert_to_numpy=True,
-                normalize_embeddings=True,
-            )
-        return checked_vectors(vectors, len(batch), self._dim, source=f"model {self._model_id}")
+            for start in range(0, len(order), step):
+                rows = order[start : start + step]
+                self._apply_threads(encoder_threads(self._threads))
+                vectors = self._model.encode(
+                    [batch[i] for i in rows],
+                    batch_size=batch_size,
+                    show_progress_bar=show_progress,
+                    convert_to_numpy=True,
+                    normalize_embeddings=True,
+                )
+                out[rows] = checked_vectors(vectors, len(rows), self._dim, source=f"model {self._model_id}")
+        return out
 
-    def _apply_threads(self) -> None:
-        """Re-apply the thread count: OpenMP keeps it per calling thread, and callers use worker threads."""
+    def _apply_threads(self, threads: int) -> None:
+        """Set torch's thread count for this call (OpenMP keeps it per calling thread, and callers
+        use worker threads)."""
         import torch
 
-        if torch.get_num_threads() != self._threads:
-            torch.set_num_threads(self._threads)
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
 
     def __repr__(self) -> str:
         return f"Encoder({self._model_id!r}, sha256={self._model_sha256[:12]}, dim={self._dim})"

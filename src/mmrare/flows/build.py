@@ -28,6 +28,7 @@ from mmrare.curation.digests import PackageDigests
 from mmrare.curation.discover import discover_local, discover_raw_cache
 from mmrare.curation.process import STAGE_VERSIONS, PackageInput, process_package, work_key
 from mmrare.curation.sources.rawcache import RawCache
+from mmrare.embedding.cpushare import python_work, short_switch_interval
 from mmrare.flows.chunks import Sealed, chunk_label, chunked
 from mmrare.flows.draft import run_draft_stage
 from mmrare.flows.leakage import run_leakage_stage
@@ -94,13 +95,14 @@ def curate_packages(
     rows: dict[str, list[dict[str, Any]]] = {}
     out = []
     keys = []
-    for pkg in pkgs.value:
-        # config_hash is the curation stage hash
-        result = process_package(pkg, selection.value, figures.value, run_id, config_hash)
-        for table, table_rows in result.rows.items():
-            rows.setdefault(table, []).extend(table_rows)
-        keys.append(work_key(pkg.content_sha256, config_hash))
-        out.append((pkg.package_id, result.outcome, result.stage, result.reason))
+    with python_work():  # the encoder (label index) leaves this core to curation meanwhile
+        for pkg in pkgs.value:
+            # config_hash is the curation stage hash
+            result = process_package(pkg, selection.value, figures.value, run_id, config_hash)
+            for table, table_rows in result.rows.items():
+                rows.setdefault(table, []).extend(table_rows)
+            keys.append(work_key(pkg.content_sha256, config_hash))
+            out.append((pkg.package_id, result.outcome, result.stage, result.reason))
     digest = hashlib.sha256("".join(keys).encode()).hexdigest()[:12]
     write_shard(shard_root, _SAFE.sub("_", f"{label}-{digest}"), rows, schemas.value)
     return out
@@ -130,7 +132,7 @@ def run_build_flow(
 def run_build(cfg: Config, show_progress: bool = True) -> dict[str, Any]:
     """Body of the build flow (must run inside a flow so tasks get a runner)."""
     clock = StageClock()
-    with measuring(clock):
+    with measuring(clock), short_switch_interval():  # the encoder beside Python: see cpushare
         result = _run_build(cfg, show_progress, clock)
     return result
 
@@ -162,7 +164,8 @@ def _run_build(cfg: Config, show_progress: bool, clock: StageClock) -> dict[str,
 
         resources = BuildResources(cfg)
         if todo and tasks_run_here():
-            resources.prefetch_label_index()  # encoder work overlapping curation and linking
+            # encoder work overlapping curation and linking; it must start first (see the method)
+            resources.prefetch_label_index().wait()
         schemas = arrow_schemas(con)
         if found.rejects:
             rows = [{**r.row(), "run_id": run_id} for r in found.rejects]

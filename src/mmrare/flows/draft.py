@@ -28,6 +28,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from mmrare.annotations.drafting import draft_case, get_drafter, resolve_tracks
 from mmrare.annotations.drafting.pool import case_pool_entries
 from mmrare.config import DraftingConfig, load_config
+from mmrare.embedding.cpushare import python_work
 from mmrare.flows.chunks import Sealed, chunk_label, chunked
 from mmrare.flows.loading import add_counts, load_stage, stage_diagnoses
 from mmrare.flows.prefetch import EmbeddingPrefetch, item_texts
@@ -185,21 +186,23 @@ def draft_cases_task(
     cfg = res.cfg
     rows: dict[str, list[dict[str, Any]]] = {table: [] for table in DRAFT_TABLES}
     out = []
-    for r in records.value:
-        dx = diagnosis_input(res.ordo, diagnoses.value[r.pmcid], cfg.drafting, res)
-        case_rows = draft_one(
-            case_input(r, dx), pool.value, own_pools.value[r.pmcid], drafting=cfg.drafting,
-            drafter_version=drafter_version, work_key=work_keys[r.pmcid], run_id=run_id,
-        )
-        for table, table_rows in case_rows.items():
-            rows[table] += table_rows
-        per_track: dict[str, int] = {}
-        for item in case_rows["qa_items"]:
-            per_track[item["track"]] = per_track.get(item["track"], 0) + 1
-        lines = [f"draft: {j['record_id']}: {j['reason']} ({j['detail']})" for j in case_rows["rejects"]]
-        sentences = {s.sentence_id: s.text for s in r.sentences}
-        texts = [t for item in case_rows["qa_items"] for t in item_texts(item, sentences)]
-        out.append((r.pmcid, per_track, lines, texts))
+    res.await_prefetch()  # drafting may need the label index: wait here, not inside python_work
+    with python_work():  # the encoder (prefetched leakage texts) leaves this core to drafting
+        for r in records.value:
+            dx = diagnosis_input(res.ordo, diagnoses.value[r.pmcid], cfg.drafting, res)
+            case_rows = draft_one(
+                case_input(r, dx), pool.value, own_pools.value[r.pmcid], drafting=cfg.drafting,
+                drafter_version=drafter_version, work_key=work_keys[r.pmcid], run_id=run_id,
+            )
+            for table, table_rows in case_rows.items():
+                rows[table] += table_rows
+            per_track: dict[str, int] = {}
+            for item in case_rows["qa_items"]:
+                per_track[item["track"]] = per_track.get(item["track"], 0) + 1
+            lines = [f"draft: {j['record_id']}: {j['reason']} ({j['detail']})" for j in case_rows["rejects"]]
+            sentences = {s.sentence_id: s.text for s in r.sentences}
+            texts = [t for item in case_rows["qa_items"] for t in item_texts(item, sentences)]
+            out.append((r.pmcid, per_track, lines, texts))
     digest = hashlib.sha256("".join(work_keys[r.pmcid] for r in records.value).encode()).hexdigest()
     write_shard(shard_root, f"{label}-{digest[:16]}", rows, schemas.value)
     return out

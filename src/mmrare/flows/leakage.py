@@ -32,6 +32,7 @@ from prefect.cache_policies import NO_CACHE
 
 from mmrare.annotations.drafting import get_drafter
 from mmrare.embedding import MODEL_ID, PINNED_MODEL_SHA256
+from mmrare.embedding.cpushare import python_work
 from mmrare.flows.chunks import Sealed
 from mmrare.flows.leakage_inputs import image_phashes, leakage_inputs, load_items
 from mmrare.flows.loading import add_counts, load_stage, stage_diagnoses
@@ -244,7 +245,8 @@ def run_leakage_stage(
     done = done_stage_keys(con, "leakage", keys.values())
     pending = [i for i in contents if keys[i] not in done]
     summary.items = len(contents)
-    inputs = leakage_inputs(con, index, load_items(con, pending))
+    with python_work():  # the encoder (drafted texts still queued) leaves this core to descriptors
+        inputs = leakage_inputs(con, index, load_items(con, pending))
     decided_before = decided_keys(con, policy, cfg.stage_hash("leakage")) if inputs else set()
     todo = [e for e in inputs if (e.item.item_id, e.basis) not in decided_before]
     summary.decided = len(todo)

@@ -20,6 +20,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 
 from mmrare.config import Config
+from mmrare.embedding.cpushare import python_work
 from mmrare.flows.chunks import Sealed, chunk_label, chunked
 from mmrare.flows.loading import add_counts, load_stage
 from mmrare.flows.perf import section
@@ -137,16 +138,17 @@ def link_cases(
     linker, index = res.linker, res.ordo
     rows: dict[str, list[dict[str, Any]]] = {table: [] for table in LINK_TABLES}
     out = []
-    for case in cases.value:
-        case_rows = link_one(
-            case, linker, index, config_hash=cfg.stage_hash("link"), run_id=run_id, fallback=fallback,
-            fallback_threshold=cfg.ontology.fallback_threshold,
-            fallback_name=fallback.provenance if fallback else None,
-        )
-        for table, table_rows in case_rows.items():
-            rows[table] += table_rows
-        diag = case_rows["case_diagnoses"][0]
-        out.append((case.pmcid, diag["code"], diag["reason"]))
+    with python_work():  # the encoder (label index) leaves this core to the linker meanwhile
+        for case in cases.value:
+            case_rows = link_one(
+                case, linker, index, config_hash=cfg.stage_hash("link"), run_id=run_id, fallback=fallback,
+                fallback_threshold=cfg.ontology.fallback_threshold,
+                fallback_name=fallback.provenance if fallback else None,
+            )
+            for table, table_rows in case_rows.items():
+                rows[table] += table_rows
+            diag = case_rows["case_diagnoses"][0]
+            out.append((case.pmcid, diag["code"], diag["reason"]))
     name = f"{label}-{linker.version}-{index.release.sha256[:12]}".replace("/", "_")
     write_shard(shard_root, name, rows, schemas.value)
     return out

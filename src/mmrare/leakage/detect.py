@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from mmrare.embedding.cpushare import python_work
 from mmrare.leakage.descriptors import AnswerDescriptor, LeakageInput
 from mmrare.leakage.lexical import MatcherKey, TrackMatchers, build_matchers, lexical_scores, matcher_key
 from mmrare.leakage.scores import LeakageScore
@@ -82,21 +83,22 @@ def detect(inputs: Sequence[LeakageInput], embedder: Embedder) -> Detection:
         planned.append((entry, layout, descriptors, sentence_tickets, descriptor_tickets))
     embedding = _Background(batch.embed, embedder)
     pending = []
-    docs = pipeline.tokenizer.pipe(entry.item.context for entry in inputs)
-    for (entry, layout, descriptors, s_tickets, d_tickets), doc in zip(planned, docs, strict=True):
-        item, basis = entry.item, entry.basis
-        lexical = lexical_scores(
-            item.item_id,
-            item.track,
-            item.context,
-            layout,
-            matchers.get(entry.descriptor, item.track),
-            doc=doc,
-            basis=basis,
-        )
-        words = {t.norm_ for t in doc if t.is_alpha and len(t.norm_) >= 3 and t.norm_ not in STOP_WORDS}
-        options = option_scores(item, basis=basis, context_words=words)
-        pending.append((entry, layout, lexical, options, descriptors, s_tickets, d_tickets))
+    with python_work():  # the encoder leaves this core to the matchers until they are done
+        docs = pipeline.tokenizer.pipe(entry.item.context for entry in inputs)
+        for (entry, layout, descriptors, s_tickets, d_tickets), doc in zip(planned, docs, strict=True):
+            item, basis = entry.item, entry.basis
+            lexical = lexical_scores(
+                item.item_id,
+                item.track,
+                item.context,
+                layout,
+                matchers.get(entry.descriptor, item.track),
+                doc=doc,
+                basis=basis,
+            )
+            words = {t.norm_ for t in doc if t.is_alpha and len(t.norm_) >= 3 and t.norm_ not in STOP_WORDS}
+            options = option_scores(item, basis=basis, context_words=words)
+            pending.append((entry, layout, lexical, options, descriptors, s_tickets, d_tickets))
     embedding.wait()
     for entry, layout, lexical, options, descriptors, s_tickets, d_tickets in pending:
         item = entry.item

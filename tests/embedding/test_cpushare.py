@@ -1,0 +1,50 @@
+"""The encoder gives a core back to Python work beside it, and its vectors do not change."""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+from mmrare.embedding.cpushare import encoder_threads, python_busy, python_work, short_switch_interval
+from mmrare.embedding.model import SLICE_BATCHES, Encoder
+
+
+def test_threads_follow_python_work_across_threads() -> None:
+    assert not python_busy() and encoder_threads(2) == 2
+    inside, leave = threading.Event(), threading.Event()
+
+    def worker() -> None:
+        with python_work():
+            inside.set()
+            leave.wait(10)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    inside.wait(10)
+    with python_work():  # nested with another thread's mark
+        assert encoder_threads(2) == 1 and encoder_threads(1) == 1
+    assert python_busy()
+    leave.set()
+    thread.join()
+    assert not python_busy() and encoder_threads(2) == 2
+
+
+def test_switch_interval_is_restored() -> None:
+    before = sys.getswitchinterval()
+    with short_switch_interval(0.0001):
+        assert sys.getswitchinterval() == pytest.approx(0.0001)
+    assert sys.getswitchinterval() == before
+
+
+def test_sliced_encoding_equals_one_call_in_input_order(encoder: Encoder) -> None:
+    words = ["fever", "renal cyst", "a cerebellar hemangioblastoma on MRI", "VHL", "retinal angioma"]
+    n = 64 * SLICE_BATCHES + 37
+    texts = [" ".join(words[(i * 7 + j) % 5] for j in range(1 + i % 9)) for i in range(n)]
+    with python_work():  # one torch thread for some slices
+        sliced = encoder.encode(texts, batch_size=64)
+    whole = encoder._model.encode(texts, batch_size=64, convert_to_numpy=True, normalize_embeddings=True)
+    assert sliced.shape == (len(texts), encoder.dim)
+    np.testing.assert_allclose(sliced, whole, atol=1e-5)
