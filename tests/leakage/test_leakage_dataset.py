@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import imagehash
+import numpy as np
 from PIL import Image
 
-from mmrare.embedding import EmbeddingCache
+from mmrare.embedding import EmbeddingCache, VectorIndex
 from mmrare.items import ImageRef, QAItem
 from mmrare.leakage import (
     DEFAULT_POLICY,
@@ -19,7 +20,7 @@ from mmrare.leakage import (
     near_duplicate_contexts,
     same_case_pairs,
 )
-from mmrare.leakage.dataset import context_vectors
+from mmrare.leakage.dataset import DatasetItem, close_pairs_of, context_vectors
 
 from .leakage_cases import AIE, PGL, make_item
 
@@ -163,3 +164,77 @@ def test_a_top_up_checks_new_items_against_all(cache: EmbeddingCache, aie_input:
     assert involving_new and pairs(top_up, "near_duplicate_context") == involving_new
     assert {f.item_id for f in top_up.flags if f.flag == "text_answerable"} == {"new-copy"}
     assert all("new-copy" in (f.item_id, f.other_item_id) for f in top_up.flags)
+
+
+def as_dataset_item(item: QAItem) -> DatasetItem:
+    return DatasetItem(item.item_id, item.track, item.question_type, item.pmcid, item.context, item.images)
+
+
+def test_a_top_up_reads_earlier_items_as_records_and_known_vectors(
+    cache: EmbeddingCache, aie_input: LeakageInput
+) -> None:
+    """Earlier items as :class:`DatasetItem` records with their stored context vectors give the flags
+    of full drafts recomputed; only the new item's vector is returned for storing."""
+    item = aie_input.item
+    fields = {f: getattr(item, f) for f in item.__dataclass_fields__}
+    old_copy = QAItem(**{**fields, "item_id": "old-copy", "pmcid": "PMC9999998", "context": item.context})
+    new = {"item_id": "new-copy", "pmcid": "PMC9999999", "context": " " + item.context}
+    items = [item, old_copy, QAItem(**{**fields, **new})]
+    new_copy = items[2]
+    full = dataset_checks(items, cache, DEFAULT_POLICY, focus={"new-copy"})
+    known = context_vectors({i.item_id: i.context for i in items[:2]}, cache)
+    light = [as_dataset_item(item), as_dataset_item(old_copy), new_copy]
+    top_up = dataset_checks(light, cache, DEFAULT_POLICY, focus={"new-copy"}, known_vectors=known)
+    assert top_up.flags == full.flags
+    assert set(top_up.vectors) == {"new-copy"}
+    assert np.array_equal(top_up.vectors["new-copy"], full.vectors["new-copy"])
+
+
+def _reference_nearest(queries, corpus, vectors, threshold):  # type: ignore[no-untyped-def]
+    """The pre-filter search: every query's hits built from one full ``VectorIndex.search``."""
+    index = VectorIndex([c.item_id for c in corpus], np.stack([vectors[c.item_id] for c in corpus]))
+    pmcid = {c.item_id: c.pmcid for c in corpus}
+    out = []
+    found = index.search(np.stack([vectors[q.item_id] for q in queries]), k=20)
+    for q, hits in zip(queries, found, strict=True):
+        for hit in hits:
+            if pmcid[hit.key] == q.pmcid:
+                continue
+            if round(hit.score, 6) < threshold:
+                break
+            out.append((q.item_id, hit.key, round(hit.score, 6)))
+    return out
+
+
+def test_earlier_items_searched_among_new_ones_only_where_a_flag_can_come() -> None:
+    """Earlier items that reach no new item are skipped, and the rest get the full search's numbers."""
+    rng = np.random.default_rng(7)
+    base = rng.normal(size=(10, 16)).astype(np.float32)
+    items, vectors = [], {}
+    for n in range(300):  # items 0-9 are new; every 13th earlier one is close to one of them
+        noise = 0.05 if n < 10 or n % 13 == 0 else 3.0
+        vec = base[n % 10] + noise * rng.normal(size=16).astype(np.float32)
+        vectors[f"i{n:03d}"] = (vec / np.linalg.norm(vec)).astype(np.float32)
+        items.append(DatasetItem(f"i{n:03d}", "diagnosis", "diagnosis", f"PMC{n // 2}", "", ()))
+    new = {f"i{n:03d}" for n in range(10)}
+    flags = near_duplicate_contexts(items, vectors, 0.95, focus=new)
+    old_side = [(f.item_id, f.other_item_id, f.score) for f in flags if f.item_id not in new]
+    expected = _reference_nearest(
+        [i for i in items if i.item_id not in new], [i for i in items if i.item_id in new], vectors, 0.95
+    )
+    assert expected and old_side == expected
+
+
+def test_duplicate_images_of_a_top_up_are_the_full_ones_that_involve_it() -> None:
+    rng = np.random.default_rng(3)
+    phashes, items = {}, []
+    for n in range(120):
+        graphic = f"PMC{n // 2}:g{n}"
+        bits = rng.integers(0, 2**63, dtype=np.int64)
+        phashes[graphic] = f"{bits if n % 5 else 12345:016x}"  # every fifth one the same image
+        item = make_item(f"it{n}", "cross_image", f"PMC{n // 2}", "x", ["a"], ["A", "B", "C", "D"])
+        items.append(with_images(item, [graphic]))
+    focus = {f"it{n}" for n in (5, 6, 50, 51, 99)}
+    full = [f for f in duplicate_images(items, phashes, 4) if f.item_id in focus or f.other_item_id in focus]
+    assert full and duplicate_images(items, phashes, 4, focus=focus) == full
+    assert close_pairs_of(["0f", "0e", "f0"], [2], 8) == [(0, 2, 8), (1, 2, 7)]

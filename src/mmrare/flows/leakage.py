@@ -6,7 +6,9 @@ hash). So a new draft is scored once; a changed threshold or policy re-decides f
 and embeds nothing (``Config.stage_hash("leakage")`` covers the thresholds, not the drafts).
 Dataset-level checks (same-case pairs, near-duplicate contexts, duplicate images, blind solver) run
 over all current items whenever new items were scored, on their original contexts, so they too are
-served by the embedding cache. Detection is one batch (one embed call): it is encoder-bound, and
+served by the embedding cache; a top-up reads the earlier items as light records with their context
+vectors from a content-keyed store (:class:`~mmrare.flows.leakage_inputs.ContextVectors`), so its
+checks cost in proportion to the new items. Detection is one batch (one embed call): it is encoder-bound, and
 batching is what keeps the whole step near the encoder's own rate.
 
 Which items need work is decided from a ``stage_work`` ledger row per item, keyed by the item's
@@ -34,7 +36,13 @@ from mmrare.annotations.drafting import get_drafter
 from mmrare.embedding import MODEL_ID, PINNED_MODEL_SHA256
 from mmrare.embedding.cpushare import python_work
 from mmrare.flows.chunks import Sealed
-from mmrare.flows.leakage_inputs import image_phashes, leakage_inputs, load_items
+from mmrare.flows.leakage_inputs import (
+    ContextVectors,
+    dataset_items,
+    image_phashes,
+    leakage_inputs,
+    load_items,
+)
 from mmrare.flows.loading import add_counts, load_stage, stage_diagnoses
 from mmrare.flows.progress import stage_progress
 from mmrare.flows.resources import BuildResources
@@ -49,6 +57,7 @@ from mmrare.leakage import (
     decide,
     detect,
 )
+from mmrare.leakage.dataset import CheckedItem
 from mmrare.leakage.scores import DETECTOR_VERSION
 from mmrare.versions import code_version
 from mmrare.warehouse.reads import done_stage_keys
@@ -104,6 +113,24 @@ def current_item_ids(con: duckdb.DuckDBPyConnection, pmcids: list[str], drafter_
     return list(current_items(con, pmcids, drafter_version))
 
 
+def checked_items(
+    con: duckdb.DuckDBPyConnection, item_ids: list[str], todo: list[QAItem]
+) -> list[CheckedItem]:
+    """The items of the dataset checks, in the order of ``item_ids``: the drafts to decide as loaded,
+    the others as :class:`DatasetItem` records (all the checks read of them); when every item is to
+    be decided, all are full drafts as before."""
+    loaded = {i.item_id: i for i in todo}
+    if len(loaded) == len(item_ids):
+        return [loaded[i] for i in item_ids if i in loaded]
+    others = {d.item_id: d for d in dataset_items(con, [i for i in item_ids if i not in loaded])}
+    out: list[CheckedItem] = []
+    for item_id in item_ids:
+        found = loaded.get(item_id) or others.get(item_id)
+        if found is not None:
+            out.append(found)
+    return out
+
+
 def leakage_work_key(item_id: str, content_sha256: str, versions: dict[str, str]) -> str:
     """sha256 of the item's content and of everything its descriptor and decision are made from."""
     payload = json.dumps([item_id, content_sha256, versions], sort_keys=True)
@@ -136,7 +163,7 @@ class LeakageBatch:
     """Everything the batch task needs, as plain data (picklable for a Dask worker)."""
 
     todo: list[LeakageInput]
-    all_items: list[QAItem]
+    all_items: list[CheckedItem]  # QAItem for the items to decide, DatasetItem for the others
     stored: list[LeakageScore]
     phashes: dict[str, str | None]
     policy: Policy
@@ -204,7 +231,13 @@ def leakage_rows(
         # items decided in earlier runs were checked then (their flags are stored): check the new
         # ones against everything instead of everything against everything again
         focus = None if len(todo) == len(batch.all_items) else {e.item.item_id for e in todo}
-        report = dataset_checks(batch.all_items, embedder, policy, phashes=batch.phashes, focus=focus)
+        store = ContextVectors(cfg.cache_path / "context-vectors", embedder.model_sha256)
+        vector_keys = {i.item_id: store.key(i.context) for i in batch.all_items}
+        report = dataset_checks(
+            batch.all_items, embedder, policy, phashes=batch.phashes, focus=focus,
+            known_vectors=store.get(vector_keys),
+        )
+        store.put(vector_keys, report.vectors)
         rows["dataset_flags"] = [f.row(prov) for f in report.flags]
         summary.flags = report.summary()["flagged"]
         summary.blind_solver = report.summary()["blind_solver"]
@@ -254,10 +287,10 @@ def run_leakage_stage(
     if todo:
         stored = stored_scores(con, sorted({e.basis for e in todo}))
         have = {s.basis for s in stored}
-        all_items: list[QAItem] = []
+        all_items: list[CheckedItem] = []
         phashes: dict[str, str | None] = {}
         if any(e.basis not in have for e in todo):  # dataset checks run only when something is scored
-            all_items = load_items(con, list(contents))
+            all_items = checked_items(con, list(contents), [e.item for e in todo])
             phashes = image_phashes(con, all_items)
         batch = LeakageBatch(
             todo=todo, all_items=all_items, stored=stored, phashes=phashes, policy=policy, run_id=run_id,

@@ -14,17 +14,30 @@ resolves every name of each item's answer into an :class:`~mmrare.leakage.Answer
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
+import logging
+import os
 import re
-from collections.abc import Sequence
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 
 from mmrare.annotations.drafting.vocab import Vocabulary, examinations, treatments
-from mmrare.items import QAItem
+from mmrare.items import ImageRef, QAItem
 from mmrare.leakage import AnswerDescriptor, FigureText, LeakageInput
+from mmrare.leakage import dataset as dataset_module
+from mmrare.leakage import segments as segments_module
+from mmrare.leakage.dataset import DatasetItem
 from mmrare.ontology.index import OrdoIndex
+
+log = logging.getLogger(__name__)
 
 
 def load_items(con: duckdb.DuckDBPyConnection, item_ids: Sequence[str]) -> list[QAItem]:
@@ -41,6 +54,100 @@ def load_items(con: duckdb.DuckDBPyConnection, item_ids: Sequence[str]) -> list[
     ).fetchall():
         evidence[item_id].append({"kind": kind, "ref_id": ref_id, "ordinal": ordinal})
     return [QAItem.from_row(rows[i], evidence[i]) for i in wanted if i in rows]
+
+
+def dataset_items(con: duckdb.DuckDBPyConnection, item_ids: Sequence[str]) -> list[DatasetItem]:
+    """Stored drafts as the :class:`DatasetItem` records the dataset checks compare new items with,
+    in the order of ``item_ids``: one query, no evidence rows and no draft validation, which made
+    loading every earlier item as a :class:`QAItem` a second of each top-up."""
+    wanted = list(item_ids)
+    if not wanted:
+        return []
+    rows = con.execute(
+        "SELECT item_id, track, question_type, pmcid, context, images FROM qa_items"
+        " WHERE item_id IN (SELECT unnest(?))",
+        [wanted],
+    ).fetchall()
+    found = {
+        r[0]: DatasetItem(
+            item_id=r[0], track=r[1], question_type=r[2], pmcid=r[3], context=r[4],
+            images=tuple(ImageRef(**i) for i in (json.loads(r[5]) if isinstance(r[5], str) else r[5])),
+        )
+        for r in rows
+    }
+    return [found[i] for i in wanted if i in found]
+
+
+@functools.cache
+def _context_code_digest() -> str:
+    """sha256 of the code a context vector is computed by (sentence split, sentence mean): an edit
+    there keys new vectors instead of serving stale ones, as the linker's term-table cache does."""
+    digest = hashlib.sha256()
+    for module in (segments_module, dataset_module):
+        digest.update(Path(module.__file__ or "").read_bytes())
+    return digest.hexdigest()
+
+
+class ContextVectors:
+    """The dataset checks' context vectors, on disk under ``root/<model sha256>/``, keyed by
+    sha256(model digest, code digest, context): a pure function of the context and model, like the
+    embedding cache they are computed from, so a top-up reads the earlier items' vectors instead of
+    splitting and looking up ~100k sentences again.
+
+    One ``<time_ns>-<pid>-<uuid>.npz`` per write (hex keys, float32 rows), published by a rename; shards are
+    never changed, so readers need no lock, and an unreadable shard only means recomputing.
+    """
+
+    def __init__(self, root: Path, model_sha256: str) -> None:
+        self.dir = Path(root) / model_sha256
+        self._prefix = f"{model_sha256}\0{_context_code_digest()}\0"
+
+    def key(self, context: str) -> str:
+        """Hex keys: numpy's ``S`` strings would drop a raw digest's trailing NUL bytes."""
+        return hashlib.sha256((self._prefix + context).encode("utf-8", "surrogatepass")).hexdigest()
+
+    def get(self, keys: Mapping[str, str]) -> dict[str, np.ndarray]:
+        """Stored vectors for ``keys`` (id -> key), by id; ids without one are left out."""
+        if not keys or not self.dir.is_dir():
+            return {}
+        rows: dict[str, np.ndarray] = {}
+        wanted = set(keys.values())
+        for shard in sorted(f for f in self.dir.glob("*.npz") if not f.name.startswith(".")):
+            try:
+                with np.load(shard, allow_pickle=False) as data:
+                    shard_keys, vectors = data["keys"], data["vectors"]
+            except (OSError, ValueError, KeyError) as exc:
+                log.warning("ignoring context-vector shard %s (%s)", shard, exc)
+                continue
+            for n, k in enumerate(shard_keys.tolist()):
+                if k in wanted:
+                    rows[k] = vectors[n]
+        return {i: rows[k] for i, k in keys.items() if k in rows}
+
+    def put(self, keys: Mapping[str, str], vectors: Mapping[str, np.ndarray]) -> None:
+        """Store ``vectors`` (by id) under their ids' keys as one shard; a failed write only costs
+        the next run a recomputation."""
+        ids = [i for i in vectors if i in keys]
+        if not ids:
+            return
+        unique = dict.fromkeys(keys[i] for i in ids)
+        first = {keys[i]: i for i in reversed(ids)}
+        name = f"{os.getpid()}-{uuid.uuid4().hex}"
+        tmp = self.dir / f".tmp-{name}.npz"
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            with tmp.open("wb") as handle:
+                np.savez(
+                    handle,
+                    keys=np.array(list(unique), dtype="U64"),
+                    vectors=np.stack([vectors[first[k]] for k in unique]).astype(np.float32),
+                )
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.dir / f"{time.time_ns()}-{name}.npz")
+        except OSError as exc:
+            log.warning("could not store context vectors under %s: %s", self.dir, exc)
+            tmp.unlink(missing_ok=True)
 
 
 def case_sentences(con: duckdb.DuckDBPyConnection, pmcids: Sequence[str]) -> dict[str, dict[str, str]]:

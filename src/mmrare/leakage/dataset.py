@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mmrare.embedding import VectorIndex
-from mmrare.items import TRACKS, QAItem
+from mmrare.embedding.index import Hit
+from mmrare.items import TRACKS, ImageRef, QAItem
 from mmrare.leakage.policy import DEFAULT_POLICY, Policy
 from mmrare.leakage.scores import JSON_SORTED
 from mmrare.leakage.segments import split_sentences
@@ -34,6 +35,24 @@ if TYPE_CHECKING:
 
 FLAGS = ("same_case_track", "near_duplicate_context", "duplicate_image", "text_answerable")
 _NEIGHBOURS = 20
+# below the threshold by more than a stored cosine's rounding (6 decimals): such a hit never flags
+_BELOW = 1e-6
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetItem:
+    """What the dataset checks read of an item that is only checked *against* (not itself solved):
+    a top-up loads these for the thousands of earlier items instead of full :class:`QAItem` drafts."""
+
+    item_id: str
+    track: str
+    question_type: str
+    pmcid: str
+    context: str
+    images: tuple[ImageRef, ...]
+
+
+CheckedItem = QAItem | DatasetItem
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +103,9 @@ class DatasetFlag:
 # ----------------------------------------------------------------------------- same case
 
 
-def same_case_pairs(items: Sequence[QAItem]) -> list[DatasetFlag]:
+def same_case_pairs(items: Sequence[CheckedItem]) -> list[DatasetFlag]:
     """A flag on both items of every pair drafted for the same track from the same case."""
-    groups: dict[tuple[str, str], list[QAItem]] = {}
+    groups: dict[tuple[str, str], list[CheckedItem]] = {}
     for item in items:
         groups.setdefault((item.pmcid, item.track), []).append(item)
     out = []
@@ -154,13 +173,39 @@ def close_pairs(hashes: Sequence[str], max_distance: int, *, block: int = 256) -
     return out
 
 
+def close_pairs_of(
+    hashes: Sequence[str], rows: Collection[int], max_distance: int, *, block: int = 256
+) -> list[tuple[int, int, int]]:
+    """What :func:`close_pairs` returns, restricted to pairs with an end in ``rows`` (same order):
+    only those rows are compared with all hashes, so a top-up's few graphics cost a few passes."""
+    if len(hashes) < 2 or not rows:
+        return []
+    array = _hash_words(hashes)
+    wanted = sorted(set(rows))
+    found: dict[tuple[int, int], int] = {}
+    for start in range(0, len(wanted), block):
+        part = wanted[start : start + block]
+        distances = _distances(array[part], array)
+        hit_rows, cols = np.nonzero(distances <= max_distance)
+        for r, c in zip(hit_rows.tolist(), cols.tolist(), strict=True):
+            i = part[r]
+            if i != c:
+                found[(min(i, c), max(i, c))] = int(distances[r, c])
+    return [(i, j, d) for (i, j), d in sorted(found.items())]
+
+
 def duplicate_images(
-    items: Sequence[QAItem], phashes: Mapping[str, str | None], max_distance: int
+    items: Sequence[CheckedItem],
+    phashes: Mapping[str, str | None],
+    max_distance: int,
+    focus: Collection[str] | None = None,
 ) -> list[DatasetFlag]:
     """Items showing an image within ``max_distance`` bits of an image of another case.
 
     ``phashes`` maps graphic ids to hex phash strings (``graphics.phash``); graphics without one are
     skipped. Pairs up to twice the distance are stored unflagged, so a looser ``k`` can be re-decided.
+    With ``focus`` only flags whose item or other item is a focus item are returned, and only the
+    focus items' graphics are compared with all (the flags are those of the full run, filtered).
     """
     owners: dict[str, set[tuple[str, str]]] = {}  # graphic -> {(pmcid, item_id)}
     for item in items:
@@ -173,8 +218,17 @@ def duplicate_images(
     pmcid_of = {g: {p for p, _ in owners[g]} for g in graphics}
     track_of = {item.item_id: item.track for item in items}
     items_of = {g: sorted(i for _, i in owners[g]) for g in graphics}
+    hashes = [str(phashes[g]).lower() for g in graphics]
+    wanted = None if focus is None else set(focus)
+    if wanted is None:
+        pairs = close_pairs(hashes, 2 * max_distance)
+    else:
+        # a kept flag has a focus item among the owners of one end (its item, or the other end's
+        # first item): pairs without a focus graphic at either end can only give dropped flags
+        rows = [n for n, g in enumerate(graphics) if any(i in wanted for i in items_of[g])]
+        pairs = close_pairs_of(hashes, rows, 2 * max_distance)
     out = []
-    for i, j, distance in close_pairs([str(phashes[g]).lower() for g in graphics], 2 * max_distance):
+    for i, j, distance in pairs:
         for a, b in ((graphics[i], graphics[j]), (graphics[j], graphics[i])):
             if pmcid_of[a] & pmcid_of[b]:
                 continue
@@ -192,6 +246,8 @@ def duplicate_images(
                         {"graphic": a, "other_graphic": b, "other_pmcids": sorted(pmcid_of[b])},
                     )
                 )
+    if wanted is not None:
+        out = [f for f in out if f.item_id in wanted or f.other_item_id in wanted]
     return out
 
 
@@ -224,7 +280,7 @@ def _unit_mean(rows: np.ndarray) -> np.ndarray:
 
 
 def near_duplicate_contexts(
-    items: Sequence[QAItem],
+    items: Sequence[CheckedItem],
     vectors: Mapping[str, np.ndarray],
     threshold: float,
     focus: Collection[str] | None = None,
@@ -253,8 +309,8 @@ def near_duplicate_contexts(
 
 
 def _nearest(
-    queries: Sequence[QAItem],
-    corpus: Sequence[QAItem],
+    queries: Sequence[CheckedItem],
+    corpus: Sequence[CheckedItem],
     vectors: Mapping[str, np.ndarray],
     threshold: float,
     *,
@@ -264,9 +320,14 @@ def _nearest(
     stored whatever its cosine when ``first_always``; further ones only at the threshold)."""
     index = VectorIndex([i.item_id for i in corpus], np.stack([vectors[i.item_id] for i in corpus]))
     by_id = {i.item_id: i for i in corpus}
-    hits = index.search(np.stack([vectors[i.item_id] for i in queries]), k=min(len(corpus), _NEIGHBOURS))
+    matrix = np.stack([vectors[i.item_id] for i in queries])
+    k = min(len(corpus), _NEIGHBOURS)
+    if first_always:
+        found_by_query = list(zip(queries, index.search(matrix, k=k), strict=True))
+    else:
+        found_by_query = _reaching(index, queries, matrix, k, threshold)
     out = []
-    for item, found in zip(queries, hits, strict=True):
+    for item, found in found_by_query:
         first = first_always
         for hit in found:
             other = by_id[hit.key]
@@ -290,6 +351,28 @@ def _nearest(
             first = False
             if cosine < threshold:
                 break
+    return out
+
+
+def _reaching(
+    index: VectorIndex, queries: Sequence[CheckedItem], matrix: np.ndarray, k: int, threshold: float
+) -> list[tuple[CheckedItem, list[Hit]]]:
+    """``(query, hits)`` as :meth:`VectorIndex.search` gives them, for the queries whose best hit
+    can reach ``threshold`` (only those can flag when the nearest is not stored unconditionally).
+
+    A top-up searches every earlier item among the new ones: 18k queries x 20 :class:`Hit` objects
+    were most of its dataset checks, and one in a thousand rows is needed. The search itself must
+    stay one faiss call over *all* queries: faiss and BLAS take other code paths for other batch
+    sizes, and a subset's cosines came out one unit apart in the 6th decimal (other flags than a
+    full search). So the raw arrays are read (VectorIndex has no public array search; the private
+    call is the same one ``search`` makes), and hits are built for the rows that can flag.
+    """
+    scores, ids = index._search(np.ascontiguousarray(matrix, dtype=np.float32), k)
+    keys = index.keys
+    out = []
+    for row in np.nonzero(scores[:, 0] >= threshold - _BELOW)[0].tolist():
+        hits = [Hit(keys[i], float(s)) for i, s in zip(ids[row], scores[row], strict=True) if i >= 0]
+        out.append((queries[row], hits))
     return out
 
 
@@ -416,6 +499,9 @@ class DatasetReport:
 
     flags: list[DatasetFlag]
     blind: BlindReport
+    # context vectors computed by this run (not the known ones passed in), by item id: a caller may
+    # keep them for the next run's ``known_vectors``
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         counts: dict[str, int] = {}
@@ -426,34 +512,45 @@ class DatasetReport:
 
 
 def dataset_checks(
-    items: Sequence[QAItem],
+    items: Sequence[CheckedItem],
     embedder: Embedder,
     policy: Policy = DEFAULT_POLICY,
     *,
     contexts: Mapping[str, str] | None = None,
     phashes: Mapping[str, str | None] | None = None,
     focus: Collection[str] | None = None,
+    known_vectors: Mapping[str, np.ndarray] | None = None,
 ) -> DatasetReport:
     """Every dataset-level check over ``items``, with one ``embed`` call for all contexts and options.
 
     ``focus``: ids of the items new since the last check (the others were checked before and their
     flags are stored). Only flags that involve a focus item are produced, the blind solver answers
     only focus items, and near-duplicates are searched focus-against-all (see
-    :func:`near_duplicate_contexts`), so a top-up costs in proportion to what it adds.
+    :func:`near_duplicate_contexts`), so a top-up costs in proportion to what it adds. The other
+    items may then be :class:`DatasetItem` records (only focus items need the full draft).
+
+    ``known_vectors``: context vectors of earlier runs by item id (what :func:`context_vectors`
+    gives for the same context and model, see :attr:`DatasetReport.vectors`); those contexts are
+    not split and looked up again. Ignored for items whose context ``contexts`` replaces.
     """
     embedder = as_embedder(embedder)
     batch = TextBatch()
     texts = {i.item_id: (contexts or {}).get(i.item_id, i.context) for i in items}
+    known = {k: v for k, v in (known_vectors or {}).items() if k in texts and k not in (contexts or {})}
     sentence_tickets = {
         item_id: batch.add([t[s:e] for s, e in split_sentences(t)] or [t or " "])
         for item_id, t in texts.items()
+        if item_id not in known
     }
     wanted = None if focus is None else set(focus)
-    solved = items if wanted is None else [i for i in items if i.item_id in wanted]
+    solved = [i for i in items if isinstance(i, QAItem) and (wanted is None or i.item_id in wanted)]
+    if len(solved) != sum(1 for i in items if wanted is None or i.item_id in wanted):
+        raise TypeError("items the blind solver answers (all, or the focus ones) must be QAItem drafts")
     for item in solved:
         batch.add(list(item.options))
     batch.embed(embedder)
-    vectors = {item_id: _unit_mean(batch.rows(t)) for item_id, t in sentence_tickets.items()}
+    fresh = {item_id: _unit_mean(batch.rows(t)) for item_id, t in sentence_tickets.items()}
+    vectors = {i.item_id: known[i.item_id] if i.item_id in known else fresh[i.item_id] for i in items}
     blind = blind_solve(solved, texts, embedder, policy.blind_margin, batch=batch, vectors=vectors)
     if wanted is None:
         flags = same_case_pairs(items)
@@ -461,9 +558,6 @@ def dataset_checks(
         cases = {i.pmcid for i in solved}
         flags = same_case_pairs([i for i in items if i.pmcid in cases])
     flags += near_duplicate_contexts(items, vectors, policy.near_duplicate_cosine, focus=wanted)
-    images = duplicate_images(items, phashes or {}, policy.image_max_hamming)
-    if wanted is not None:
-        images = [f for f in images if f.item_id in wanted or f.other_item_id in wanted]
-    flags += images
+    flags += duplicate_images(items, phashes or {}, policy.image_max_hamming, focus=wanted)
     flags += blind.flags()
-    return DatasetReport(flags, blind)
+    return DatasetReport(flags, blind, fresh)
