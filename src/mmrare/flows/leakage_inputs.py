@@ -32,9 +32,7 @@ import numpy as np
 from mmrare.annotations.drafting.vocab import Vocabulary, examinations, treatments
 from mmrare.items import ImageRef, QAItem
 from mmrare.leakage import AnswerDescriptor, FigureText, LeakageInput
-from mmrare.leakage import dataset as dataset_module
-from mmrare.leakage import segments as segments_module
-from mmrare.leakage.dataset import DatasetItem
+from mmrare.leakage.dataset import DatasetItem, context_vector_code
 from mmrare.ontology.index import OrdoIndex
 
 log = logging.getLogger(__name__)
@@ -80,12 +78,9 @@ def dataset_items(con: duckdb.DuckDBPyConnection, item_ids: Sequence[str]) -> li
 
 @functools.cache
 def _context_code_digest() -> str:
-    """sha256 of the code a context vector is computed by (sentence split, sentence mean): an edit
-    there keys new vectors instead of serving stale ones, as the linker's term-table cache does."""
-    digest = hashlib.sha256()
-    for module in (segments_module, dataset_module):
-        digest.update(Path(module.__file__ or "").read_bytes())
-    return digest.hexdigest()
+    """sha256 of the code a context vector is computed by (:func:`context_vector_code`): an edit there
+    keys new vectors instead of serving stale ones, as the linker's term-table cache does."""
+    return hashlib.sha256(context_vector_code().encode()).hexdigest()
 
 
 class ContextVectors:

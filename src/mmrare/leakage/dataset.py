@@ -215,9 +215,7 @@ def duplicate_images(
     graphics = sorted(owners)
     if len(graphics) < 2:
         return []
-    pmcid_of = {g: {p for p, _ in owners[g]} for g in graphics}
     track_of = {item.item_id: item.track for item in items}
-    items_of = {g: sorted(i for _, i in owners[g]) for g in graphics}
     hashes = [str(phashes[g]).lower() for g in graphics]
     wanted = None if focus is None else set(focus)
     if wanted is None:
@@ -225,8 +223,11 @@ def duplicate_images(
     else:
         # a kept flag has a focus item among the owners of one end (its item, or the other end's
         # first item): pairs without a focus graphic at either end can only give dropped flags
-        rows = [n for n, g in enumerate(graphics) if any(i in wanted for i in items_of[g])]
-        pairs = close_pairs_of(hashes, rows, 2 * max_distance)
+        mine = {ref.graphic_id for item in items if item.item_id in wanted for ref in item.images}
+        pairs = close_pairs_of(hashes, [n for n, g in enumerate(graphics) if g in mine], 2 * max_distance)
+    ends = {graphics[n] for i, j, _ in pairs for n in (i, j)}  # owners read only where a pair is
+    pmcid_of = {g: {p for p, _ in owners[g]} for g in ends}
+    items_of = {g: sorted(i for _, i in owners[g]) for g in ends}
     out = []
     for i, j, distance in pairs:
         for a, b in ((graphics[i], graphics[j]), (graphics[j], graphics[i])):
@@ -265,12 +266,31 @@ def context_vectors(
     own = batch is None
     batch = batch or TextBatch()
     tickets = {
-        item_id: batch.add([text[s:e] for s, e in split_sentences(text)] or [text or " "])
+        item_id: batch.add(context_pieces(text))
         for item_id, text in contexts.items()
     }
     if own:
         batch.embed(as_embedder(embedder))
     return {item_id: _unit_mean(batch.rows(t)) for item_id, t in tickets.items()}
+
+
+def context_pieces(text: str) -> list[str]:
+    """The texts a context vector is the mean of: its sentences (the whole text, or one space for an
+    empty one, when it has none)."""
+    return [text[s:e] for s, e in split_sentences(text)] or [text or " "]
+
+
+def context_vector_code() -> str:
+    """The source a context vector is computed by (:func:`context_pieces`, the sentence splitter and
+    :func:`_unit_mean`), for keys of stored vectors: an edit there must not serve stale vectors, and
+    an edit anywhere else in this module should not throw them away."""
+    import inspect
+
+    from mmrare.leakage import segments
+
+    return "\0".join(
+        (inspect.getsource(context_pieces), inspect.getsource(_unit_mean), inspect.getsource(segments))
+    )
 
 
 def _unit_mean(rows: np.ndarray) -> np.ndarray:
@@ -462,7 +482,7 @@ def blind_solve(
     texts = {i.item_id: (contexts or {}).get(i.item_id, i.context) for i in items}
     if vectors is None:
         sentence_tickets = {
-            item_id: batch.add([t[s:e] for s, e in split_sentences(t)] or [t or " "])
+            item_id: batch.add(context_pieces(t))
             for item_id, t in texts.items()
         }
     option_tickets = {i.item_id: batch.add(list(i.options)) for i in items}
@@ -538,7 +558,7 @@ def dataset_checks(
     texts = {i.item_id: (contexts or {}).get(i.item_id, i.context) for i in items}
     known = {k: v for k, v in (known_vectors or {}).items() if k in texts and k not in (contexts or {})}
     sentence_tickets = {
-        item_id: batch.add([t[s:e] for s, e in split_sentences(t)] or [t or " "])
+        item_id: batch.add(context_pieces(t))
         for item_id, t in texts.items()
         if item_id not in known
     }

@@ -191,3 +191,23 @@ def test_link_text_splits_sentences(linker: Linker) -> None:
     mentions = link_text(linker, "No disease here. She has Marfan syndrome. Wilson disease too.")
     assert [(m.sentence_id, m.code) for m in mentions] == [("s1", MARFAN), ("s2", WILSON)]
     assert all(m.section_role == "other" for m in mentions)
+
+
+def test_patterns_as_norm_hashes_match_what_pattern_docs_matched(linker: Linker) -> None:
+    """The term matcher is built from NORM hash arrays; a matcher built from Docs whose tokens carry
+    the same norms (the earlier way) finds exactly the same spans."""
+    from spacy.matcher import PhraseMatcher
+    from spacy.tokens import Doc
+
+    def pattern_doc(norms: tuple[str, ...]) -> Doc:
+        doc = Doc(linker.nlp.vocab, words=list(norms))
+        for token, norm in zip(doc, norms, strict=True):
+            token.norm_ = norm
+        return doc
+
+    from_docs = PhraseMatcher(linker.nlp.vocab, attr="NORM")
+    from_docs.add("TERM", [pattern_doc(norms) for norms in linker.terms])
+    text = " ".join(" ".join(term.text for term in group) for group in linker.terms.values())
+    doc = linker.nlp.make_doc(text + " Charcot-Marie-Tooth disease type 1A and the Marfan syndrome.")
+    found = linker.term_matcher(doc)
+    assert found and found == from_docs(doc)
