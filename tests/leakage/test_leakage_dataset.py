@@ -167,7 +167,8 @@ def test_a_top_up_checks_new_items_against_all(cache: EmbeddingCache, aie_input:
 
 
 def as_dataset_item(item: QAItem) -> DatasetItem:
-    return DatasetItem(item.item_id, item.track, item.question_type, item.pmcid, item.context, item.images)
+    graphics = tuple(ref.graphic_id for ref in item.images)
+    return DatasetItem(item.item_id, item.track, item.question_type, item.pmcid, item.context, graphics)
 
 
 def test_a_top_up_reads_earlier_items_as_records_and_known_vectors(

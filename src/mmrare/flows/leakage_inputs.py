@@ -30,9 +30,9 @@ import duckdb
 import numpy as np
 
 from mmrare.annotations.drafting.vocab import Vocabulary, examinations, treatments
-from mmrare.items import ImageRef, QAItem
+from mmrare.items import QAItem
 from mmrare.leakage import AnswerDescriptor, FigureText, LeakageInput
-from mmrare.leakage.dataset import DatasetItem, context_vector_code
+from mmrare.leakage.dataset import CheckedItem, DatasetItem, context_vector_code, graphic_ids
 from mmrare.ontology.index import OrdoIndex
 
 log = logging.getLogger(__name__)
@@ -62,17 +62,12 @@ def dataset_items(con: duckdb.DuckDBPyConnection, item_ids: Sequence[str]) -> li
     if not wanted:
         return []
     rows = con.execute(
-        "SELECT item_id, track, question_type, pmcid, context, images FROM qa_items"
+        "SELECT item_id, track, question_type, pmcid, context,"
+        " CAST(json_extract_string(images, '$[*].graphic_id') AS VARCHAR[]) FROM qa_items"
         " WHERE item_id IN (SELECT unnest(?))",
         [wanted],
     ).fetchall()
-    found = {
-        r[0]: DatasetItem(
-            item_id=r[0], track=r[1], question_type=r[2], pmcid=r[3], context=r[4],
-            images=tuple(ImageRef(**i) for i in (json.loads(r[5]) if isinstance(r[5], str) else r[5])),
-        )
-        for r in rows
-    }
+    found = {r[0]: DatasetItem(r[0], r[1], r[2], r[3], r[4], tuple(r[5] or ())) for r in rows}
     return [found[i] for i in wanted if i in found]
 
 
@@ -313,9 +308,9 @@ def leakage_inputs(
     return out
 
 
-def image_phashes(con: duckdb.DuckDBPyConnection, items: Sequence[QAItem]) -> dict[str, str | None]:
+def image_phashes(con: duckdb.DuckDBPyConnection, items: Sequence[CheckedItem]) -> dict[str, str | None]:
     """graphic_id -> perceptual hash, for the duplicate-image check."""
-    ids = sorted({img.graphic_id for item in items for img in item.images})
+    ids = sorted({g for item in items for g in graphic_ids(item)})
     if not ids:
         return {}
     rows = con.execute("SELECT graphic_id, phash FROM graphics WHERE list_contains(?, graphic_id)", [ids])

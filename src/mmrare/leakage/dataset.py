@@ -24,7 +24,7 @@ import numpy as np
 
 from mmrare.embedding import VectorIndex
 from mmrare.embedding.index import Hit
-from mmrare.items import TRACKS, ImageRef, QAItem
+from mmrare.items import TRACKS, QAItem
 from mmrare.leakage.policy import DEFAULT_POLICY, Policy
 from mmrare.leakage.scores import JSON_SORTED
 from mmrare.leakage.segments import split_sentences
@@ -49,10 +49,17 @@ class DatasetItem:
     question_type: str
     pmcid: str
     context: str
-    images: tuple[ImageRef, ...]
+    graphic_ids: tuple[str, ...]  # of the images shown, in order (all the image check reads)
 
 
 CheckedItem = QAItem | DatasetItem
+
+
+def graphic_ids(item: CheckedItem) -> tuple[str, ...]:
+    """The graphics an item shows, whichever form it comes in."""
+    if isinstance(item, DatasetItem):
+        return item.graphic_ids
+    return tuple(ref.graphic_id for ref in item.images)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,9 +216,9 @@ def duplicate_images(
     """
     owners: dict[str, set[tuple[str, str]]] = {}  # graphic -> {(pmcid, item_id)}
     for item in items:
-        for ref in item.images:
-            if phashes.get(ref.graphic_id):
-                owners.setdefault(ref.graphic_id, set()).add((item.pmcid, item.item_id))
+        for graphic in graphic_ids(item):
+            if phashes.get(graphic):
+                owners.setdefault(graphic, set()).add((item.pmcid, item.item_id))
     graphics = sorted(owners)
     if len(graphics) < 2:
         return []
@@ -223,7 +230,7 @@ def duplicate_images(
     else:
         # a kept flag has a focus item among the owners of one end (its item, or the other end's
         # first item): pairs without a focus graphic at either end can only give dropped flags
-        mine = {ref.graphic_id for item in items if item.item_id in wanted for ref in item.images}
+        mine = {g for item in items if item.item_id in wanted for g in graphic_ids(item)}
         pairs = close_pairs_of(hashes, [n for n, g in enumerate(graphics) if g in mine], 2 * max_distance)
     ends = {graphics[n] for i, j, _ in pairs for n in (i, j)}  # owners read only where a pair is
     pmcid_of = {g: {p for p, _ in owners[g]} for g in ends}
