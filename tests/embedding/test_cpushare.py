@@ -48,3 +48,31 @@ def test_sliced_encoding_equals_one_call_in_input_order(encoder: Encoder) -> Non
     whole = encoder._model.encode(texts, batch_size=64, convert_to_numpy=True, normalize_embeddings=True)
     assert sliced.shape == (len(texts), encoder.dim)
     np.testing.assert_allclose(sliced, whole, atol=1e-5)
+
+
+def test_deferred_encoder_loads_the_model_only_for_unseen_texts(tmp_path, encoder: Encoder) -> None:
+    from mmrare.embedding import EmbeddingCache
+    from mmrare.embedding.model import DeferredEncoder
+
+    loads: list[int] = []
+
+    def load() -> Encoder:
+        loads.append(1)
+        return encoder
+
+    EmbeddingCache(tmp_path, encoder).embed(["renal cyst", "retinal angioma"])  # stored before
+    cache = EmbeddingCache(tmp_path, DeferredEncoder(load))
+    hit = cache.embed(["retinal angioma"])
+    assert loads == [] and hit.shape == (1, encoder.dim)
+    cache.embed(["cerebellar hemangioblastoma"])
+    assert loads == [1]
+    np.testing.assert_allclose(hit, encoder.encode(["retinal angioma"]), atol=1e-5)
+
+
+def test_deferred_encoder_refuses_another_model(make_fake_encoder) -> None:
+    from mmrare.embedding.model import DeferredEncoder
+    from mmrare.errors import FatalError
+
+    deferred = DeferredEncoder(lambda: make_fake_encoder())
+    with pytest.raises(FatalError, match="expected the pinned"):
+        deferred.encode(["x"])

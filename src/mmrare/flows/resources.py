@@ -109,12 +109,16 @@ class BuildResources:
 
     @property
     def embeddings(self) -> EmbeddingCache:
-        """Vectors keyed by sha256(model + text) under ``workspace/cache/embeddings``."""
+        """Vectors keyed by sha256(model + text) under ``cache/embeddings``. The model itself loads
+        only when a text is not in the cache (:class:`~mmrare.embedding.model.DeferredEncoder`)."""
         from mmrare.embedding import EmbeddingCache
+        from mmrare.embedding.model import DeferredEncoder
 
         with self._locks["embeddings"]:
             if self._cache is None:
-                self._cache = EmbeddingCache(self.cache_dir / "embeddings", self.encoder)
+                self._cache = EmbeddingCache(
+                    self.cache_dir / "embeddings", DeferredEncoder(lambda: self.encoder)
+                )
             return self._cache
 
     @property
@@ -146,7 +150,7 @@ class BuildResources:
             if self._labels is None:
                 self._labels = answerable_label_index(
                     self.ordo, self.embeddings.embed, self.cache_dir / "indexes",
-                    model_sha256=self.encoder.model_sha256,
+                    model_sha256=self.embeddings.model_sha256,
                 )
             return self._labels
 
@@ -179,9 +183,10 @@ class BuildResources:
                 encoder.start()
                 indexes = self.cache_dir / "indexes"
                 if answerable_label_index_ready(self.ordo, indexes, model_sha256=PINNED_MODEL_SHA256):
+                    ready.set()  # read from the cache, no model needed; the encoder loads meanwhile
+                else:
+                    encoder.join()
                     ready.set()
-                encoder.join()
-                ready.set()
                 _ = self.label_index
             except Exception:  # re-raised by the synchronous call in the draft stage
                 return
