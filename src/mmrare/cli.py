@@ -81,17 +81,24 @@ def build(
         ),
     ] = None,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+    service: Annotated[
+        bool, typer.Option(help="send the build to this workspace's `mmrare build-service` if one runs")
+    ] = True,
 ) -> None:
     """Build or top up the warehouse from the configured sources (a Prefect flow run)."""
     cfg = _config(config)
-    with _prefect(cfg):
-        from mmrare.flows.build import run_build_flow
+    result = None
+    if service and executor == "threads" and dask_address is None:
+        result = _build_on_service(cfg, config, workers)
+    if result is None:
+        with _prefect(cfg):
+            from mmrare.flows.build import run_build_flow
 
-        result = run_build_flow(
-            str(config) if config else None, workers=workers, show_progress=progress,
-            executor=executor if dask_address is None else "dask",  # type: ignore[arg-type]
-            dask_address=dask_address,
-        )
+            result = run_build_flow(
+                str(config) if config else None, workers=workers, show_progress=progress,
+                executor=executor if dask_address is None else "dask",  # type: ignore[arg-type]
+                dask_address=dask_address,
+            )
     _print_rejects(result["reject_lines"])
     console.print(
         f"build {result['run_id']}: {result['discovered']} packages found, "
@@ -109,6 +116,91 @@ def build(
     added = result["rows_added"]
     console.print("rows added: " + (", ".join(f"{k}={v}" for k, v in added.items()) if added else "none"))
     console.print("time: " + ", ".join(timings), highlight=False)
+
+
+def _build_on_service(cfg: Config, config: Path | None, workers: int) -> dict | None:
+    """The build's summary from the workspace's build service, or None to build in this process
+    (no service, or one that runs other code or resolves the config differently: said on stderr).
+
+    The service reads the config file itself for every build, so editing it (a new source folder,
+    other thresholds) needs no restart; the client's ``config_hash`` catches a file or ``MMRARE_*``
+    variables that resolve differently in the service's process."""
+    from mmrare.buildservice import ServiceRefused, find_service, health, request_build
+    from mmrare.versions import code_version
+
+    info = find_service(cfg.workspace_dir)
+    if info is None:
+        return None
+    where = f"build service pid {info.pid} ({info.url})"
+    if info.code_version != code_version():
+        err_console.print(
+            f"[yellow]note[/yellow] {where} runs {info.code_version}, this is {code_version()}: "
+            "building here (restart `mmrare build-service`)", highlight=False,
+        )
+        return None
+    if health(info) is None:
+        err_console.print(f"[yellow]note[/yellow] {where} does not answer: building here", highlight=False)
+        return None
+    try:
+        result = request_build(info, _config_file(config), cfg.config_hash, workers)
+    except ServiceRefused as exc:
+        err_console.print(f"[yellow]note[/yellow] {exc}: building here", highlight=False)
+        return None
+    except FatalError as exc:
+        raise _fail(exc) from exc
+    console.print(f"built by the {where}", highlight=False)
+    return result
+
+
+def _config_file(config: Path | None) -> str | None:
+    """The config file as an absolute path, as :func:`load_config` finds it (None: built-in defaults)."""
+    import os
+
+    from mmrare.config import DEFAULT_CONFIG_FILE
+
+    path = Path(config or os.environ.get("MMRARE_CONFIG", DEFAULT_CONFIG_FILE)).resolve()
+    return str(path) if config is not None or path.exists() else None
+
+
+@app.command("build-service")
+def build_service(
+    config: ConfigOption = None,
+    port: Annotated[int, typer.Option(help="port on 127.0.0.1 (0: any free port)")] = 0,
+    workers: Annotated[int, typer.Option(help="threads per build")] = 2,
+    catch_up: Annotated[bool, typer.Option(help="build what is new once before serving")] = True,
+) -> None:
+    """Run this workspace's build service until Ctrl-C: `mmrare build` sends it its builds, which then
+    skip a new process's start-up (imports, ORDO, linker, encoder, Prefect; ~10 s)."""
+    import signal
+
+    from mmrare.buildservice import find_service
+
+    cfg = _config(config)
+    running = find_service(cfg.workspace_dir)
+    if running is not None:
+        raise _fail(FatalError(
+            f"{cfg.workspace_dir}: a build service already runs (pid {running.pid}, {running.url})"
+        ))
+    with _prefect(cfg):
+        from mmrare.flows.service import BuildService
+
+        service = BuildService(cfg, _config_file(config), port=port, workers=workers)
+        loaded = service.warm_up()
+        console.print("loaded: " + ", ".join(f"{k} {v:.1f}s" for k, v in loaded.items()), highlight=False)
+        if catch_up:
+            result = service.build(_config_file(config), cfg.config_hash, workers)
+            console.print(f"caught up: {result['processed']} packages processed", highlight=False)
+
+        def stop(signum: int, frame: object) -> None:
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, stop)
+        console.print(f"build service for {cfg.workspace_dir} on {service.info.url} "
+                      f"(pid {service.info.pid}); Ctrl-C stops it", highlight=False)
+        try:
+            service.serve_forever()
+        except KeyboardInterrupt:
+            console.print("build service stopped")
 
 
 @app.command()

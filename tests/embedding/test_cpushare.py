@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mmrare.embedding.cpushare import encoder_threads, python_busy, python_work, short_switch_interval
-from mmrare.embedding.model import SLICE_BATCHES, Encoder
+from mmrare.embedding.model import Encoder
 
 
 def test_threads_follow_python_work_across_threads() -> None:
@@ -39,10 +39,11 @@ def test_switch_interval_is_restored() -> None:
     assert sys.getswitchinterval() == before
 
 
-def test_sliced_encoding_equals_one_call_in_input_order(encoder: Encoder) -> None:
+def test_batched_encoding_equals_one_call_in_input_order(encoder: Encoder) -> None:
     words = ["fever", "renal cyst", "a cerebellar hemangioblastoma on MRI", "VHL", "retinal angioma"]
-    n = 64 * SLICE_BATCHES + 37
+    n = 64 + 37
     texts = [" ".join(words[(i * 7 + j) % 5] for j in range(1 + i % 9)) for i in range(n)]
+    texts[50] = " ".join(words * 40)  # one text over the word-piece budget of a batch: goes alone
     with python_work():  # one torch thread for some slices
         sliced = encoder.encode(texts, batch_size=64)
     whole = encoder._model.encode(texts, batch_size=64, convert_to_numpy=True, normalize_embeddings=True)

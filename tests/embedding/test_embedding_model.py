@@ -149,3 +149,29 @@ def test_empty_input_and_bare_string(encoder: Encoder) -> None:
     assert encoder.encode([]).shape == (0, 384)
     with pytest.raises(TypeError, match="single string"):
         encoder.encode("Marfan syndrome")
+
+
+def test_length_batches_cover_every_text_once_within_the_budget() -> None:
+    from mmrare.embedding.model import length_batches
+
+    lengths = [12, 256, 19, 19, 40, 7, 130, 19, 300]
+    batches = length_batches(lengths, max_texts=4, token_budget=100)
+    flat = [i for batch in batches for i in batch]
+    assert sorted(flat) == list(range(len(lengths)))
+    for batch in batches:
+        longest = max(lengths[i] for i in batch)
+        assert len(batch) <= 4
+        assert len(batch) == 1 or longest * len(batch) <= 100  # over the budget alone
+    assert [lengths[i] for i in flat] == sorted(lengths, reverse=True)  # longest first
+    assert batches[0] == [8] and batches[1] == [1]
+    assert [i for i in flat if lengths[i] == 19] == [2, 3, 7]  # ties in input order
+    assert batches[3] == [4, 2]  # 40 word pieces: two fit in 100
+    assert length_batches([], 64, 1024) == []
+
+
+def test_a_long_text_does_not_change_its_batch_neighbours(encoder: Encoder) -> None:
+    short = ["renal cyst", "retinal angioma", "VHL"]
+    long_text = " ".join(["cerebellar hemangioblastoma with a syrinx on MRI"] * 40)
+    alone = encoder.encode(short)
+    mixed = encoder.encode([long_text, *short])
+    np.testing.assert_allclose(mixed[1:], alone, atol=1e-5)

@@ -35,8 +35,9 @@ from mmrare.flows.leakage import run_leakage_stage
 from mmrare.flows.link import run_link_stage
 from mmrare.flows.loading import add_counts, load_stage
 from mmrare.flows.perf import StageClock, measuring, section
+from mmrare.flows.prefetch import EmbeddingPrefetch
 from mmrare.flows.progress import stage_progress
-from mmrare.flows.resources import BuildResources
+from mmrare.flows.resources import build_resources
 from mmrare.flows.runners import Executor, task_runner, tasks_run_here
 from mmrare.versions import code_version
 from mmrare.warehouse.db import connect, table_counts
@@ -144,6 +145,7 @@ def _run_build(cfg: Config, show_progress: bool, clock: StageClock) -> dict[str,
     run_id = start_run(con, "build", cfg.config_hash, code_version())
     summary = BuildSummary(run_id=run_id)
     shard_root = ws / "shards" / "curation"
+    prefetch: EmbeddingPrefetch | None = None
     try:
         # Shards left by an interrupted earlier run are complete units of work: load them first.
         summary.add_rows(load_stage(con, shard_root))
@@ -162,7 +164,8 @@ def _run_build(cfg: Config, show_progress: bool, clock: StageClock) -> dict[str,
             summary.skipped_done = len(found.packages) - len(todo)
         logger.info("discovered %d packages, %d already done", summary.discovered, summary.skipped_done)
 
-        resources = BuildResources(cfg)
+        resources = build_resources(cfg)
+        encoded_before = resources.texts_encoded()
         if todo and tasks_run_here():
             # encoder work overlapping curation and linking; it must start first (see the method)
             resources.prefetch_label_index().wait()
@@ -176,6 +179,9 @@ def _run_build(cfg: Config, show_progress: bool, clock: StageClock) -> dict[str,
             _curate_all(todo, cfg, run_id, shard_root, schemas, show_progress, summary)
             parse.items = summary.processed
         summary.add_rows(load_stage(con, shard_root))
+        # leakage texts of drafted items, embedded beside drafting and then beside leakage control's
+        # own Python (descriptors, lexical matchers), which starts before this backlog is done
+        prefetch = resources.start_prefetch() if tasks_run_here() else None
 
         with section("link") as stage:
             link = run_link_stage(resources, con, run_id, show_progress)
@@ -184,7 +190,7 @@ def _run_build(cfg: Config, show_progress: bool, clock: StageClock) -> dict[str,
         summary.add_rows(link.rows_added)
         summary.reject_lines += link.reject_lines
         with section("draft") as stage:
-            draft = run_draft_stage(resources, con, run_id, show_progress, prefetch_embeddings=True)
+            draft = run_draft_stage(resources, con, run_id, show_progress, prefetch=prefetch)
             stage.items = draft.cases
         summary.stages["draft"] = draft.counts()
         summary.add_rows(draft.rows_added)
@@ -196,7 +202,9 @@ def _run_build(cfg: Config, show_progress: bool, clock: StageClock) -> dict[str,
         summary.add_rows(leakage.rows_added)
         summary.reject_lines += leakage.reject_lines
         summary.rows_added = dict(sorted(summary.rows_added.items()))
-        summary.texts_encoded = resources.texts_encoded() if tasks_run_here() else None
+        if prefetch is not None:
+            prefetch.close()  # embeds nothing more by now: leakage control waited for it
+        summary.texts_encoded = resources.texts_encoded() - encoded_before if tasks_run_here() else None
         _add_perf(summary, clock)
         finish_run(con, run_id, "completed", summary.counts())
     except BaseException:
@@ -204,6 +212,8 @@ def _run_build(cfg: Config, show_progress: bool, clock: StageClock) -> dict[str,
         finish_run(con, run_id, "failed", summary.counts())
         raise
     finally:
+        if prefetch is not None:
+            prefetch.close()  # a failed build leaves no thread behind
         con.close()
     return {**summary.counts(), "run_id": run_id, "reject_lines": summary.reject_lines}
 

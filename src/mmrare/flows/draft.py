@@ -34,7 +34,6 @@ from mmrare.flows.loading import add_counts, load_stage, stage_diagnoses
 from mmrare.flows.prefetch import EmbeddingPrefetch, item_texts
 from mmrare.flows.progress import stage_progress
 from mmrare.flows.resources import BuildResources
-from mmrare.flows.runners import tasks_run_here
 from mmrare.items import CaseInput, DiagnosisInput, DistractorPool, PoolEntry
 from mmrare.ontology.distractors import diagnosis_distractors
 from mmrare.ontology.index import OrdoIndex
@@ -213,12 +212,12 @@ def run_draft_stage(
     con: duckdb.DuckDBPyConnection,
     run_id: str,
     show_progress: bool,
-    prefetch_embeddings: bool = False,
+    prefetch: EmbeddingPrefetch | None = None,
 ) -> DraftSummary:
     """Draft every diagnosed case not yet drafted under the current drafter and settings.
 
-    ``prefetch_embeddings`` (``mmrare build``, where leakage control follows): embed each drafted
-    chunk's leakage texts in the background (:mod:`mmrare.flows.prefetch`)."""
+    ``prefetch`` (``mmrare build``, where leakage control follows): each drafted chunk's leakage texts
+    go to it, to be embedded in the background (:mod:`mmrare.flows.prefetch`); the caller closes it."""
     logger = get_run_logger()
     cfg = resources.cfg
     drafting = cfg.drafting
@@ -241,9 +240,6 @@ def run_draft_stage(
         entries += [e for p in sorted(own) for e in own[p]]
         pool = DistractorPool(tuple(sorted(entries, key=lambda e: e.pmcid)))
         schemas = arrow_schemas(con, DRAFT_TABLES)
-        prefetch = None
-        if prefetch_embeddings and tasks_run_here():
-            prefetch = EmbeddingPrefetch(lambda: resources.embeddings)
         with stage_progress("draft", len(todo), show_progress) as advance:
             futures = []
             for chunk in chunked(records):
@@ -268,8 +264,6 @@ def run_draft_stage(
                     summary.rejected += len(lines)
                     summary.reject_lines += lines
                     advance(f"{pmcid}: {sum(per_track.values())} items")
-        if prefetch is not None:
-            prefetch.close()
     add_counts(summary.rows_added, load_stage(con, shard_root, DRAFT_TABLES))
     return summary
 

@@ -188,7 +188,7 @@ def leakage_rows(
     encoded_before = 0
     matchers: dict[Any, Any] = {}
     if to_score:
-        embedder = resources.embeddings
+        embedder = resources.leakage_embeddings()
         encoded_before = embedder.encoded
         detection = detect(to_score, embedder)
         scores += detection.scores

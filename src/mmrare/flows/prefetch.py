@@ -7,6 +7,11 @@ exactly as detection aligns them, the contexts as the dataset checks split them,
 go to one background thread that embeds them through the shared embedding cache. Leakage then finds
 them cached; no text is embedded that leakage would not embed, and a failure here only means
 leakage embeds the text itself.
+
+The backlog usually outlives drafting (at N = 2000 the encoder is the bottleneck of the stage), so
+the build does not wait for it at the end of drafting: leakage control starts its Python work
+(descriptors, lexical matchers) beside it, and its first embed call waits for the prefetch to
+drain (:class:`AfterPrefetch`), so no text is encoded twice.
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ class EmbeddingPrefetch:
         self._queue: queue.Queue[list[str] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="mmrare-prefetch", daemon=True)
         self._seen: set[str] = set()
+        self._closed = False
+        self._close_lock = threading.Lock()
         self._thread.start()
 
     def add(self, texts: Iterable[str]) -> None:
@@ -53,7 +60,11 @@ class EmbeddingPrefetch:
             self._queue.put(fresh)
 
     def close(self) -> None:
-        self._queue.put(None)
+        """Embed what is queued and stop the thread; later calls just wait for that."""
+        with self._close_lock:
+            if not self._closed:
+                self._closed = True
+                self._queue.put(None)
         self._thread.join()
 
     def _run(self) -> None:
@@ -73,3 +84,32 @@ class EmbeddingPrefetch:
             self._get_cache().embed(texts)
         except Exception:  # leakage embeds (and reports) whatever this could not
             return
+
+
+class AfterPrefetch:
+    """An embedding cache whose :meth:`embed` first waits for a prefetch to drain.
+
+    Leakage control gets this while the draft stage's prefetch may still be embedding its texts:
+    everything before the first embed call (Python) runs beside the prefetch, and that call then
+    finds the prefetched texts cached instead of encoding them a second time.
+    """
+
+    def __init__(self, cache: EmbeddingCache, prefetch: EmbeddingPrefetch) -> None:
+        self._cache = cache
+        self._prefetch = prefetch
+
+    @property
+    def model_id(self) -> str:
+        return self._cache.model_id
+
+    @property
+    def model_sha256(self) -> str:
+        return self._cache.model_sha256
+
+    @property
+    def encoded(self) -> int:
+        return self._cache.encoded
+
+    def embed(self, texts: Sequence[str]) -> Any:
+        self._prefetch.close()
+        return self._cache.embed(texts)

@@ -21,6 +21,7 @@ from mmrare.config import Config
 
 if TYPE_CHECKING:
     from mmrare.embedding import EmbeddingCache, Encoder, VectorIndex
+    from mmrare.flows.prefetch import AfterPrefetch, EmbeddingPrefetch
     from mmrare.ontology.index import OrdoIndex
     from mmrare.ontology.linking import Linker
     from mmrare.ontology.linking.fallback import LabelFallback
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 _RESOURCES = ("ordo", "encoder", "embeddings", "fallback", "labels", "linker")
 _PROCESS_RESOURCES: dict[str, BuildResources] = {}
 _PROCESS_LOCK = threading.Lock()
+_WARM: WarmResources | None = None
 
 
 def shared_resources(cfg: Config) -> BuildResources:
@@ -42,6 +44,62 @@ def shared_resources(cfg: Config) -> BuildResources:
         if found is None:
             found = _PROCESS_RESOURCES[key] = BuildResources(cfg)
         return found
+
+
+def build_resources(cfg: Config) -> BuildResources:
+    """The resources of a build: fresh ones, or in a build service (:func:`keep_resources_warm`)
+    the loaded ORDO, linker, encoder and caches of the previous build, bound to ``cfg``."""
+    warm = _WARM
+    return warm.bind(cfg) if warm is not None else BuildResources(cfg)
+
+
+def keep_resources_warm() -> WarmResources:
+    """Make every later build in this process reuse the heavy objects of the one before (``mmrare
+    serve``: a top-up then costs its new cases, not torch's import and ORDO's load)."""
+    global _WARM
+    with _PROCESS_LOCK:
+        if _WARM is None:
+            _WARM = WarmResources()
+        return _WARM
+
+
+def release_warm_resources() -> None:
+    """Back to fresh resources per build (the service stopped); the loaded objects can be freed."""
+    global _WARM
+    with _PROCESS_LOCK:
+        _WARM = None
+
+
+class WarmResources:
+    """The last build's :class:`BuildResources`, handed on to the next build when it may be.
+
+    Stages read their settings from ``resources.cfg``, so every build gets a new object bound to its
+    own config; only the loaded objects move over, and only when what they were loaded from is the
+    same: the cache directory, and the ORDO file by path, size, inode and modification time (ORDO
+    re-loads itself, and with it the linker and label index, when the file was replaced).
+    """
+
+    def __init__(self) -> None:
+        self._last: BuildResources | None = None
+        self._lock = threading.Lock()
+
+    def bind(self, cfg: Config) -> BuildResources:
+        """Resources for a build with ``cfg``, warm from the previous build where they still apply."""
+        fresh = BuildResources(cfg)
+        with self._lock:
+            last, self._last = self._last, fresh
+        if last is not None:
+            fresh.adopt(last)
+        return fresh
+
+
+def ordo_signature(path: Path) -> tuple[int, int, int] | None:
+    """(size, inode, mtime ns) of the ORDO file, or None when it cannot be read (load reports it)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_ino, st.st_mtime_ns
 
 
 @dataclass
@@ -61,6 +119,8 @@ class BuildResources:
     _labels: VectorIndex | None = None
     _linker: Linker | None = None
     _prefetch: threading.Thread | None = None
+    _ordo_signature: tuple[int, int, int] | None = None
+    _leakage_prefetch: EmbeddingPrefetch | None = None
 
     def __reduce__(self) -> tuple[Any, tuple[Config]]:
         """Pickle the config only (no locks, no loaded models); see :func:`shared_resources`."""
@@ -78,10 +138,39 @@ class BuildResources:
 
         with self._locks["ordo"]:
             if self._ordo is None:
-                self._ordo = load_ordo(
-                    self.cfg.resolve(self.cfg.ontology.ordo_path), self.cache_dir / "ordo"
-                )
+                path = self.cfg.resolve(self.cfg.ontology.ordo_path)
+                signature = ordo_signature(path)
+                self._ordo = load_ordo(path, self.cache_dir / "ordo")
+                self._ordo_signature = signature
             return self._ordo
+
+    def adopt(self, previous: BuildResources) -> None:
+        """Take over what ``previous`` loaded, where it is valid for this config (see WarmResources).
+
+        The encoder depends on nothing in the config; the embedding cache on the cache directory
+        (and it re-reads its folder for shards other processes wrote meanwhile); ORDO, the linker and
+        the label indexes on the cache directory and the ORDO file.
+        """
+        previous.await_prefetch()
+        with previous._locks["encoder"]:
+            self._encoder = previous._encoder
+        if previous.cache_dir != self.cache_dir:
+            return
+        with previous._locks["embeddings"]:
+            self._cache = previous._cache
+        if self._cache is not None:
+            self._cache.refresh()
+        path = self.cfg.resolve(self.cfg.ontology.ordo_path)
+        same_ordo = (
+            previous._ordo is not None
+            and previous.cfg.resolve(previous.cfg.ontology.ordo_path) == path
+            and previous._ordo_signature is not None
+            and previous._ordo_signature == ordo_signature(path)
+        )
+        if same_ordo:
+            self._ordo, self._ordo_signature = previous._ordo, previous._ordo_signature
+            self._linker, self._fallback = previous._linker, previous._fallback
+            self._labels = previous._labels
 
     def texts_encoded(self) -> int:
         """Texts this process's encoder has encoded through the embedding cache (0 if never loaded)."""
@@ -120,6 +209,22 @@ class BuildResources:
                     self.cache_dir / "embeddings", DeferredEncoder(lambda: self.encoder)
                 )
             return self._cache
+
+    def start_prefetch(self) -> EmbeddingPrefetch:
+        """A background embedder for the drafted items' leakage texts (:mod:`mmrare.flows.prefetch`);
+        :meth:`leakage_embeddings` waits for it before leakage control embeds anything itself."""
+        from mmrare.flows.prefetch import EmbeddingPrefetch
+
+        self._leakage_prefetch = EmbeddingPrefetch(lambda: self.embeddings)
+        return self._leakage_prefetch
+
+    def leakage_embeddings(self) -> EmbeddingCache | AfterPrefetch:
+        """The embedding cache for leakage control: behind the prefetch when one was started."""
+        from mmrare.flows.prefetch import AfterPrefetch
+
+        cache = self.embeddings
+        prefetch = self._leakage_prefetch
+        return cache if prefetch is None else AfterPrefetch(cache, prefetch)
 
     @property
     def fallback(self) -> LabelFallback:
