@@ -12,8 +12,8 @@ text is embedded for real (ORDO is read cold too). Printed as one JSON object:
 - the raw encoder's sentences/s in the same run, on a random sample of those very texts (found by
   hashing the candidate texts of the warehouse and ORDO labels against the cache keys), encoded with
   the bare ``Encoder.encode`` (batches of <= 64 texts and <= 1,024 padded word pieces, as in the
-  build); the encoder-bound limit is
-  sentences embedded / that rate, and ``ratio`` = build wall / limit (target <= 1.25);
+  build); the encoder-bound limit is sentences embedded / that rate, and ``ratio`` = build wall /
+  limit (target <= 1.25);
 - the incremental step, as users top up: ``mmrare build-service`` is started on the built workspace
   (``service_ready_s``: its start-up, paid once per session), ``--incremental`` more packages
   (another seed, so other PMCIDs) are added, and ``mmrare build`` (sent to the service, which the
