@@ -40,3 +40,44 @@ def test_iteration_is_lazy() -> None:
     pool = DistractorPool(tuple(PoolEntry("finding", f"f{i}", None, f"PMC{i}") for i in range(100_000)))
     first = next(pool.iter_candidates("finding", "PMC0"))
     assert first.text == "f1"
+
+
+def test_threads_share_one_index_per_kind_and_the_pool_pickles() -> None:
+    import pickle
+    import threading
+    import time
+
+    from mmrare.items import DistractorPool, PoolEntry, _KindIndex
+
+    entries = tuple(
+        PoolEntry("treatment", f"Drug {i % 50}", None, f"PMC{i % 7}") for i in range(500)
+    )
+    pool = DistractorPool(entries)
+    builds: list[int] = []
+    original = _KindIndex.build
+
+    def counting(items: list[tuple[int, PoolEntry]]) -> _KindIndex:
+        builds.append(1)
+        time.sleep(0.05)  # a slow build: without the lock, every waiting thread would build too
+        return original(items)
+
+    _KindIndex.build = staticmethod(counting)  # type: ignore[method-assign]
+    try:
+        start = threading.Barrier(4)
+        results: list[list[PoolEntry]] = []
+
+        def draw() -> None:
+            start.wait()
+            results.append(pool.candidates("treatment", "PMC1"))
+
+        threads = [threading.Thread(target=draw) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        _KindIndex.build = original  # type: ignore[method-assign]
+    assert builds == [1]
+    assert all(r == results[0] for r in results) and len(results[0]) == 50
+    copy = pickle.loads(pickle.dumps(pool))
+    assert copy == pool and copy.candidates("treatment", "PMC1") == results[0]
