@@ -64,6 +64,19 @@ def test_k_beyond_the_index_and_duplicate_keys(vectors: np.ndarray) -> None:
     assert VectorIndex.build([], np.empty((0, 384), np.float32)).search(vectors[:2], k=3) == [[], []]
 
 
+def test_array_search_is_the_same_search(vectors: np.ndarray) -> None:
+    index = VectorIndex.build(KEYS, vectors)
+    scores, positions = index.search_arrays(vectors[:3], k=len(KEYS) + 5)
+    assert scores.shape == positions.shape == (3, len(KEYS))
+    for row, hits in enumerate(index.search(vectors[:3], k=len(KEYS) + 5)):
+        assert [index.keys[i] for i in positions[row]] == [h.key for h in hits]
+        np.testing.assert_array_equal(scores[row], np.array([h.score for h in hits], dtype=np.float32))
+    empty = VectorIndex.build([], np.empty((0, 384), np.float32)).search_arrays(vectors[:2], k=3)
+    assert empty[0].shape == empty[1].shape == (2, 0)
+    with pytest.raises(ValueError, match="L2-normalised"):
+        index.search_arrays(vectors[:2] * 2, k=1)
+
+
 def test_bad_input_is_refused(vectors: np.ndarray) -> None:
     with pytest.raises(ValueError, match="keys"):
         VectorIndex.build(KEYS[:2], vectors)

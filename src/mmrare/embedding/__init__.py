@@ -7,7 +7,8 @@ yet stages never import each other; so this layer is its own top-level package.
 - :mod:`~mmrare.embedding.model`: ``load_encoder()`` -> :class:`Encoder` — the packaged
   all-MiniLM-L6-v2, verified against :data:`PINNED_MODEL_SHA256`, loaded on the CPU with the hub off.
 - :mod:`~mmrare.embedding.cache`: :class:`EmbeddingCache` — vectors keyed by sha256(model + text) in
-  append-only shards, so a re-run embeds nothing it has embedded before.
+  append-only shards, so a re-run embeds nothing it has embedded before; the shards are a
+  :class:`VectorStore`, which also keeps vectors derived from embeddings (leakage's context vectors).
 - :mod:`~mmrare.embedding.index`: :class:`VectorIndex` (exact cosine search with faiss) and
   ``cached_index()``, which builds an index over a corpus once and reloads it afterwards.
 
@@ -22,7 +23,7 @@ Typical use::
 Importing this package is cheap: torch, sentence-transformers and faiss load on first use.
 """
 
-from mmrare.embedding.cache import CacheStats, EmbeddingCache, cache_key
+from mmrare.embedding.cache import CacheStats, EmbeddingCache, VectorStore, cache_key
 from mmrare.embedding.index import Hit, VectorIndex, cached_index, corpus_digest
 from mmrare.embedding.model import (
     MODEL_ID,
@@ -43,6 +44,7 @@ __all__ = [
     "Hit",
     "TextEncoder",
     "VectorIndex",
+    "VectorStore",
     "cache_key",
     "cached_index",
     "corpus_digest",

@@ -30,7 +30,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -144,94 +144,74 @@ def _sorted_run(keys: np.ndarray, shard: np.ndarray, row: np.ndarray) -> _Run:
     return _Run(keys[order], shard[order].astype(np.int32), row[order].astype(np.int64))
 
 
-class EmbeddingCache:
-    """Embed texts through ``encoder``, computing each (model, text) vector once per cache directory.
+class VectorStore:
+    """Float32 rows under 32-byte content keys, in append-only shards on disk.
 
-    Safe for several threads sharing one instance and for several processes sharing one directory
-    (they see each other's shards on their next miss). ``embed`` is the whole API; counters say how
-    much work was really done.
+    The layout and guarantees of the module docstring, for any key scheme: the embedding cache keeps
+    text vectors in one (key = sha256(model + text)), the leakage dataset checks keep their derived
+    context vectors in another. ``meta`` (with ``format``) is written to ``meta.json`` on creation and
+    checked on every open, so a store is never read with another format or width. Threads may share
+    an instance and processes a directory; a reader sees other writers' shards after :meth:`refresh`.
     """
 
-    def __init__(self, root: Path, encoder: TextEncoder, *, batch_size: int = 64) -> None:
-        self._encoder = encoder
-        self._batch_size = batch_size
-        self._dim = int(encoder.dim)
-        self._dir = Path(root) / encoder.model_sha256
+    def __init__(self, directory: Path, dim: int, meta: Mapping[str, object], *, what: str) -> None:
+        self._dir = Path(directory)
         self._shards_dir = self._dir / "shards"
-        _prepare_dir(self._dir, self._shards_dir, encoder, self._dim)
+        self._dim = int(dim)
+        self._what = what
+        _prepare_dir(self._dir, self._shards_dir, {**meta, "dim": self._dim}, what)
         self._lock = threading.RLock()
         self._index = KeyIndex()
         self._vectors: list[np.ndarray] = []  # memory-mapped, by shard number
         self._shard_names: dict[str, int] = {}
-        self._hits = self._misses = self._encoded = 0
         self.refresh()
 
     @property
     def directory(self) -> Path:
-        """Where this model's shards live (``root/<model_sha256>``)."""
         return self._dir
-
-    @property
-    def model_id(self) -> str:
-        return self._encoder.model_id
-
-    @property
-    def model_sha256(self) -> str:
-        return self._encoder.model_sha256
 
     @property
     def dim(self) -> int:
         return self._dim
 
     @property
-    def hits(self) -> int:
-        return self.stats().hits
-
-    @property
-    def misses(self) -> int:
-        return self.stats().misses
-
-    @property
-    def encoded(self) -> int:
-        return self.stats().encoded
-
-    def stats(self) -> CacheStats:
-        """A consistent snapshot of the counters and the cache size."""
+    def n_shards(self) -> int:
         with self._lock:
-            return CacheStats(self._hits, self._misses, self._encoded, len(self._index), len(self._vectors))
+            return len(self._vectors)
 
     def __len__(self) -> int:
-        """Cached vectors known to this instance (a text stored twice by racing writers counts twice)."""
+        """Stored rows known to this instance (a key stored twice by racing writers counts twice)."""
         with self._lock:
             return len(self._index)
 
-    def embed(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
-        """Vectors of ``texts`` as ``(len(texts), dim)`` float32 rows in input order.
+    def fill(self, keys: np.ndarray, out: np.ndarray, which: np.ndarray) -> np.ndarray:
+        """Copy the stored rows of ``keys[which]`` into ``out`` at the same positions; the positions
+        (of ``which``) still missing."""
+        with self._lock:
+            shard, row = self._index.find(keys[which])
+            hit = shard >= 0
+            _gather(self._vectors, shard[hit], row[hit], out, which[hit])
+        return which[~hit]
 
-        Only texts not cached yet are encoded, each once even if repeated in the call; their vectors
-        are stored in one new shard before this returns, so a crash loses at most this call's work.
-        """
-        items = as_text_list(texts)
-        keys, inverse, unique_texts = _dedupe(self.model_sha256, items)
-        vectors = np.empty((len(keys), self._dim), dtype=np.float32)
-        missing = self._fill(keys, vectors, np.arange(len(keys)))
-        if missing.size and self.refresh():
-            missing = self._fill(keys, vectors, missing)
-        if missing.size:
-            fresh = self._encoder.encode(
-                [unique_texts[i] for i in missing], batch_size=self._batch_size, show_progress=show_progress
-            )
-            fresh = checked_vectors(fresh, missing.size, self._dim, source=f"encoder {self.model_id}")
-            vectors[missing] = fresh
-            self._store(keys[missing], fresh)
-        self._count(inverse, missing, len(keys))
-        if len(keys) == len(items):  # no repeats: rows are already in input order
-            return vectors
-        return vectors[inverse]
+    def get(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(rows, found)``: the stored row of each key (zeros where ``found`` is False)."""
+        rows = np.zeros((len(keys), self._dim), dtype=np.float32)
+        missing = self.fill(keys, rows, np.arange(len(keys)))
+        found = np.ones(len(keys), dtype=bool)
+        found[missing] = False
+        return rows, found
 
-    def __call__(self, texts: Sequence[str]) -> np.ndarray:
-        """Same as :meth:`embed`, so the cache can be passed wherever an ``embed_fn`` is expected."""
-        return self.embed(texts)
+    def put(self, keys: np.ndarray, vectors: np.ndarray) -> None:
+        """Publish ``vectors`` under ``keys`` as one shard (written outside the lock: its name is
+        unique), then index it."""
+        if len(keys) == 0:
+            return
+        try:
+            name = _write_shard(self._shards_dir, keys, vectors)
+        except OSError as exc:
+            raise FatalError(f"cannot write to the {self._what} at {self._dir}: {exc}") from exc
+        with self._lock:
+            self._adopt([name])
 
     def refresh(self) -> int:
         """Adopt shards written by other instances or processes since the last look; how many were new."""
@@ -242,9 +222,9 @@ class EmbeddingCache:
     def compact(self) -> int:
         """Rewrite all shards as one (first copy of each key wins); how many shard folders were removed.
 
-        Worth running after a stage that embedded in many small calls: fewer files to open and map.
-        Readers elsewhere keep working (their maps outlive the deleted files on POSIX systems) and pick
-        up the merged shard on their next miss. Run it while no other process is writing this cache.
+        Worth running after many small writes: fewer files to open and map. Readers elsewhere keep
+        working (their maps outlive the deleted files on POSIX systems) and pick up the merged shard
+        on their next refresh. Run it while no other process is writing this store.
         """
         with self._lock:
             self.refresh()
@@ -261,32 +241,13 @@ class EmbeddingCache:
             self._adopt([name])
             return len(old)
 
-    # -- internals -----------------------------------------------------------------------------
-
-    def _fill(self, keys: np.ndarray, out: np.ndarray, which: np.ndarray) -> np.ndarray:
-        """Copy cached vectors of ``keys[which]`` into ``out``; the positions still missing."""
-        with self._lock:
-            shard, row = self._index.find(keys[which])
-            hit = shard >= 0
-            _gather(self._vectors, shard[hit], row[hit], out, which[hit])
-        return which[~hit]
-
-    def _store(self, keys: np.ndarray, vectors: np.ndarray) -> None:
-        """Publish one shard (outside the lock: the name is unique), then adopt it."""
-        try:
-            name = _write_shard(self._shards_dir, keys, vectors)
-        except OSError as exc:
-            raise FatalError(f"cannot write to the embedding cache at {self._dir}: {exc}") from exc
-        with self._lock:
-            self._adopt([name])
-
     def _adopt(self, names: Sequence[str]) -> int:
         """Map the named shards and index their keys; shards removed meanwhile by a compaction are skipped."""
         all_keys, all_shards, all_rows = [], [], []
         for name in names:
             if name in self._shard_names:
                 continue
-            loaded = _read_shard(self._shards_dir / name, self._dim)
+            loaded = _read_shard(self._shards_dir / name, self._dim, self._what)
             if loaded is None:
                 continue
             keys, vectors = loaded
@@ -311,6 +272,99 @@ class EmbeddingCache:
         _, first = np.unique(all_keys, return_index=True)
         first.sort()
         return all_keys[first], np.concatenate(numbers)[first], np.concatenate(rows)[first]
+
+
+class EmbeddingCache:
+    """Embed texts through ``encoder``, computing each (model, text) vector once per cache directory.
+
+    Safe for several threads sharing one instance and for several processes sharing one directory
+    (they see each other's shards on their next miss). ``embed`` is the whole API; counters say how
+    much work was really done. The rows live in a :class:`VectorStore` under ``root/<model_sha256>``.
+    """
+
+    def __init__(self, root: Path, encoder: TextEncoder, *, batch_size: int = 64) -> None:
+        self._encoder = encoder
+        self._batch_size = batch_size
+        meta = {"format": CACHE_FORMAT, "model_id": encoder.model_id, "model_sha256": encoder.model_sha256}
+        directory = Path(root) / encoder.model_sha256
+        self._store = VectorStore(directory, int(encoder.dim), meta, what="embedding cache")
+        self._lock = threading.Lock()  # the counters
+        self._hits = self._misses = self._encoded = 0
+
+    @property
+    def directory(self) -> Path:
+        """Where this model's shards live (``root/<model_sha256>``)."""
+        return self._store.directory
+
+    @property
+    def model_id(self) -> str:
+        return self._encoder.model_id
+
+    @property
+    def model_sha256(self) -> str:
+        return self._encoder.model_sha256
+
+    @property
+    def dim(self) -> int:
+        return self._store.dim
+
+    @property
+    def hits(self) -> int:
+        return self.stats().hits
+
+    @property
+    def misses(self) -> int:
+        return self.stats().misses
+
+    @property
+    def encoded(self) -> int:
+        return self.stats().encoded
+
+    def stats(self) -> CacheStats:
+        """A snapshot of the counters and the cache size."""
+        with self._lock:
+            hits, misses, encoded = self._hits, self._misses, self._encoded
+        return CacheStats(hits, misses, encoded, len(self._store), self._store.n_shards)
+
+    def __len__(self) -> int:
+        """Cached vectors known to this instance (a text stored twice by racing writers counts twice)."""
+        return len(self._store)
+
+    def embed(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
+        """Vectors of ``texts`` as ``(len(texts), dim)`` float32 rows in input order.
+
+        Only texts not cached yet are encoded, each once even if repeated in the call; their vectors
+        are stored in one new shard before this returns, so a crash loses at most this call's work.
+        """
+        items = as_text_list(texts)
+        keys, inverse, unique_texts = _dedupe(self.model_sha256, items)
+        vectors = np.empty((len(keys), self.dim), dtype=np.float32)
+        missing = self._store.fill(keys, vectors, np.arange(len(keys)))
+        if missing.size and self._store.refresh():
+            missing = self._store.fill(keys, vectors, missing)
+        if missing.size:
+            fresh = self._encoder.encode(
+                [unique_texts[i] for i in missing], batch_size=self._batch_size, show_progress=show_progress
+            )
+            fresh = checked_vectors(fresh, missing.size, self.dim, source=f"encoder {self.model_id}")
+            vectors[missing] = fresh
+            self._store.put(keys[missing], fresh)
+        self._count(inverse, missing, len(keys))
+        if len(keys) == len(items):  # no repeats: rows are already in input order
+            return vectors
+        return vectors[inverse]
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        """Same as :meth:`embed`, so the cache can be passed wherever an ``embed_fn`` is expected."""
+        return self.embed(texts)
+
+    def refresh(self) -> int:
+        """Adopt shards written by other instances or processes since the last look; how many were new."""
+        return self._store.refresh()
+
+    def compact(self) -> int:
+        """Merge all shards into one (see :meth:`VectorStore.compact`); how many folders were removed."""
+        return self._store.compact()
 
     def _count(self, inverse: np.ndarray, missing: np.ndarray, n_unique: int) -> None:
         """Update the counters: rows served from the cache, rows that missed, distinct texts encoded."""
@@ -359,34 +413,29 @@ def _gather(
         out[d] = shards[int(s[0])][r]
 
 
-def _prepare_dir(directory: Path, shards_dir: Path, encoder: TextEncoder, dim: int) -> None:
-    """Create the cache folders and ``meta.json``, or check that an existing cache fits this encoder."""
+def _prepare_dir(directory: Path, shards_dir: Path, meta: Mapping[str, object], what: str) -> None:
+    """Create the store's folders and ``meta.json``, or check that an existing store has this
+    ``meta``'s format and width."""
     try:
         shards_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise FatalError(f"cannot create the embedding cache at {directory}: {exc}") from exc
+        raise FatalError(f"cannot create the {what} at {directory}: {exc}") from exc
     meta_path = directory / "meta.json"
-    meta = {
-        "format": CACHE_FORMAT,
-        "model_id": encoder.model_id,
-        "model_sha256": encoder.model_sha256,
-        "dim": dim,
-    }
     if meta_path.exists():
         try:
             found = json.loads(meta_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise FatalError(
-                f"{meta_path} is unreadable ({exc}); delete {directory} to rebuild the cache"
+                f"{meta_path} is unreadable ({exc}); delete {directory} to rebuild the {what}"
             ) from exc
-        if found.get("format") != CACHE_FORMAT or found.get("dim") != dim:
+        if found.get("format") != meta["format"] or found.get("dim") != meta["dim"]:
             raise FatalError(
-                f"embedding cache {directory} has format {found.get('format')!r} / dim {found.get('dim')!r}, "
-                f"this code writes {CACHE_FORMAT!r} / dim {dim}; use another cache root or delete it"
+                f"{what} {directory} has format {found.get('format')!r} / dim {found.get('dim')!r}, this"
+                f" code writes {meta['format']!r} / dim {meta['dim']}; use another cache root or delete it"
             )
         return
     tmp = directory / f"{_TMP_PREFIX}meta-{uuid.uuid4().hex}.json"
-    tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    tmp.write_text(json.dumps(dict(meta), indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, meta_path)
 
 
@@ -396,7 +445,7 @@ def _list_shards(shards_dir: Path) -> list[str]:
         return sorted(e.name for e in entries if e.is_dir() and not e.name.startswith("."))
 
 
-def _read_shard(path: Path, dim: int) -> tuple[np.ndarray, np.ndarray] | None:
+def _read_shard(path: Path, dim: int, what: str) -> tuple[np.ndarray, np.ndarray] | None:
     """Keys (in memory) and vectors (memory-mapped) of one shard; ``None`` if it was removed meanwhile."""
     try:
         keys = np.load(path / "keys.npy")
@@ -404,16 +453,16 @@ def _read_shard(path: Path, dim: int) -> tuple[np.ndarray, np.ndarray] | None:
     except FileNotFoundError:
         if path.exists():
             raise FatalError(
-                f"embedding cache shard {path} is incomplete; delete that folder and re-run"
+                f"{what} shard {path} is incomplete; delete that folder and re-run"
             ) from None
         return None
     except (OSError, ValueError) as exc:
         raise FatalError(
-            f"embedding cache shard {path} is unreadable ({exc}); delete that folder and re-run"
+            f"{what} shard {path} is unreadable ({exc}); delete that folder and re-run"
         ) from exc
     if keys.dtype != KEY_DTYPE or vectors.dtype != np.float32 or vectors.shape != (len(keys), dim):
         raise FatalError(
-            f"embedding cache shard {path} holds keys {keys.dtype}{keys.shape} and vectors"
+            f"{what} shard {path} holds keys {keys.dtype}{keys.shape} and vectors"
             f" {vectors.dtype}{vectors.shape}, expected S32 keys and float32 rows of {dim};"
             " delete it and re-run"
         )

@@ -116,18 +116,25 @@ class VectorIndex:
         Fewer than ``k`` hits come back when the index holds fewer vectors. Queries must be unit rows
         of the index's dimension, as produced by the encoder.
         """
+        scores, ids = self.search_arrays(vectors, k)
+        return [
+            [Hit(self._keys[i], float(s)) for i, s in zip(row_ids, row_scores, strict=True) if i >= 0]
+            for row_ids, row_scores in zip(ids, scores, strict=True)
+        ]
+
+    def search_arrays(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`search` as faiss gives it: ``(scores, positions)``, each ``(n, min(k, len))``, best
+        first, position -1 for no hit; ``keys[position]`` names a hit. For callers that look at a few
+        rows of a large search and should not pay for a :class:`Hit` per row and neighbour."""
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
         queries = _unit_rows(vectors, "query vectors")
         if queries.shape[0] and queries.shape[1] != self.dim:
             raise ValueError(f"query vectors have {queries.shape[1]} dims, the index {self.dim}")
-        if len(self) == 0 or queries.shape[0] == 0:
-            return [[] for _ in range(queries.shape[0])]
-        scores, ids = self._search(queries, min(k, len(self)))
-        return [
-            [Hit(self._keys[i], float(s)) for i, s in zip(row_ids, row_scores, strict=True) if i >= 0]
-            for row_ids, row_scores in zip(ids, scores, strict=True)
-        ]
+        width = min(k, len(self))
+        if width == 0 or queries.shape[0] == 0:
+            return np.zeros((queries.shape[0], width), np.float32), np.full((queries.shape[0], width), -1)
+        return self._search(queries, width)
 
     def _search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """faiss search with this index's thread cap (OpenMP keeps it per calling thread, so set it here)."""

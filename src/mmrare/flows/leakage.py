@@ -231,7 +231,7 @@ def leakage_rows(
         # items decided in earlier runs were checked then (their flags are stored): check the new
         # ones against everything instead of everything against everything again
         focus = None if len(todo) == len(batch.all_items) else {e.item.item_id for e in todo}
-        store = ContextVectors(cfg.cache_path / "context-vectors", embedder.model_sha256)
+        store = ContextVectors(cfg.cache_path / "context-vectors", embedder.model_sha256, embedder.dim)
         vector_keys = {i.item_id: store.key(i.context) for i in batch.all_items}
         report = dataset_checks(
             batch.all_items, embedder, policy, phashes=batch.phashes, focus=focus,

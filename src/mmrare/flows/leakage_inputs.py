@@ -14,14 +14,10 @@ resolves every name of each item's answer into an :class:`~mmrare.leakage.Answer
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
-import os
 import re
-import time
-import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,12 +26,15 @@ import duckdb
 import numpy as np
 
 from mmrare.annotations.drafting.vocab import Vocabulary, examinations, treatments
+from mmrare.embedding.cache import KEY_DTYPE, VectorStore
+from mmrare.embedding.model import PINNED_MODEL_DIM
 from mmrare.items import QAItem
 from mmrare.leakage import AnswerDescriptor, FigureText, LeakageInput
-from mmrare.leakage.dataset import CheckedItem, DatasetItem, context_vector_code, graphic_ids
+from mmrare.leakage.dataset import CONTEXT_VECTOR_VERSION, CheckedItem, DatasetItem, graphic_ids
 from mmrare.ontology.index import OrdoIndex
 
 log = logging.getLogger(__name__)
+CONTEXT_VECTORS_FORMAT = "mmrare-context-vectors/2"  # /2: the embedding cache's shard store
 
 
 def load_items(con: duckdb.DuckDBPyConnection, item_ids: Sequence[str]) -> list[QAItem]:
@@ -71,73 +70,49 @@ def dataset_items(con: duckdb.DuckDBPyConnection, item_ids: Sequence[str]) -> li
     return [found[i] for i in wanted if i in found]
 
 
-@functools.cache
-def _context_code_digest() -> str:
-    """sha256 of the code a context vector is computed by (:func:`context_vector_code`): an edit there
-    keys new vectors instead of serving stale ones, as the linker's term-table cache does."""
-    return hashlib.sha256(context_vector_code().encode()).hexdigest()
-
-
 class ContextVectors:
-    """The dataset checks' context vectors, on disk under ``root/<model sha256>/``, keyed by
-    sha256(model digest, code digest, context): a pure function of the context and model, like the
-    embedding cache they are computed from, so a top-up reads the earlier items' vectors instead of
-    splitting and looking up ~100k sentences again.
-
-    One ``<time_ns>-<pid>-<uuid>.npz`` per write (hex keys, float32 rows), published by a rename; shards are
-    never changed, so readers need no lock, and an unreadable shard only means recomputing.
+    """The dataset checks' context vectors, keyed by sha256(model digest, :data:`CONTEXT_VECTOR_VERSION`,
+    context): a pure function of the context and the model, like the sentence vectors they are the
+    mean of, so a top-up reads the earlier items' vectors instead of splitting and looking up ~100k
+    sentences again. Stored as a :class:`~mmrare.embedding.cache.VectorStore` (the embedding cache's
+    shard store) under ``root/<model sha256>``.
     """
 
-    def __init__(self, root: Path, model_sha256: str) -> None:
-        self.dir = Path(root) / model_sha256
-        self._prefix = f"{model_sha256}\0{_context_code_digest()}\0"
+    def __init__(self, root: Path, model_sha256: str, dim: int = PINNED_MODEL_DIM) -> None:
+        meta = {"format": CONTEXT_VECTORS_FORMAT, "model_sha256": model_sha256, "key": CONTEXT_VECTOR_VERSION}
+        self._store = VectorStore(Path(root) / model_sha256, dim, meta, what="context-vector store")
+        self._prefix = hashlib.sha256(f"{model_sha256}\0{CONTEXT_VECTOR_VERSION}\0".encode())
 
-    def key(self, context: str) -> str:
-        """Hex keys: numpy's ``S`` strings would drop a raw digest's trailing NUL bytes."""
-        return hashlib.sha256((self._prefix + context).encode("utf-8", "surrogatepass")).hexdigest()
+    @property
+    def directory(self) -> Path:
+        return self._store.directory
 
-    def get(self, keys: Mapping[str, str]) -> dict[str, np.ndarray]:
+    def key(self, context: str) -> bytes:
+        """The raw 32-byte key of ``context``."""
+        hasher = self._prefix.copy()
+        hasher.update(context.encode("utf-8", "surrogatepass"))
+        return hasher.digest()
+
+    def get(self, keys: Mapping[str, bytes]) -> dict[str, np.ndarray]:
         """Stored vectors for ``keys`` (id -> key), by id; ids without one are left out."""
-        if not keys or not self.dir.is_dir():
+        if not keys:
             return {}
-        rows: dict[str, np.ndarray] = {}
-        wanted = set(keys.values())
-        for shard in sorted(f for f in self.dir.glob("*.npz") if not f.name.startswith(".")):
-            try:
-                with np.load(shard, allow_pickle=False) as data:
-                    shard_keys, vectors = data["keys"], data["vectors"]
-            except (OSError, ValueError, KeyError) as exc:
-                log.warning("ignoring context-vector shard %s (%s)", shard, exc)
-                continue
-            for n, k in enumerate(shard_keys.tolist()):
-                if k in wanted:
-                    rows[k] = vectors[n]
-        return {i: rows[k] for i, k in keys.items() if k in rows}
+        ids = list(keys)
+        rows, found = self._store.get(np.array([keys[i] for i in ids], dtype=KEY_DTYPE))
+        return {i: rows[n] for n, i in enumerate(ids) if found[n]}
 
-    def put(self, keys: Mapping[str, str], vectors: Mapping[str, np.ndarray]) -> None:
-        """Store ``vectors`` (by id) under their ids' keys as one shard; a failed write only costs
-        the next run a recomputation."""
-        ids = [i for i in vectors if i in keys]
-        if not ids:
+    def put(self, keys: Mapping[str, bytes], vectors: Mapping[str, np.ndarray]) -> None:
+        """Store ``vectors`` (by id) under their ids' keys as one shard, each distinct key once."""
+        first: dict[bytes, str] = {}
+        for item_id in vectors:
+            if item_id in keys:
+                first.setdefault(keys[item_id], item_id)
+        if not first:
             return
-        unique = dict.fromkeys(keys[i] for i in ids)
-        first = {keys[i]: i for i in reversed(ids)}
-        name = f"{os.getpid()}-{uuid.uuid4().hex}"
-        tmp = self.dir / f".tmp-{name}.npz"
-        try:
-            self.dir.mkdir(parents=True, exist_ok=True)
-            with tmp.open("wb") as handle:
-                np.savez(
-                    handle,
-                    keys=np.array(list(unique), dtype="U64"),
-                    vectors=np.stack([vectors[first[k]] for k in unique]).astype(np.float32),
-                )
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.dir / f"{time.time_ns()}-{name}.npz")
-        except OSError as exc:
-            log.warning("could not store context vectors under %s: %s", self.dir, exc)
-            tmp.unlink(missing_ok=True)
+        self._store.put(
+            np.array(list(first), dtype=KEY_DTYPE),
+            np.stack([vectors[i] for i in first.values()]).astype(np.float32),
+        )
 
 
 def case_sentences(con: duckdb.DuckDBPyConnection, pmcids: Sequence[str]) -> dict[str, dict[str, str]]:

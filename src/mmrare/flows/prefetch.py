@@ -107,6 +107,10 @@ class AfterPrefetch:
         return self._cache.model_sha256
 
     @property
+    def dim(self) -> int:
+        return self._cache.dim
+
+    @property
     def encoded(self) -> int:
         return self._cache.encoded
 

@@ -262,6 +262,11 @@ def duplicate_images(
 # ----------------------------------------------------------------------------- context vectors
 
 
+# Stored context vectors are keyed with this: bump it whenever a context's vector for the same text
+# may change (context_pieces, the sentence splitter in leakage.segments, _unit_mean).
+CONTEXT_VECTOR_VERSION = "context-vector/1"
+
+
 def context_vectors(
     contexts: Mapping[str, str], embedder: Embedder, *, batch: TextBatch | None = None
 ) -> dict[str, np.ndarray]:
@@ -285,19 +290,6 @@ def context_pieces(text: str) -> list[str]:
     """The texts a context vector is the mean of: its sentences (the whole text, or one space for an
     empty one, when it has none)."""
     return [text[s:e] for s, e in split_sentences(text)] or [text or " "]
-
-
-def context_vector_code() -> str:
-    """The source a context vector is computed by (:func:`context_pieces`, the sentence splitter and
-    :func:`_unit_mean`), for keys of stored vectors: an edit there must not serve stale vectors, and
-    an edit anywhere else in this module should not throw them away."""
-    import inspect
-
-    from mmrare.leakage import segments
-
-    return "\0".join(
-        (inspect.getsource(context_pieces), inspect.getsource(_unit_mean), inspect.getsource(segments))
-    )
 
 
 def _unit_mean(rows: np.ndarray) -> np.ndarray:
@@ -391,10 +383,12 @@ def _reaching(
     were most of its dataset checks, and one in a thousand rows is needed. The search itself must
     stay one faiss call over *all* queries: faiss and BLAS take other code paths for other batch
     sizes, and a subset's cosines came out one unit apart in the 6th decimal (other flags than a
-    full search). So the raw arrays are read (VectorIndex has no public array search; the private
-    call is the same one ``search`` makes), and hits are built for the rows that can flag.
+    full search). So the raw arrays are read (:meth:`VectorIndex.search_arrays`, the same faiss call
+    ``search`` makes), and hits are built for the rows that can flag.
     """
-    scores, ids = index._search(np.ascontiguousarray(matrix, dtype=np.float32), k)
+    scores, ids = index.search_arrays(matrix, k)
+    if scores.shape[1] == 0:  # an empty index
+        return []
     keys = index.keys
     out = []
     for row in np.nonzero(scores[:, 0] >= threshold - _BELOW)[0].tolist():
