@@ -31,6 +31,7 @@ from mmrare.curation.sources.rawcache import RawCache
 from mmrare.embedding.cpushare import python_work, short_switch_interval
 from mmrare.flows.chunks import Sealed, chunk_label, chunked
 from mmrare.flows.draft import run_draft_stage
+from mmrare.flows.heap import build_heap, freeze_long_lived
 from mmrare.flows.leakage import run_leakage_stage
 from mmrare.flows.link import run_link_stage
 from mmrare.flows.loading import add_counts, load_stage
@@ -133,7 +134,8 @@ def run_build_flow(
 def run_build(cfg: Config, show_progress: bool = True) -> dict[str, Any]:
     """Body of the build flow (must run inside a flow so tasks get a runner)."""
     clock = StageClock()
-    with measuring(clock), short_switch_interval():  # the encoder beside Python: see cpushare
+    # the encoder beside Python: see cpushare; the collector and the build's heap: see heap
+    with measuring(clock), short_switch_interval(), build_heap():
         result = _run_build(cfg, show_progress, clock)
     return result
 
@@ -175,6 +177,7 @@ def _run_build(cfg: Config, show_progress: bool, clock: StageClock) -> dict[str,
             write_shard(shard_root, f"discover-{run_id}", {"rejects": rows}, schemas)
             summary.reject_lines += [f"ingest: {r.record_id}: {r.reason} ({r.detail})" for r in found.rejects]
 
+        freeze_long_lived()  # imports, config, the digests; ORDO and the encoder when prefetched
         with section("parse") as parse:
             _curate_all(todo, cfg, run_id, shard_root, schemas, show_progress, summary)
             parse.items = summary.processed
@@ -189,12 +192,14 @@ def _run_build(cfg: Config, show_progress: bool, clock: StageClock) -> dict[str,
         summary.stages["link"] = link.counts()
         summary.add_rows(link.rows_added)
         summary.reject_lines += link.reject_lines
+        freeze_long_lived()  # the linker, the label index
         with section("draft") as stage:
             draft = run_draft_stage(resources, con, run_id, show_progress, prefetch=prefetch)
             stage.items = draft.cases
         summary.stages["draft"] = draft.counts()
         summary.add_rows(draft.rows_added)
         summary.reject_lines += draft.reject_lines
+        freeze_long_lived()  # what drafting loaded and keeps (vocabularies, matchers)
         with section("leakage") as stage:
             leakage = run_leakage_stage(resources, con, run_id, show_progress)
             stage.items = leakage.decided
