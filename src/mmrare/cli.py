@@ -332,6 +332,14 @@ def status(config: ConfigOption = None) -> None:
             f"finished {run['finished_at']}, config {run['config_hash']}, code {run['code_version']}"
         )
         console.print(f"counts: {run['counts']}")
+    from mmrare.buildservice import find_service
+
+    service = find_service(cfg.workspace_dir)
+    if service is not None:
+        console.print(
+            f"build service: pid {service.pid} on {service.url}, since {service.started_at}, "
+            f"code {service.code_version}", highlight=False,
+        )
 
 
 @app.command()

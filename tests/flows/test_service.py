@@ -97,6 +97,8 @@ def test_builds_go_to_the_service_keep_its_resources_and_match_a_local_build(
     first = runner.invoke(app, ["build", "--config", str(config), "--no-progress"])
     assert first.exit_code == 0, first.output
     assert "built by the build service" in first.output and "1 processed -> 1 cases" in _flat(first.output)
+    status = runner.invoke(app, ["status", "--config", str(config)])
+    assert status.exit_code == 0 and f"build service: pid {svc.info.pid}" in _flat(status.output)
     warm = resources_module._WARM
     assert warm is not None
     loaded = warm._last
