@@ -116,10 +116,13 @@ class VectorIndex:
         Fewer than ``k`` hits come back when the index holds fewer vectors. Queries must be unit rows
         of the index's dimension, as produced by the encoder.
         """
-        scores, ids = self.search_arrays(vectors, k)
+        return self.hits(*self.search_arrays(vectors, k))
+
+    def hits(self, scores: np.ndarray, positions: np.ndarray) -> list[list[Hit]]:
+        """Rows of :meth:`search_arrays` (all, or a selection of them) as :class:`Hit` lists."""
         return [
             [Hit(self._keys[i], float(s)) for i, s in zip(row_ids, row_scores, strict=True) if i >= 0]
-            for row_ids, row_scores in zip(ids, scores, strict=True)
+            for row_ids, row_scores in zip(positions, scores, strict=True)
         ]
 
     def search_arrays(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

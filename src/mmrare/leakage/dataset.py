@@ -167,17 +167,7 @@ def hamming_matrix(hashes: Sequence[str]) -> np.ndarray:
 
 def close_pairs(hashes: Sequence[str], max_distance: int, *, block: int = 256) -> list[tuple[int, int, int]]:
     """``(i, j, distance)`` for ``i < j`` within ``max_distance`` bits, in row blocks so memory stays flat."""
-    if len(hashes) < 2:
-        return []
-    array = _hash_words(hashes)
-    out = []
-    for start in range(0, len(hashes), block):
-        distances = _distances(array[start : start + block], array)
-        rows, cols = np.nonzero(distances <= max_distance)
-        for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
-            if start + r < c:
-                out.append((start + r, c, int(distances[r, c])))
-    return out
+    return close_pairs_of(hashes, range(len(hashes)), max_distance, block=block)
 
 
 def close_pairs_of(
@@ -389,12 +379,9 @@ def _reaching(
     scores, ids = index.search_arrays(matrix, k)
     if scores.shape[1] == 0:  # an empty index
         return []
-    keys = index.keys
-    out = []
-    for row in np.nonzero(scores[:, 0] >= threshold - _BELOW)[0].tolist():
-        hits = [Hit(keys[i], float(s)) for i, s in zip(ids[row], scores[row], strict=True) if i >= 0]
-        out.append((queries[row], hits))
-    return out
+    rows = np.nonzero(scores[:, 0] >= threshold - _BELOW)[0]
+    found = index.hits(scores[rows], ids[rows])
+    return [(queries[row], hits) for row, hits in zip(rows.tolist(), found, strict=True)]
 
 
 # ----------------------------------------------------------------------------- blind solver
