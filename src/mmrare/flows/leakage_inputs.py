@@ -14,9 +14,7 @@ resolves every name of each item's answer into an :class:`~mmrare.leakage.Answer
 
 from __future__ import annotations
 
-import hashlib
 import json
-import logging
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -26,14 +24,13 @@ import duckdb
 import numpy as np
 
 from mmrare.annotations.drafting.vocab import Vocabulary, examinations, treatments
-from mmrare.embedding.cache import KEY_DTYPE, VectorStore
+from mmrare.embedding.cache import KEY_DTYPE, VectorStore, key_digest
 from mmrare.embedding.model import PINNED_MODEL_DIM
 from mmrare.items import QAItem
 from mmrare.leakage import AnswerDescriptor, FigureText, LeakageInput
 from mmrare.leakage.dataset import CONTEXT_VECTOR_VERSION, CheckedItem, DatasetItem, graphic_ids
 from mmrare.ontology.index import OrdoIndex
 
-log = logging.getLogger(__name__)
 CONTEXT_VECTORS_FORMAT = "mmrare-context-vectors/2"  # /2: the embedding cache's shard store
 
 
@@ -81,17 +78,15 @@ class ContextVectors:
     def __init__(self, root: Path, model_sha256: str, dim: int = PINNED_MODEL_DIM) -> None:
         meta = {"format": CONTEXT_VECTORS_FORMAT, "model_sha256": model_sha256, "key": CONTEXT_VECTOR_VERSION}
         self._store = VectorStore(Path(root) / model_sha256, dim, meta, what="context-vector store")
-        self._prefix = hashlib.sha256(f"{model_sha256}\0{CONTEXT_VECTOR_VERSION}\0".encode())
+        self._model_sha256 = model_sha256
 
     @property
     def directory(self) -> Path:
         return self._store.directory
 
     def key(self, context: str) -> bytes:
-        """The raw 32-byte key of ``context``."""
-        hasher = self._prefix.copy()
-        hasher.update(context.encode("utf-8", "surrogatepass"))
-        return hasher.digest()
+        """The raw 32-byte key of ``context``: the embedding cache's key of the versioned context."""
+        return key_digest(self._model_sha256, f"{CONTEXT_VECTOR_VERSION}\0{context}")
 
     def get(self, keys: Mapping[str, bytes]) -> dict[str, np.ndarray]:
         """Stored vectors for ``keys`` (id -> key), by id; ids without one are left out."""
