@@ -184,7 +184,7 @@ def _run_build(cfg: Config, show_progress: bool, clock: StageClock) -> dict[str,
         summary.add_rows(load_stage(con, shard_root))
         # leakage texts of drafted items, embedded beside drafting and then beside leakage control's
         # own Python (descriptors, lexical matchers), which starts before this backlog is done
-        prefetch = resources.start_prefetch() if tasks_run_here() else None
+        prefetch = resources.start_leakage_prefetch() if tasks_run_here() else None
 
         with section("link") as stage:
             link = run_link_stage(resources, con, run_id, show_progress)

@@ -185,7 +185,7 @@ def draft_cases_task(
     cfg = res.cfg
     rows: dict[str, list[dict[str, Any]]] = {table: [] for table in DRAFT_TABLES}
     out = []
-    res.await_prefetch()  # drafting may need the label index: wait here, not inside python_work
+    res.await_label_index()  # drafting may need the label index: wait here, not inside python_work
     with python_work():  # the encoder (prefetched leakage texts) leaves this core to drafting
         for r in records.value:
             dx = diagnosis_input(res.ordo, diagnoses.value[r.pmcid], cfg.drafting, res)

@@ -55,7 +55,7 @@ def build_resources(cfg: Config) -> BuildResources:
 
 def keep_resources_warm() -> WarmResources:
     """Make every later build in this process reuse the heavy objects of the one before (``mmrare
-    serve``: a top-up then costs its new cases, not torch's import and ORDO's load)."""
+    build-service``: a top-up then costs its new cases, not torch's import and ORDO's load)."""
     global _WARM
     with _PROCESS_LOCK:
         if _WARM is None:
@@ -118,7 +118,7 @@ class BuildResources:
     _fallback: LabelFallback | None = None
     _labels: VectorIndex | None = None
     _linker: Linker | None = None
-    _prefetch: threading.Thread | None = None
+    _label_prefetch: threading.Thread | None = None
     _ordo_signature: tuple[int, int, int] | None = None
     _leakage_prefetch: EmbeddingPrefetch | None = None
 
@@ -148,18 +148,16 @@ class BuildResources:
         """Take over what ``previous`` loaded, where it is valid for this config (see WarmResources).
 
         The encoder depends on nothing in the config; the embedding cache on the cache directory
-        (and it re-reads its folder for shards other processes wrote meanwhile); ORDO, the linker and
-        the label indexes on the cache directory and the ORDO file.
+        (on a miss it re-reads its folder, so shards other processes wrote meanwhile are found);
+        ORDO, the linker and the label indexes on the cache directory and the ORDO file.
         """
-        previous.await_prefetch()
+        previous.await_label_index()
         with previous._locks["encoder"]:
             self._encoder = previous._encoder
         if previous.cache_dir != self.cache_dir:
             return
         with previous._locks["embeddings"]:
             self._cache = previous._cache
-        if self._cache is not None:
-            self._cache.refresh()
         path = self.cfg.resolve(self.cfg.ontology.ordo_path)
         same_ordo = (
             previous._ordo is not None
@@ -210,7 +208,7 @@ class BuildResources:
                 )
             return self._cache
 
-    def start_prefetch(self) -> EmbeddingPrefetch:
+    def start_leakage_prefetch(self) -> EmbeddingPrefetch:
         """A background embedder for the drafted items' leakage texts (:mod:`mmrare.flows.prefetch`);
         :meth:`leakage_embeddings` waits for it before leakage control embeds anything itself."""
         from mmrare.flows.prefetch import EmbeddingPrefetch
@@ -298,14 +296,14 @@ class BuildResources:
             finally:
                 ready.set()
 
-        self._prefetch = threading.Thread(target=build, name="mmrare-label-index", daemon=True)
-        self._prefetch.start()
+        self._label_prefetch = threading.Thread(target=build, name="mmrare-label-index", daemon=True)
+        self._label_prefetch.start()
         return ready
 
-    def await_prefetch(self) -> None:
+    def await_label_index(self) -> None:
         """Wait for a label-index prefetch, if one runs: before CPU-bound Python work that may need
         the index, so that work does not hold the encoder to one thread while it only waits."""
-        thread = self._prefetch
+        thread = self._label_prefetch
         if thread is not None:
             thread.join()
 
