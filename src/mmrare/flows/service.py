@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from mmrare.buildservice import TOKEN_HEADER, ServiceInfo, register, unregister
+from mmrare.buildservice import TOKEN_HEADER, ServiceInfo, ServiceRefused, register, unregister
 from mmrare.config import Config, load_config
 from mmrare.errors import FatalError
 from mmrare.flows.build import run_build_flow
@@ -77,9 +77,9 @@ class BuildService:
         """One build as a Prefect flow run; refused when the config resolves differently here."""
         cfg = load_config(Path(config_file) if config_file else None)
         if cfg.workspace_dir != self.cfg.workspace_dir:
-            raise _Refused(f"this service builds {self.cfg.workspace_dir}, not {cfg.workspace_dir}")
+            raise ServiceRefused(f"this service builds {self.cfg.workspace_dir}, not {cfg.workspace_dir}")
         if config_hash is not None and cfg.config_hash != config_hash:
-            raise _Refused(
+            raise ServiceRefused(
                 f"the config resolves to {cfg.config_hash} here but {config_hash} in the client "
                 "(different file contents or MMRARE_* variables)"
             )
@@ -119,10 +119,6 @@ class BuildService:
         return token is not None and hmac.compare_digest(token, self._token)
 
 
-class _Refused(Exception):
-    """A request this service will not run (answered 409: the client builds on its own)."""
-
-
 def _handler_for(service: BuildService) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "mmrare-build-service"
@@ -147,7 +143,7 @@ def _handler_for(service: BuildService) -> type[BaseHTTPRequestHandler]:
                 result = service.build(
                     request.get("config_file"), request.get("config_hash"), request.get("workers")
                 )
-            except _Refused as exc:
+            except ServiceRefused as exc:  # 409: the client builds on its own
                 self._send(HTTPStatus.CONFLICT, {"error": str(exc)})
             except FatalError as exc:
                 self._send(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
