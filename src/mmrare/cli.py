@@ -91,6 +91,10 @@ def build(
     if service and executor == "threads" and dask_address is None:
         result = _build_on_service(cfg, config, workers)
     if result is None:
+        if cfg.embedding.process and executor == "threads" and dask_address is None:
+            from mmrare.embedding.remote import prestart
+
+            prestart()  # the model loads on the other core while Prefect and the stages import
         with _prefect(cfg):
             from mmrare.flows.build import run_build_flow
 

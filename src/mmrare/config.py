@@ -103,6 +103,14 @@ class ThresholdsConfig(BaseModel):
     )
 
 
+class EmbeddingConfig(BaseModel):
+    """Where the sentence encoder runs; never changes a vector, so it is outside every hash."""
+
+    # its own process (mmrare.embedding.remote): no GIL shared with the build's Python, and the model
+    # loads on the other core while the build starts; false: a thread of the build's process
+    process: bool = True
+
+
 class PrefectConfig(BaseModel):
     """Local ephemeral Prefect server settings."""
 
@@ -127,6 +135,7 @@ class Config(BaseSettings):
     drafting: DraftingConfig = Field(default_factory=DraftingConfig)
     thresholds: ThresholdsConfig = Field(default_factory=ThresholdsConfig)
     prefect: PrefectConfig = Field(default_factory=PrefectConfig)
+    embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     @classmethod
@@ -162,7 +171,8 @@ class Config(BaseSettings):
 
     def hashed_view(self) -> dict[str, Any]:
         """What the config hash covers: every setting that can change a result."""
-        data = self.model_dump(mode="json", exclude={"workspace", "cache", "base_dir", "prefect"})
+        where = {"workspace", "cache", "base_dir", "prefect", "embedding"}  # where and how, not what
+        data = self.model_dump(mode="json", exclude=where)
         data["sources"].pop("entrez_api_key", None)
         # local_dirs says where packages are found, not what they hold: a package's work key already
         # has its content sha256, so adding a source folder must not redo every package curated so far

@@ -77,3 +77,29 @@ def test_deferred_encoder_refuses_another_model(make_fake_encoder) -> None:
     deferred = DeferredEncoder(lambda: make_fake_encoder())
     with pytest.raises(FatalError, match="expected the pinned"):
         deferred.encode(["x"])
+
+
+def test_marks_reach_another_process_through_a_mirrored_byte() -> None:
+    from mmrare.embedding import cpushare
+
+    ours, theirs = bytearray(1), bytearray(1)
+    cpushare.mirror_to(ours)
+    try:
+        assert ours[0] == 0
+        with python_work():
+            assert ours[0] == 1
+            with python_work():  # nested: still one while any mark is open
+                pass
+            assert ours[0] == 1
+        assert ours[0] == 0
+    finally:
+        cpushare.stop_mirroring(ours)
+    with python_work():
+        assert ours[0] == 0  # no longer written
+    cpushare.follow(theirs)
+    try:
+        assert not python_busy() and encoder_threads(2) == 2
+        theirs[0] = 1  # the build's process marks Python work: the encoder's process yields a core
+        assert python_busy() and encoder_threads(2) == 1
+    finally:
+        cpushare._followed.remove(theirs)

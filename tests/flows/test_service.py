@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-import duckdb
 import pytest
 from typer.testing import CliRunner
+from warehouse_rows import warehouse_rows
 
 from mmrare.buildservice import (
     ServiceInfo,
@@ -72,14 +72,7 @@ def _flat(output: str) -> str:
 
 
 def _rows(config: Path) -> dict[str, list[tuple]]:
-    con = duckdb.connect(str(load_config(config).warehouse_path), read_only=True)
-    try:
-        return {
-            table: sorted(con.execute(f"SELECT {cols} FROM {table}").fetchall())
-            for table, cols in CONTENT_TABLES.items()
-        }
-    finally:
-        con.close()
+    return warehouse_rows(config, CONTENT_TABLES)
 
 
 def test_builds_go_to_the_service_keep_its_resources_and_match_a_local_build(

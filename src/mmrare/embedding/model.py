@@ -251,7 +251,7 @@ class DeferredEncoder:
     pinned digest; a different identity is an error, not a silent cache mix-up.
     """
 
-    def __init__(self, load: Callable[[], Encoder]) -> None:
+    def __init__(self, load: Callable[[], TextEncoder]) -> None:
         self._load = load
 
     @property

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from mmrare.config import Config
 
 if TYPE_CHECKING:
-    from mmrare.embedding import EmbeddingCache, Encoder, VectorIndex
+    from mmrare.embedding import EmbeddingCache, TextEncoder, VectorIndex
     from mmrare.flows.prefetch import AfterPrefetch, EmbeddingPrefetch
     from mmrare.ontology.index import OrdoIndex
     from mmrare.ontology.linking import Linker
@@ -113,7 +113,7 @@ class BuildResources:
         default_factory=lambda: {name: threading.RLock() for name in _RESOURCES}
     )
     _ordo: OrdoIndex | None = None
-    _encoder: Encoder | None = None
+    _encoder: TextEncoder | None = None
     _cache: EmbeddingCache | None = None
     _fallback: LabelFallback | None = None
     _labels: VectorIndex | None = None
@@ -186,12 +186,20 @@ class BuildResources:
             return self._linker
 
     @property
-    def encoder(self) -> Encoder:
+    def encoder(self) -> TextEncoder:
+        """The pinned encoder, loaded: in its own process (``[embedding] process``, the default; the
+        one ``mmrare build`` prestarted if there is one) or in this one."""
         from mmrare.embedding import load_encoder
+        from mmrare.embedding.remote import start_encoder_process
 
         with self._locks["encoder"]:
             if self._encoder is None:
-                self._encoder = load_encoder()
+                if self.cfg.embedding.process:
+                    encoder = start_encoder_process()
+                    encoder.wait_ready()
+                    self._encoder = encoder
+                else:
+                    self._encoder = load_encoder()
             return self._encoder
 
     @property

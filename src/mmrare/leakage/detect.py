@@ -75,12 +75,13 @@ def detect(inputs: Sequence[LeakageInput], embedder: Embedder) -> Detection:
     scores: list[LeakageScore] = []
     layouts: dict[str, tuple[ContextSentence, ...]] = {}
     planned = []
-    for entry in inputs:
-        layout = layouts[entry.item.item_id] = layout_of(entry)
-        descriptors = entry.descriptor.semantic_texts(entry.item.track)
-        sentence_tickets = batch.add([s.text for s in layout])
-        descriptor_tickets = batch.add([text for _, text in descriptors])
-        planned.append((entry, layout, descriptors, sentence_tickets, descriptor_tickets))
+    with python_work():  # drafted texts may still be embedding beside this (the build's prefetch)
+        for entry in inputs:
+            layout = layouts[entry.item.item_id] = layout_of(entry)
+            descriptors = entry.descriptor.semantic_texts(entry.item.track)
+            sentence_tickets = batch.add([s.text for s in layout])
+            descriptor_tickets = batch.add([text for _, text in descriptors])
+            planned.append((entry, layout, descriptors, sentence_tickets, descriptor_tickets))
     embedding = _Background(batch.embed, embedder)
     pending = []
     with python_work():  # the encoder leaves this core to the matchers until they are done

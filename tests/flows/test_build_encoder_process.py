@@ -1,0 +1,74 @@
+"""``mmrare build`` with the encoder in its own process (the default outside the test suite)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+from warehouse_rows import warehouse_rows
+
+from mmrare.cli import app
+from mmrare.config import load_config
+from mmrare.embedding import remote as remote_module
+from mmrare.embedding.remote import EncoderProcess
+
+pytestmark = pytest.mark.slow
+runner = CliRunner()
+ORDO = Path(__file__).resolve().parents[3] / "shared" / "ordo" / "ORDO_en_4.2.owl.gz"
+CONTENT_TABLES = {
+    "cases": "pmcid",
+    "case_diagnoses": "pmcid, code",
+    "qa_items": "item_id, track, answer, context",
+    "leakage_scores": "item_id, detector, sentence_id, round(score, 5)",
+    "leakage_decisions": "item_id, detector, sentence_id, start, action, reason",
+    "leakage_contexts": "item_id, masked_context, status, flags",
+}
+
+
+def _config(tmp_path: Path, name: str, src: Path, shared_cache: Path) -> Path:
+    """A workspace of its own and a cache without embeddings (ORDO, linker and label index are
+    copied when another test made them), so the build must encode its case's texts."""
+    cache = tmp_path / f"cache-{name}"
+    shutil.copytree(shared_cache, cache, ignore=shutil.ignore_patterns("embeddings", "context-vectors"))
+    path = tmp_path / f"{name}.toml"
+    path.write_text(
+        f'workspace = "{tmp_path / f"ws-{name}"}"\ncache = "{cache}"\n'
+        f'[sources]\nlocal_dirs = ["{src}"]\n[ontology]\nordo_path = "{ORDO}"\n'
+    )
+    return path
+
+
+def test_a_build_with_the_encoder_process_stores_the_same_rows(
+    prefect_harness, shared_cache: Path, shared_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = tmp_path / "src"
+    shutil.copytree(shared_dir / "pmc" / "packages" / "PMC6358579", src / "PMC6358579")
+    in_child: list[int] = []
+    real_encode = EncoderProcess.encode
+
+    def counting(self: EncoderProcess, texts, batch_size: int = 64, show_progress: bool = False):
+        in_child.append(len(texts))
+        return real_encode(self, texts, batch_size, show_progress)
+
+    monkeypatch.setattr(EncoderProcess, "encode", counting)
+    monkeypatch.setattr(remote_module, "_prestarted", None)
+
+    monkeypatch.setenv("MMRARE_EMBEDDING__PROCESS", "true")
+    child = _config(tmp_path, "child", src, shared_cache)
+    built = runner.invoke(app, ["build", "--config", str(child), "--no-progress", "--no-service"])
+    assert built.exit_code == 0, built.output
+    assert "1 processed -> 1 cases" in " ".join(built.output.split())
+    assert sum(in_child) > 0  # the case's texts were encoded by the child
+    assert remote_module._prestarted is None  # the prestarted child was the one the build used
+
+    monkeypatch.setenv("MMRARE_EMBEDDING__PROCESS", "false")
+    here = _config(tmp_path, "here", src, shared_cache)
+    encoded_in_child = sum(in_child)
+    built = runner.invoke(app, ["build", "--config", str(here), "--no-progress", "--no-service"])
+    assert built.exit_code == 0, built.output
+    assert sum(in_child) == encoded_in_child  # this build encoded in its own process
+
+    assert load_config(child).config_hash == load_config(here).config_hash  # where is not what
+    assert warehouse_rows(child, CONTENT_TABLES) == warehouse_rows(here, CONTENT_TABLES)
