@@ -88,10 +88,11 @@ def build(
     """Build or top up the warehouse from the configured sources (a Prefect flow run)."""
     cfg = _config(config)
     result = None
-    if service and executor == "threads" and dask_address is None:
+    threads_here = executor == "threads" and dask_address is None  # Dask workers load their own
+    if service and threads_here:
         result = _build_on_service(cfg, config, workers)
     if result is None:
-        if cfg.embedding.process and executor == "threads" and dask_address is None:
+        if cfg.embedding.process and threads_here:
             from mmrare.embedding.remote import prestart
 
             prestart()  # the model loads on the other core while Prefect and the stages import

@@ -31,13 +31,16 @@ def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def write_config(shared_cache: Path):
-    """Write an mmrare.toml pointing at a workspace and local source directories."""
+    """Write an mmrare.toml pointing at a workspace and local source directories (and at the
+    session's shared cache unless ``cache`` is given)."""
 
-    def write(path: Path, workspace: Path, local_dirs: list[Path], extra: str = "") -> Path:
+    def write(
+        path: Path, workspace: Path, local_dirs: list[Path], extra: str = "", cache: Path | None = None
+    ) -> Path:
         dirs = ", ".join(f'"{d}"' for d in local_dirs)
         ordo = SHARED / "ordo" / "ORDO_en_4.2.owl.gz"
         path.write_text(
-            f'workspace = "{workspace}"\ncache = "{shared_cache}"\n{extra}'
+            f'workspace = "{workspace}"\ncache = "{cache or shared_cache}"\n{extra}'
             f'[sources]\nlocal_dirs = [{dirs}]\n[ontology]\nordo_path = "{ordo}"\n'
         )
         return path

@@ -16,7 +16,6 @@ from mmrare.embedding.remote import EncoderProcess
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
-ORDO = Path(__file__).resolve().parents[3] / "shared" / "ordo" / "ORDO_en_4.2.owl.gz"
 CONTENT_TABLES = {
     "cases": "pmcid",
     "case_diagnoses": "pmcid, code",
@@ -27,21 +26,17 @@ CONTENT_TABLES = {
 }
 
 
-def _config(tmp_path: Path, name: str, src: Path, shared_cache: Path) -> Path:
+def _config(write_config, tmp_path: Path, name: str, src: Path, shared_cache: Path) -> Path:
     """A workspace of its own and a cache without embeddings (ORDO, linker and label index are
     copied when another test made them), so the build must encode its case's texts."""
     cache = tmp_path / f"cache-{name}"
     shutil.copytree(shared_cache, cache, ignore=shutil.ignore_patterns("embeddings", "context-vectors"))
-    path = tmp_path / f"{name}.toml"
-    path.write_text(
-        f'workspace = "{tmp_path / f"ws-{name}"}"\ncache = "{cache}"\n'
-        f'[sources]\nlocal_dirs = ["{src}"]\n[ontology]\nordo_path = "{ORDO}"\n'
-    )
-    return path
+    return write_config(tmp_path / f"{name}.toml", tmp_path / f"ws-{name}", [src], cache=cache)
 
 
 def test_a_build_with_the_encoder_process_stores_the_same_rows(
-    prefect_harness, shared_cache: Path, shared_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    prefect_harness, write_config, shared_cache: Path, shared_dir: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     src = tmp_path / "src"
     shutil.copytree(shared_dir / "pmc" / "packages" / "PMC6358579", src / "PMC6358579")
@@ -56,7 +51,7 @@ def test_a_build_with_the_encoder_process_stores_the_same_rows(
     monkeypatch.setattr(remote_module, "_prestarted", None)
 
     monkeypatch.setenv("MMRARE_EMBEDDING__PROCESS", "true")
-    child = _config(tmp_path, "child", src, shared_cache)
+    child = _config(write_config, tmp_path, "child", src, shared_cache)
     built = runner.invoke(app, ["build", "--config", str(child), "--no-progress", "--no-service"])
     assert built.exit_code == 0, built.output
     assert "1 processed -> 1 cases" in " ".join(built.output.split())
@@ -64,7 +59,7 @@ def test_a_build_with_the_encoder_process_stores_the_same_rows(
     assert remote_module._prestarted is None  # the prestarted child was the one the build used
 
     monkeypatch.setenv("MMRARE_EMBEDDING__PROCESS", "false")
-    here = _config(tmp_path, "here", src, shared_cache)
+    here = _config(write_config, tmp_path, "here", src, shared_cache)
     encoded_in_child = sum(in_child)
     built = runner.invoke(app, ["build", "--config", str(here), "--no-progress", "--no-service"])
     assert built.exit_code == 0, built.output

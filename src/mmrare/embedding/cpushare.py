@@ -68,8 +68,7 @@ def mirror_to(buffer: MutableSequence[int]) -> None:
 def stop_mirroring(buffer: MutableSequence[int]) -> None:
     """Stop writing to ``buffer`` (it is about to be closed); unknown buffers are ignored."""
     with _lock:
-        if any(b is buffer for b in _mirrors):
-            _mirrors[:] = [b for b in _mirrors if b is not buffer]
+        _mirrors[:] = [b for b in _mirrors if b is not buffer]
 
 
 def follow(buffer: MutableSequence[int]) -> None:

@@ -75,16 +75,18 @@ def detect(inputs: Sequence[LeakageInput], embedder: Embedder) -> Detection:
     scores: list[LeakageScore] = []
     layouts: dict[str, tuple[ContextSentence, ...]] = {}
     planned = []
-    with python_work():  # drafted texts may still be embedding beside this (the build's prefetch)
+    pending = []
+    # the encoder leaves this core to the Python here until the matchers are done: first to the
+    # planning (drafted texts may still be embedding beside it, the build's prefetch), then to the
+    # matchers beside this batch's own embedding
+    with python_work():
         for entry in inputs:
             layout = layouts[entry.item.item_id] = layout_of(entry)
             descriptors = entry.descriptor.semantic_texts(entry.item.track)
             sentence_tickets = batch.add([s.text for s in layout])
             descriptor_tickets = batch.add([text for _, text in descriptors])
             planned.append((entry, layout, descriptors, sentence_tickets, descriptor_tickets))
-    embedding = _Background(batch.embed, embedder)
-    pending = []
-    with python_work():  # the encoder leaves this core to the matchers until they are done
+        embedding = _Background(batch.embed, embedder)
         docs = pipeline.tokenizer.pipe(entry.item.context for entry in inputs)
         for (entry, layout, descriptors, s_tickets, d_tickets), doc in zip(planned, docs, strict=True):
             item, basis = entry.item, entry.basis
