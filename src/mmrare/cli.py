@@ -22,6 +22,7 @@ from mmrare.commands.common import fail as _fail
 from mmrare.commands.common import load as _config
 from mmrare.commands.evaluate import predict, score
 from mmrare.commands.leakage import audit_app, leakage_app
+from mmrare.commands.prompt_exit import leave_without_teardown
 from mmrare.commands.release import release_app
 from mmrare.commands.review import review_app
 from mmrare.commands.synth import synth
@@ -47,6 +48,7 @@ app.add_typer(leakage_app, name="leakage")
 app.command("predict")(predict)
 app.command("score")(score)
 app.command("synth")(synth)
+_BUILT_HERE = False  # set by `build` once it built in this process (not on the build service)
 
 
 
@@ -86,6 +88,7 @@ def build(
     ] = True,
 ) -> None:
     """Build or top up the warehouse from the configured sources (a Prefect flow run)."""
+    global _BUILT_HERE
     cfg = _config(config)
     result = None
     threads_here = executor == "threads" and dask_address is None  # Dask workers load their own
@@ -104,6 +107,7 @@ def build(
                 executor=executor if dask_address is None else "dask",  # type: ignore[arg-type]
                 dask_address=dask_address,
             )
+        _BUILT_HERE = True  # this process's heap is the build's: main() leaves without its teardown
     _print_rejects(result["reject_lines"])
     console.print(
         f"build {result['run_id']}: {result['discovered']} packages found, "
@@ -490,9 +494,15 @@ def ontology_map(
         console.print(f"  alternative {alt['code']} {alt['label']} ({alt['score']:.2f})", highlight=False)
 
 
-def main() -> None:  # pragma: no cover - console entry
+def main() -> None:
+    """The ``mmrare`` console command. After a build that ran in this process it leaves without the
+    interpreter's teardown (:mod:`mmrare.commands.prompt_exit`): what it built is stored by then."""
     try:
         app()
     except FatalError as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         sys.exit(2)
+    except SystemExit as exc:
+        if _BUILT_HERE:
+            leave_without_teardown(exc.code)
+        raise

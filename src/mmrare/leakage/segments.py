@@ -10,6 +10,7 @@ sentence owns the text from its first aligned word up to the next sentence's fir
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -64,7 +65,8 @@ def segment_context(
     the ids are not the item's).
     """
     if sentence_texts and all(sid in sentence_texts for sid in sentence_ids):
-        aligned = _align(context, sentence_ids, sentence_texts)
+        in_order = tuple(sentence_ids)
+        aligned = _align(context, in_order, tuple(sentence_texts[sid] for sid in in_order))
         if aligned:
             return aligned
     spans = split_sentences(context)
@@ -76,14 +78,19 @@ def segment_context(
     return tuple(ContextSentence(sid, s, e, context[s:e]) for sid, (s, e) in zip(ids, spans, strict=True))
 
 
+# A build aligns each drafted item twice, on different threads of one process: when the draft
+# stage queues the item's texts for embedding (flows.prefetch) and when leakage control lays out
+# its context. difflib is most of the cost (7.6 s of GIL time at N = 2000), so the second call is
+# served from here; the result depends only on the arguments (~2 KB an entry).
+@functools.lru_cache(maxsize=32_768)
 def _align(
-    context: str, sentence_ids: Sequence[str], sentence_texts: Mapping[str, str]
+    context: str, sentence_ids: tuple[str, ...], sentence_texts: tuple[str, ...]
 ) -> tuple[ContextSentence, ...]:
     ctx_words = [(m.start(), m.end(), m.group().lower()) for m in _WORD.finditer(context)]
     src_words: list[str] = []
     owner: list[int] = []
-    for n, sid in enumerate(sentence_ids):
-        for m in _WORD.finditer(sentence_texts[sid]):
+    for n, text in enumerate(sentence_texts):
+        for m in _WORD.finditer(text):
             src_words.append(m.group().lower())
             owner.append(n)
     matcher = difflib.SequenceMatcher(None, src_words, [w for _, _, w in ctx_words], autojunk=False)
