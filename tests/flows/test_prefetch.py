@@ -67,3 +67,48 @@ def test_a_failing_prefetch_leaves_the_texts_to_leakage(tmp_path: Path) -> None:
     leakage = AfterPrefetch(EmbeddingCache(tmp_path, encoder), prefetch)
     assert leakage.embed(["renal cyst"]).shape == (1, encoder.dim)
     assert encoder.encoded == ["renal cyst"]
+
+
+def test_texts_keep_their_place_and_a_reader_waits_only_for_its_own(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr("mmrare.flows.prefetch._BATCH", 4)
+    encoder = SlowEncoder(delay_s=0.02)
+    calls: list[int] = []
+    real_encode = encoder.encode
+
+    def counting(texts: Sequence[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+        calls.append(len(texts))
+        return real_encode(texts, batch_size, show_progress)
+
+    encoder.encode = counting  # type: ignore[method-assign]
+    cache = EmbeddingCache(tmp_path, encoder)
+    prefetch = EmbeddingPrefetch(lambda: cache)
+    first = [f"finding {i}" for i in range(6)]
+    later = [f"treatment {i}" for i in range(30)]
+    prefetch.add(first)
+    prefetch.add(first[:2] + later)  # a text queued twice keeps its first place
+    leakage = AfterPrefetch(cache, prefetch)
+    assert leakage.positions([first[5], later[0], "never queued"]) == [5, 6, -1]
+
+    leakage.wait_through(5)
+    assert set(first) <= set(encoder.encoded)  # its texts are embedded ...
+    vectors = leakage.embed_beside([*first, "a descriptor"])  # ... and read back beside the queue
+    assert vectors.shape == (7, encoder.dim)
+    assert encoder.encoded.count("a descriptor") == 1
+    prefetch.close()
+    assert max(calls) <= 4  # the queue is embedded in parts, each a place readers can wait for
+    assert sorted(encoder.encoded) == sorted([*first, *later, "a descriptor"])  # nothing twice
+    leakage.wait_through(10**9)  # a closed queue never blocks a reader
+
+
+def test_a_reader_is_not_left_waiting_by_a_failing_prefetch(tmp_path: Path) -> None:
+    def broken() -> EmbeddingCache:
+        raise OSError("cache folder is read-only")
+
+    prefetch = EmbeddingPrefetch(broken)
+    prefetch.add(["renal cyst", "hemangioblastoma"])
+    encoder = SlowEncoder(delay_s=0)
+    leakage = AfterPrefetch(EmbeddingCache(tmp_path, encoder), prefetch)
+    leakage.wait_through(1)  # returns: the prefetch gave those texts up
+    assert leakage.embed_beside(["renal cyst"]).shape == (1, encoder.dim)
+    assert encoder.encoded == ["renal cyst"]
+    prefetch.close()

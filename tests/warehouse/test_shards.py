@@ -78,3 +78,16 @@ def test_a_graphic_stored_unchecked_takes_the_decoders_later_result(tmp_path: Pa
     write_shard(root, "screened-out-again", {"graphics": [base]}, schemas)  # never downgraded
     load_shards(con, root)
     assert con.execute("SELECT status, width FROM graphics").fetchall() == [("ok", 10)]
+
+
+def test_a_shard_holds_what_from_pylist_would_with_missing_keys_as_nulls(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schemas = arrow_schemas(connect(tmp_path / "w.duckdb"))
+    rows = _reject_rows()
+    del rows[1]["detail"]  # a nullable column a producer left out
+    written = write_shard(tmp_path / "s", "x", {"rejects": rows}, schemas)
+    table = pq.read_table(written / "rejects.parquet")
+    assert table.equals(pa.Table.from_pylist(rows, schema=schemas["rejects"]))
+    assert table.column("detail").to_pylist()[1] is None

@@ -42,22 +42,41 @@ def item_texts(row: Mapping[str, Any], sentence_texts: Mapping[str, str]) -> lis
 
 class EmbeddingPrefetch:
     """One background thread embedding queued texts through the cache ``get_cache`` returns (called on
-    that thread: loading the encoder must not hold up drafting); ``close()`` waits for it."""
+    that thread: loading the encoder must not hold up drafting); ``close()`` waits for it.
+
+    Texts are embedded in queue order, at most :data:`_BATCH` per call, and each text keeps its
+    place in the queue (:meth:`position`), so a reader can wait for just the texts it needs
+    (:meth:`wait_through`) instead of for the whole queue.
+    """
 
     def __init__(self, get_cache: Callable[[], EmbeddingCache]) -> None:
         self._get_cache = get_cache
         self._queue: queue.Queue[list[str] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="mmrare-prefetch", daemon=True)
-        self._seen: set[str] = set()
+        self._places: dict[str, int] = {}
+        self._add_lock = threading.Lock()  # places are handed out in the order texts enter the queue
+        self._progress = threading.Condition()
+        self._through = -1  # every queued text at a place <= this one has been embedded (or given up)
         self._closed = False
         self._close_lock = threading.Lock()
         self._thread.start()
 
     def add(self, texts: Iterable[str]) -> None:
-        fresh = [t for t in dict.fromkeys(texts) if t not in self._seen]
-        self._seen.update(fresh)
-        if fresh:
-            self._queue.put(fresh)
+        with self._add_lock:
+            fresh = [t for t in dict.fromkeys(texts) if t not in self._places]
+            start = len(self._places)
+            self._places.update((t, start + n) for n, t in enumerate(fresh))
+            if fresh:
+                self._queue.put(fresh)
+
+    def position(self, text: str) -> int:
+        """The text's place in the queue, -1 when it was never queued."""
+        return self._places.get(text, -1)
+
+    def wait_through(self, position: int) -> None:
+        """Block until the texts up to ``position`` are embedded (or the thread stopped)."""
+        with self._progress:
+            self._progress.wait_for(lambda: self._through >= position or not self._thread.is_alive())
 
     def close(self) -> None:
         """Embed what is queued and stop the thread; later calls just wait for that."""
@@ -69,15 +88,26 @@ class EmbeddingPrefetch:
 
     def _run(self) -> None:
         pending: list[str] = []
-        while True:
-            texts = self._queue.get()
-            if texts is not None:
-                pending += texts
-            if pending and (texts is None or len(pending) >= _BATCH or self._queue.empty()):
-                self._embed(pending)
-                pending = []
-            if texts is None:
-                return
+        done = 0
+        try:
+            while True:
+                texts = self._queue.get()
+                if texts is not None:
+                    pending += texts
+                while pending and (texts is None or len(pending) >= _BATCH or self._queue.empty()):
+                    part, pending = pending[:_BATCH], pending[_BATCH:]
+                    self._embed(part)
+                    done += len(part)
+                    self._advance(done - 1)
+                if texts is None:
+                    return
+        finally:
+            self._advance(1 << 62)  # nothing more will come: no reader may wait for it
+
+    def _advance(self, through: int) -> None:
+        with self._progress:
+            self._through = through
+            self._progress.notify_all()
 
     def _embed(self, texts: Sequence[str]) -> None:
         try:
@@ -91,7 +121,9 @@ class AfterPrefetch:
 
     Leakage control gets this while the draft stage's prefetch may still be embedding its texts:
     everything before the first embed call (Python) runs beside the prefetch, and that call then
-    finds the prefetched texts cached instead of encoding them a second time.
+    finds the prefetched texts cached instead of encoding them a second time. It is also a
+    :class:`~mmrare.leakage.semantic.QueuedEmbedder`: detection embeds what was never queued beside
+    the prefetch, and reads each wave of items' queued texts as soon as the prefetch has embedded them.
     """
 
     def __init__(self, cache: EmbeddingCache, prefetch: EmbeddingPrefetch) -> None:
@@ -116,4 +148,13 @@ class AfterPrefetch:
 
     def embed(self, texts: Sequence[str]) -> Any:
         self._prefetch.close()
+        return self._cache.embed(texts)
+
+    def positions(self, texts: Sequence[str]) -> list[int]:
+        return [self._prefetch.position(t) for t in texts]
+
+    def wait_through(self, position: int) -> None:
+        self._prefetch.wait_through(position)
+
+    def embed_beside(self, texts: Sequence[str]) -> Any:
         return self._cache.embed(texts)
