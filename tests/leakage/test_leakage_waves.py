@@ -86,3 +86,16 @@ def test_a_plain_embedder_gets_one_call_and_one_wave(spy) -> None:
     waves = list(DetectionWaves(all_inputs(), spy, waves=3))
     assert len(waves) == 1 and len(spy.calls) == 1
     assert waves[0].positions == tuple(range(len(all_inputs())))
+
+
+def test_content_norms_are_the_token_loop_s_words() -> None:
+    from mmrare.leakage.detect import content_norms
+    from mmrare.leakage.shortcuts import STOP_WORDS
+    from mmrare.leakage.textnorm import nlp
+
+    odd = "HbA1c 7.2% ... Cushing's (ACTH)-dependent; the MRI's T2"
+    texts = [*(e.item.context for e in all_inputs()), "", odd]
+    for doc in nlp().tokenizer.pipe(texts):
+        loop = {t.norm_ for t in doc if t.is_alpha and len(t.norm_) >= 3 and t.norm_ not in STOP_WORDS}
+        assert content_norms(doc) == loop
+    assert len(content_norms(nlp().make_doc(texts[0]))) > 10

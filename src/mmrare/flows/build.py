@@ -194,7 +194,7 @@ def _run_build(cfg: Config, show_progress: bool, clock: StageClock) -> dict[str,
         summary.reject_lines += link.reject_lines
         freeze_long_lived()  # the linker, the label index
         with section("draft") as stage:
-            draft = run_draft_stage(resources, con, run_id, show_progress, prefetch=prefetch)
+            draft = run_draft_stage(resources, con, run_id, show_progress)
             stage.items = draft.cases
         summary.stages["draft"] = draft.counts()
         summary.add_rows(draft.rows_added)

@@ -224,6 +224,11 @@ class BuildResources:
         self._leakage_prefetch = EmbeddingPrefetch(lambda: self.embeddings)
         return self._leakage_prefetch
 
+    @property
+    def leakage_prefetch(self) -> EmbeddingPrefetch | None:
+        """This process's prefetch of leakage texts, when the build started one (threads, not Dask)."""
+        return self._leakage_prefetch
+
     def leakage_embeddings(self) -> EmbeddingCache | AfterPrefetch:
         """The embedding cache for leakage control: behind the prefetch when one was started."""
         from mmrare.flows.prefetch import AfterPrefetch

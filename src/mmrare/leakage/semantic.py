@@ -41,7 +41,7 @@ class Embedder(Protocol):
 @runtime_checkable
 class QueuedEmbedder(Embedder, Protocol):
     """An :class:`Embedder` with texts already queued for embedding in the background (a build's
-    prefetch of drafted texts). :func:`~mmrare.leakage.detect.detect_waves` embeds what is not queued
+    prefetch of drafted texts). :class:`~mmrare.leakage.detect.DetectionWaves` embeds what is not queued
     at once, and scores items in the order the queue reaches their texts, while it still runs.
     """
 
