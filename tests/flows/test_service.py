@@ -47,7 +47,8 @@ def service(prefect_harness, write_config, shared_dir: Path, tmp_path: Path) -> 
     src, config = _one_package(write_config, shared_dir, tmp_path)
     cfg = load_config(config)
     svc = BuildService(cfg, str(config))
-    svc.warm_up()
+    loaded = svc.warm_up()  # everything a top-up would otherwise load first
+    assert set(loaded) == {"ordo", "linker", "encoder", "label_index", "vocabularies", "tokenizer"}
     thread = threading.Thread(target=svc.serve_forever, daemon=True)
     thread.start()
     assert svc.ready.wait(30)

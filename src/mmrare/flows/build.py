@@ -39,7 +39,7 @@ from mmrare.flows.perf import StageClock, measuring, section
 from mmrare.flows.prefetch import EmbeddingPrefetch
 from mmrare.flows.progress import stage_progress
 from mmrare.flows.resources import build_resources
-from mmrare.flows.runners import Executor, task_runner, tasks_run_here
+from mmrare.flows.runners import Executor, fewest_chunks, task_runner, tasks_run_here
 from mmrare.versions import code_version
 from mmrare.warehouse.db import connect, table_counts
 from mmrare.warehouse.runs import done_work_keys, finish_run, start_run
@@ -263,7 +263,7 @@ def _curate_all(
                 schemas=Sealed(schemas),
                 label=chunk_label([p.package_id for p in chunk]),
             )
-            for chunk in chunked(todo)
+            for chunk in chunked(todo, min_chunks=fewest_chunks())
         ]
         for future in as_completed(futures):
             for package_id, outcome, stage, reason in future.result():

@@ -6,7 +6,9 @@ CPU at N = 200, and at 25 cases per task the server alone still burnt ~0.15 CPU-
 CPU-s for a 500-case build). So a stage cuts its records into between ``MIN_CHUNKS`` and
 ``MAX_CHUNKS`` chunks: ``MIN_CHUNKS`` keeps every worker busy (and three sample cases still run as
 three tasks), ``MAX_CHUNKS`` bounds the task runs per stage whatever N is, and ``TARGET_CHUNK``
-records per chunk is what is aimed for in between. Chunks are cut in the input order, so a run's
+records per chunk is what is aimed for in between. On threads the build asks for fewer
+(:func:`~mmrare.flows.runners.fewest_chunks`: one per thread), since threads share one GIL and a
+small top-up's chunks were mostly task-run overhead. Chunks are cut in the input order, so a run's
 chunks are deterministic; each chunk writes one shard, so it is loaded completely or not at all.
 """
 

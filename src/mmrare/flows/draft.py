@@ -34,6 +34,7 @@ from mmrare.flows.loading import add_counts, load_stage, stage_diagnoses
 from mmrare.flows.prefetch import item_texts
 from mmrare.flows.progress import stage_progress
 from mmrare.flows.resources import BuildResources
+from mmrare.flows.runners import fewest_chunks
 from mmrare.items import CaseInput, DiagnosisInput, DistractorPool, PoolEntry
 from mmrare.ontology.distractors import diagnosis_distractors
 from mmrare.ontology.index import OrdoIndex
@@ -247,7 +248,7 @@ def run_draft_stage(
         schemas = arrow_schemas(con, DRAFT_TABLES)
         with stage_progress("draft", len(todo), show_progress) as advance:
             futures = []
-            for chunk in chunked(records):
+            for chunk in chunked(records, min_chunks=fewest_chunks()):
                 ids = [r.pmcid for r in chunk]
                 # Sealed: Prefect would otherwise walk the whole pool for futures, once per task
                 futures.append(

@@ -26,6 +26,7 @@ from mmrare.flows.loading import add_counts, load_stage
 from mmrare.flows.perf import section
 from mmrare.flows.progress import stage_progress
 from mmrare.flows.resources import BuildResources
+from mmrare.flows.runners import fewest_chunks
 from mmrare.ontology.index import OrdoIndex
 from mmrare.ontology.linking import Fallback, Linker, diagnose_case, link_document
 from mmrare.ontology.linking.rows import diagnosis_row, mention_rows
@@ -197,7 +198,7 @@ def run_link_stage(
                     shard_root=shard_root, schemas=Sealed(schemas),
                     label=chunk_label([c.pmcid for c in chunk]),
                 )
-                for chunk in chunked(case_texts(con, todo))
+                for chunk in chunked(case_texts(con, todo), min_chunks=fewest_chunks())
             ]
             for future in as_completed(futures):
                 for pmcid, code, reason in future.result():

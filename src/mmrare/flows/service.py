@@ -15,6 +15,7 @@ service goes on.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import json
 import logging
@@ -22,6 +23,7 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -63,13 +65,21 @@ class BuildService:
         )
 
     def warm_up(self) -> dict[str, float]:
-        """Load what every build needs (seconds per part): ORDO, the linker, the encoder and the
-        label index (embedded here on a cold cache)."""
+        """Load what every build needs (seconds per part): ORDO, the linker, the encoder, the label
+        index (embedded here on a cold cache), the drafting vocabularies and leakage's tokenizer."""
+        from mmrare.annotations.drafting.vocab import load_all
+        from mmrare.leakage.textnorm import nlp
+
         resources = keep_resources_warm().bind(self.cfg)
+        parts: dict[str, Callable[[], object]] = {
+            name: functools.partial(getattr, resources, name)
+            for name in ("ordo", "linker", "encoder", "label_index")
+        }
+        parts |= {"vocabularies": load_all, "tokenizer": nlp}
         timings = {}
-        for name in ("ordo", "linker", "encoder", "label_index"):
+        for name, load in parts.items():
             started = time.perf_counter()
-            getattr(resources, name)
+            load()
             timings[name] = round(time.perf_counter() - started, 2)
         return timings
 
