@@ -188,46 +188,50 @@ class _ItemRows:
     masked_spans: int
 
 
-def _decided_rows(
-    entries: Sequence[LeakageInput],
-    scores: list[LeakageScore],
-    new_scores: bool,
-    batch: LeakageBatch,
-    thresholds: Any,
-    prov: Provenance,
-    matchers: dict[Any, Any],
-    now: datetime,
-) -> dict[str, _ItemRows]:
-    """Decide ``entries`` from ``scores`` and make their rows (score rows only for ``new_scores``)."""
-    decided = decide(entries, scores, batch.policy, thresholds, matchers=matchers)
-    score_rows: dict[str, list[dict[str, Any]]] = {}
-    if new_scores:
-        for score in scores:
-            score_rows.setdefault(score.item_id, []).append(score.row(prov))
-    decision_rows: dict[str, list[dict[str, Any]]] = {}
-    for decision in decided.decisions:
-        decision_rows.setdefault(decision.item_id, []).append(decision.row(prov))
-    versions = json.dumps(batch.versions, sort_keys=True)
-    out = {}
-    for context in decided.contexts:
-        reject = context.reject(prov)
-        outcome = "kept" if reject is None else reject.reason
-        out[context.item_id] = _ItemRows(
-            scores=score_rows.get(context.item_id, []),
-            decisions=decision_rows.get(context.item_id, []),
-            context=context.row(prov),
-            stage_work={
-                "work_key": batch.work_keys[context.item_id], "stage": "leakage",
-                "record_id": context.item_id, "versions": versions, "outcome": outcome,
-                "run_id": batch.run_id, "created_at": now,
-            },
-            reject=None if reject is None else {**reject.row(), "run_id": batch.run_id},
-            reject_line=None
-            if reject is None
-            else f"leakage: {context.item_id}: {reject.reason} ({reject.detail})",
-            masked_spans=context.n_masked_spans,
-        )
-    return out
+@dataclass(frozen=True, slots=True)
+class _RowMaker:
+    """Decides items and makes their rows, with what every part of one batch shares."""
+
+    batch: LeakageBatch
+    thresholds: Any
+    prov: Provenance
+    matchers: dict[Any, Any]  # detection's compiled matchers, reused by the post-condition
+    now: datetime
+
+    def rows(
+        self, entries: Sequence[LeakageInput], scores: list[LeakageScore], new_scores: bool
+    ) -> dict[str, _ItemRows]:
+        """Decide ``entries`` from ``scores`` and make their rows (score rows only for ``new_scores``)."""
+        batch, prov = self.batch, self.prov
+        decided = decide(entries, scores, batch.policy, self.thresholds, matchers=self.matchers)
+        score_rows: dict[str, list[dict[str, Any]]] = {}
+        if new_scores:
+            for score in scores:
+                score_rows.setdefault(score.item_id, []).append(score.row(prov))
+        decision_rows: dict[str, list[dict[str, Any]]] = {}
+        for decision in decided.decisions:
+            decision_rows.setdefault(decision.item_id, []).append(decision.row(prov))
+        versions = json.dumps(batch.versions, sort_keys=True)
+        out = {}
+        for context in decided.contexts:
+            reject = context.reject(prov)
+            outcome = "kept" if reject is None else reject.reason
+            out[context.item_id] = _ItemRows(
+                scores=score_rows.get(context.item_id, []),
+                decisions=decision_rows.get(context.item_id, []),
+                context=context.row(prov),
+                stage_work={
+                    "work_key": batch.work_keys[context.item_id], "stage": "leakage",
+                    "record_id": context.item_id, "versions": versions, "outcome": outcome,
+                    "run_id": batch.run_id, "created_at": self.now,
+                },
+                reject=None if reject is None else {**reject.row(), "run_id": batch.run_id},
+                reject_line=None
+                if reject is None
+                else f"leakage: {context.item_id}: {reject.reason} ({reject.detail})",
+                masked_spans=context.n_masked_spans,
+            )
+        return out
 
 
 def leakage_rows(
@@ -259,22 +263,17 @@ def leakage_rows(
         embedder, policy, ordo_version=index.release.version, config_hash=cfg.stage_hash("leakage"),
         code_version=code_version(),
     )
-    now = datetime.now(UTC)
+    maker = _RowMaker(batch, cfg.thresholds, prov, matchers, datetime.now(UTC))
     decided: dict[str, _ItemRows] = {}
     for wave in detection or ():
         with python_work():  # the encoder, on the next waves' texts, leaves this core to the decisions
-            scores = [s for item_scores in wave.scores for s in item_scores]
-            decided.update(
-                _decided_rows(wave.entries, scores, True, batch, cfg.thresholds, prov, matchers, now)
-            )
+            decided.update(maker.rows(wave.entries, [s for scores in wave.scores for s in scores], True))
     if detection is not None:
         summary.scored = len(to_score)
         summary.texts_embedded = detection.texts_embedded
     stored_entries = [e for e in todo if e.basis in have]
     if stored_entries:
-        decided.update(
-            _decided_rows(stored_entries, batch.stored, False, batch, cfg.thresholds, prov, matchers, now)
-        )
+        decided.update(maker.rows(stored_entries, batch.stored, False))
     matchers.clear()  # compiled matchers of every item: the largest thing held here, not needed again
     in_order = [decided[e.item.item_id] for e in todo]
     rows: dict[str, list[dict[str, Any]]] = {
