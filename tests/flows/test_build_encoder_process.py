@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
-from warehouse_rows import warehouse_rows
+from warehouse_rows import CONTENT_TABLES, warehouse_rows
 
 from mmrare.cli import app
 from mmrare.config import load_config
@@ -16,14 +16,6 @@ from mmrare.embedding.remote import EncoderProcess
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
-CONTENT_TABLES = {
-    "cases": "pmcid",
-    "case_diagnoses": "pmcid, code",
-    "qa_items": "item_id, track, answer, context",
-    "leakage_scores": "item_id, detector, sentence_id, round(score, 5)",
-    "leakage_decisions": "item_id, detector, sentence_id, start, action, reason",
-    "leakage_contexts": "item_id, masked_context, status, flags",
-}
 
 
 def _config(write_config, tmp_path: Path, name: str, src: Path, shared_cache: Path) -> Path:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
-from warehouse_rows import warehouse_rows
+from warehouse_rows import CONTENT_TABLES, warehouse_rows
 
 from mmrare.buildservice import (
     ServiceInfo,
@@ -31,13 +31,6 @@ from mmrare.errors import FatalError
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
-CONTENT_TABLES = {
-    "cases": "pmcid",
-    "case_diagnoses": "pmcid, code",
-    "qa_items": "item_id, track, answer, context",
-    "leakage_decisions": "item_id, detector, sentence_id, start, action, reason",
-    "leakage_contexts": "item_id, masked_context, status, flags",
-}
 
 
 @pytest.fixture

@@ -8,6 +8,16 @@ import duckdb
 
 from mmrare.config import load_config
 
+# What two builds of the same cases must agree on, table by table (sorted rows of these columns).
+CONTENT_TABLES = {
+    "cases": "pmcid",
+    "case_diagnoses": "pmcid, code",
+    "qa_items": "item_id, track, answer, context",
+    "leakage_scores": "item_id, detector, sentence_id, round(score, 5)",
+    "leakage_decisions": "item_id, detector, sentence_id, start, action, reason",
+    "leakage_contexts": "item_id, masked_context, status, flags",
+}
+
 
 def warehouse_rows(config: Path, tables: dict[str, str]) -> dict[str, list[tuple]]:
     """``{table: sorted rows of the given columns}`` from the warehouse ``config`` builds into."""

@@ -183,8 +183,7 @@ class _ItemRows:
     decisions: list[dict[str, Any]]
     context: dict[str, Any]
     stage_work: dict[str, Any]
-    reject: dict[str, Any] | None
-    reject_line: str | None
+    reject: dict[str, Any] | None  # the ``rejects`` row of a dropped item
     masked_spans: int
 
 
@@ -226,9 +225,6 @@ class _RowMaker:
                     "run_id": batch.run_id, "created_at": self.now,
                 },
                 reject=None if reject is None else {**reject.row(), "run_id": batch.run_id},
-                reject_line=None
-                if reject is None
-                else f"leakage: {context.item_id}: {reject.reason} ({reject.detail})",
                 masked_spans=context.n_masked_spans,
             )
         return out
@@ -286,11 +282,12 @@ def leakage_rows(
     }
     for item in in_order:
         summary.masked_spans += item.masked_spans
-        if item.reject_line is None:
+        if item.reject is None:
             summary.kept += 1
         else:
             summary.dropped += 1
-            summary.reject_lines.append(item.reject_line)
+            row = item.reject
+            summary.reject_lines.append(f"leakage: {row['record_id']}: {row['reason']} ({row['detail']})")
     del decided, in_order
     if to_score:
         # items decided in earlier runs were checked then (their flags are stored): check the new

@@ -165,12 +165,11 @@ class DetectionWaves:
                 options = option_scores(item, basis=basis, context_words=content_norms(doc))
                 pending.append((lexical, options))
         embedding.wait()
-        texts = batch.texts if any(part.tickets for part in parts) else []
         for part in parts:
             if part.tickets:
                 assert isinstance(embedder, QueuedEmbedder)
                 embedder.wait_through(part.through)
-                batch.fill(part.tickets, embedder.embed_beside([texts[t] for t in part.tickets]))
+                batch.fill(part.tickets, embedder.embed_beside(batch.texts_of(part.tickets)))
             with python_work():
                 scores = []
                 for n in part.positions:
@@ -199,8 +198,7 @@ class DetectionWaves:
         everyone = list(range(len(item_tickets)))
         if not isinstance(embedder, QueuedEmbedder) or not len(batch):
             return [_Part(everyone, -1, [])], _Background(batch.embed, embedder)
-        texts = batch.texts
-        queue_at = embedder.positions(texts)
+        queue_at = embedder.positions(batch.texts_of(range(len(batch))))
         now = [t for t, at in enumerate(queue_at) if at < 0]
         ready_at = [max((queue_at[t] for t in tickets), default=-1) for tickets in item_tickets]
         by_readiness = sorted(everyone, key=ready_at.__getitem__)
@@ -219,7 +217,7 @@ class DetectionWaves:
 
         def embed_now() -> None:
             if now:
-                batch.fill(now, embedder.embed_beside([texts[t] for t in now]))
+                batch.fill(now, embedder.embed_beside(batch.texts_of(now)))
 
         return parts, _Background(embed_now)
 

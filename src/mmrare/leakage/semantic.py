@@ -12,7 +12,7 @@ sees one large batch and a re-run encodes only text it has never seen.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -121,10 +121,9 @@ class TextBatch:
     def __len__(self) -> int:
         return len(self._texts)
 
-    @property
-    def texts(self) -> list[str]:
-        """The distinct texts, in ticket order (a copy)."""
-        return list(self._texts)
+    def texts_of(self, tickets: Iterable[int]) -> list[str]:
+        """The texts of ``tickets``."""
+        return [self._texts[t] for t in tickets]
 
     def embed(self, embedder: Embedder) -> None:
         self._vectors = np.asarray(embedder.embed(self._texts), dtype=np.float32) if self._texts else None

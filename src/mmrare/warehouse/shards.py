@@ -171,7 +171,7 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[dict[
     if not rows:
         return 0
     schema = arrow_schemas(con, [table])[table]
-    data = pa.Table.from_pylist(list(rows), schema=schema)  # noqa: F841 - read by DuckDB below
+    data = _table(rows, schema)  # noqa: F841 - read by DuckDB below
     before = _count(con, table)
     con.execute(f'INSERT OR IGNORE INTO "{table}" BY NAME SELECT * FROM data')
     return _count(con, table) - before
