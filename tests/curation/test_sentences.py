@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import pytest
+from spacy.attrs import IS_PUNCT
 
-from mmrare.curation.sentences import split_sentences
+from mmrare.curation.jats import parse_jats
+from mmrare.curation.sentences import _nlp, _sentence_pipeline, split_sentences
 
 
 def sentences(text: str) -> list[str]:
@@ -77,3 +80,28 @@ def test_same_input_same_spans() -> None:
     text = "One sentence here. Another one (Fig. 2) there. A third."
     assert split_sentences(text) == split_sentences(text)
     assert len(split_sentences(text)) == 3
+
+
+SHARED_PMC = Path(__file__).resolve().parents[3] / "shared" / "pmc"
+
+
+def test_the_pipeline_computing_only_is_punct_splits_like_the_full_one() -> None:
+    """``_nlp`` skips every lexeme attribute but ``is_punct``; on the prose of every shared article its
+    sentences are exactly those of the same pipeline with all of spaCy's lexeme attributes."""
+    lean, full = _nlp(), _sentence_pipeline()
+    assert set(lean.vocab.lex_attr_getters) == {IS_PUNCT}
+    xml_files = sorted(
+        p for pattern in ("packages/*/*.xml", "packages/*/*.nxml", "articles/*.xml", "articles/*.nxml")
+        for p in SHARED_PMC.glob(pattern)
+    )
+    paragraphs = [
+        paragraph
+        for path in xml_files
+        for section in parse_jats(path).sections
+        for paragraph in section.text.split("\n\n")
+    ]
+    assert len(paragraphs) > 500
+    for text in paragraphs:
+        assert [(s.start_char, s.end_char) for s in lean(text).sents] == [
+            (s.start_char, s.end_char) for s in full(text).sents
+        ]
