@@ -25,6 +25,7 @@ documents and are not parsed.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -197,13 +198,9 @@ class _Text:
         if not words:
             self.pending_space = True
             return
-        if raw[0].isspace():
-            self.pending_space = True
-        for word in words:
-            if self.pending_space and self.length:
-                self._emit(" ")
-            self._emit(word)
-            self.pending_space = True
+        if (self.pending_space or raw[0].isspace()) and self.length:
+            self._emit(" ")
+        self._emit(" ".join(words))  # one piece per text node, not two per word
         self.pending_space = raw[-1].isspace()
 
     def soft_break(self) -> None:
@@ -642,15 +639,17 @@ class _GraphicResolver:
         return None
 
     def _listing(self, directory: Path) -> dict[str, Path]:
-        """Lower-cased file name -> file, read once per folder."""
+        """Lower-cased file name -> file, read once per folder (``scandir`` tells files apart
+        without a ``stat`` per entry)."""
         if directory not in self._listings:
             try:
-                files = sorted(p for p in directory.iterdir() if p.is_file())
+                with os.scandir(directory) as entries:
+                    names = sorted(entry.name for entry in entries if entry.is_file())
             except OSError:
-                files = []
+                names = []
             listing: dict[str, Path] = {}
-            for path in files:
-                listing.setdefault(path.name.lower(), path)
+            for name in names:
+                listing.setdefault(name.lower(), directory / name)
             self._listings[directory] = listing
         return self._listings[directory]
 
