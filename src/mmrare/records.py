@@ -9,6 +9,7 @@ same file yields the same ids and re-loading it adds no rows.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,14 +37,21 @@ class _Row:
 
     def row(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):  # type: ignore[arg-type]
-            value = getattr(self, f.name)
+        for name in _field_names(type(self)):
+            value = getattr(self, name)
             if isinstance(value, (list, tuple, dict)):
                 value = json.dumps(value, ensure_ascii=False, sort_keys=True)
             elif isinstance(value, StrEnum):
                 value = value.value
-            out[f.name] = value
+            out[name] = value
         return out
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    """A record class's field names, in order; ``dataclasses.fields`` rebuilds them on every call,
+    and a build makes a row for every sentence."""
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 @dataclass(frozen=True, slots=True)
