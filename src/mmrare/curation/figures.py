@@ -14,11 +14,12 @@ treated as error") without mutating ``warnings`` filters, which are global to al
 ``ImageFile.LOAD_TRUNCATED_IMAGES`` must stay ``False`` (Pillow's default) for truncated files to be
 detected; this module never changes it.
 
-The perceptual hash is ``imagehash.phash`` of the decoded first frame, so it depends on the Pillow
-and imagehash versions: bump ``FIGURE_DECODER_VERSION`` when either changes the hash. A JPEG is
-decoded in Pillow's draft mode (grey, DCT-scaled to at least ``PHASH_DRAFT_SIZE``): libjpeg still reads
-every byte, so a truncated file is still rejected, but it skips most of the inverse DCT and the
-resize, which made the decode three times cheaper. The phash only looks at a 32x32 grey thumbnail,
+The perceptual hash is ``imagehash.phash`` of the decoded first frame (computed by :func:`phash`,
+which gives the same bits), so it depends on the Pillow and imagehash versions: bump
+``FIGURE_DECODER_VERSION`` when either changes the hash. A JPEG is decoded in Pillow's draft mode
+(grey, DCT-scaled to at least ``PHASH_DRAFT_SIZE``): libjpeg still reads every byte, so a truncated
+file is still rejected, but it skips most of the inverse DCT and the resize, which made the decode
+three times cheaper. The phash only looks at a 32x32 grey thumbnail,
 so a 128-pixel source gives the same hash as the full image for almost every figure (at most 4 of
 64 bits differ on the shared and synthetic figures).
 """
@@ -34,7 +35,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import imagehash
+import numpy
 import PIL
+import scipy.fftpack
 from PIL import Image
 
 from mmrare.errors import RecordError
@@ -44,6 +47,8 @@ from mmrare.versions import FIGURE_DECODER_VERSION
 DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's default Image.MAX_IMAGE_PIXELS
 DEFAULT_MAX_BYTES = 50 * 1024**2
 PHASH_DRAFT_SIZE = (128, 128)
+_PHASH_BITS = 8  # imagehash.phash's hash_size: an 8x8 block of DCT coefficients, 64 bits
+_PHASH_PIXELS = 32  # hash_size * highfreq_factor (4): the grey thumbnail the DCT runs on
 
 # Raster formats PMC OA packages ship. Restricting Image.open keeps untrusted files away from
 # plugins that shell out (EPS runs Ghostscript) or that few people audit.
@@ -188,12 +193,29 @@ def _decode(data: bytes, pixel_limit: int, record_id: str) -> _Decoded:
                 mode=mode,
                 width=width,
                 height=height,
-                phash=str(imagehash.phash(im)),
+                phash=phash(im),
             )
     except Image.DecompressionBombError as exc:
         raise RecordError(record_id, DECOMPRESSION_BOMB, str(exc)) from exc
     except _DECODE_ERRORS as exc:
         raise RecordError(record_id, UNDECODABLE_IMAGE, f"{type(exc).__name__}: {exc}") from exc
+
+
+def phash(image: Image.Image) -> str:
+    """``str(imagehash.phash(image))``, bit for bit, with less Python around the same numeric steps.
+
+    The same grey conversion, 32x32 Lanczos resize and 2-D DCT as imagehash 4.3; the median of the
+    64 low-frequency coefficients is the mean of the middle two of them sorted (what ``numpy.median``
+    computes for an even count), and the 64 bits are written as hex from their bytes rather than via
+    a string of "0"/"1" and ``int(..., 2)``: a third of the hash's cost once the pixels are small.
+    """
+    small = image.convert("L").resize((_PHASH_PIXELS, _PHASH_PIXELS), Image.Resampling.LANCZOS)
+    dct = scipy.fftpack.dct(scipy.fftpack.dct(numpy.asarray(small), axis=0), axis=1)
+    low = dct[:_PHASH_BITS, :_PHASH_BITS]
+    ordered = numpy.sort(low, axis=None)
+    middle = ordered.size // 2
+    median = (ordered[middle - 1] + ordered[middle]) / 2
+    return numpy.packbits(low > median).tobytes().hex()
 
 
 def _rejected(graphic: Graphic, reason: str, sha256: str | None) -> Graphic:
