@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import shutil
 import warnings
 from pathlib import Path
@@ -21,11 +22,13 @@ from mmrare.curation.figures import (
     STATUS_OK,
     UNDECODABLE_IMAGE,
     UNREADABLE_FILE,
+    _read_bounded,
     decode_graphic,
     decoder_versions,
     describe_status,
     phash,
 )
+from mmrare.errors import RecordError
 from mmrare.records import Graphic
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
@@ -185,6 +188,21 @@ def test_missing_files(tmp_path: Path) -> None:
     assert_rejected(absent, MISSING_FILE)
     assert absent.sha256 is None
     assert_rejected(decode_graphic(graphic_for(tmp_path / "nope.jpg")), MISSING_FILE)
+
+
+def test_a_file_that_grew_after_its_stat_is_read_whole_up_to_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "grows.bin"
+    path.write_bytes(b"x" * 100)
+    real = path.stat()
+    stale = os.stat_result((real.st_mode, real.st_ino, real.st_dev, real.st_nlink, real.st_uid, real.st_gid,
+                            10, real.st_atime, real.st_mtime, real.st_ctime))
+    monkeypatch.setattr(Path, "stat", lambda self, **_: stale)
+    assert _read_bounded(path, 100, "r") == b"x" * 100
+    with pytest.raises(RecordError) as err:
+        _read_bounded(path, 99, "r")
+    assert err.value.reason == FILE_TOO_LARGE
 
 
 def test_a_directory_is_unreadable(tmp_path: Path) -> None:
