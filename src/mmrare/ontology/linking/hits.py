@@ -90,11 +90,10 @@ def find_hits(linker: Linker, doc: Doc, sentences: list[Sentence]) -> tuple[list
 def term_hits(linker: Linker, doc: Doc, starts: list[int]) -> list[Hit]:
     """ORDO-name hits, acronyms checked for case, overlaps resolved leftmost-longest."""
     candidates: list[tuple[int, int, tuple[Term, ...]]] = []
+    norms = doc.to_array(NORM).tolist()
     for _key, start, end in linker.term_matcher(doc):
-        span = doc[start:end]
-        norms = tuple(t.norm_ for t in span)
-        terms = linker.terms.get(norms, ())
-        valid = tuple(t for t in terms if t.surface is None or _surface_matches(t.surface, span))
+        terms = linker.term_hashes.get(tuple(norms[start:end]), ())
+        valid = tuple(t for t in terms if t.surface is None or _surface_matches(t.surface, doc[start:end]))
         if valid:
             candidates.append((start, end, valid))
     candidates.sort(key=lambda c: (c[0], -(c[1] - c[0])))
