@@ -10,6 +10,7 @@ import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from mmrare.ontology.model import (
     ALL_RELATIONS,
@@ -64,6 +65,7 @@ class OrdoIndex:
         self._up: dict[tuple[str, tuple[Relation, ...]], frozenset[str]] = {}
         self._down: dict[tuple[str, tuple[Relation, ...]], frozenset[str]] = {}
         self._genes_of: dict[str, list[GeneAssociation]] | None = None
+        self._derived: dict[str, dict[Any, Any]] = {}
 
     # -- identity ---------------------------------------------------------------------------
 
@@ -92,6 +94,15 @@ class OrdoIndex:
             return code
         normal = parse_code(code)
         return normal if normal in self._concepts else None
+
+    def derived(self, name: str) -> dict[Any, Any]:
+        """A memo that lives as long as this index, for results other modules derive from the
+        release alone (e.g. which codes can be a diagnosis): computed once per release, and gone
+        with the index when a new release is loaded."""
+        memo = self._derived.get(name)
+        if memo is None:
+            memo = self._derived.setdefault(name, {})
+        return memo
 
     # -- concepts ---------------------------------------------------------------------------
 
