@@ -152,6 +152,17 @@ def test_hierarchy(slice_index: OrdoIndex) -> None:
     assert idx.ancestors("ORPHA:999999") == frozenset()
 
 
+def test_children_are_memoised_per_selection_in_any_spelling(slice_index: OrdoIndex) -> None:
+    idx = slice_index
+    assert idx.children(CHILD_GROUP) is idx.children("Orphanet_183530")
+    assert idx.children(CHILD_GROUP, ["part_of", "is_a"]) is idx.children(CHILD_GROUP)
+    assert idx.children(ROOT_GROUP, "is_a") is idx.children(ROOT_GROUP, [Relation.IS_A])
+    assert idx.children(ROOT_GROUP, [Relation.PART_OF]) == ()
+    assert idx.children("ORPHA:999999") == ()
+    with pytest.raises(ValueError):
+        idx.children(ROOT_GROUP, ["sibling_of"])
+
+
 def test_codes_in_any_spelling(slice_index: OrdoIndex) -> None:
     for spelling in ("ORPHA:558", "Orphanet_558", "orpha 558", "http://www.orpha.net/ORDO/Orphanet_558"):
         concept = slice_index.get(spelling)

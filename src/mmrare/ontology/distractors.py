@@ -18,11 +18,16 @@ from mmrare.ontology.linking.generic import Answerability, answerability
 Neighbours = Callable[[str, int], list[str]]  # (gold label, k) -> candidate codes, nearest first
 
 
-def _names(index: OrdoIndex, code: str) -> set[str]:
-    concept = index.get(code)
-    if concept is None:
-        return set()
-    return {" ".join(n.casefold().split()) for n in (concept.label, *concept.synonyms)}
+def _names(index: OrdoIndex, code: str) -> frozenset[str]:
+    """The concept's label and synonyms, case and spacing folded; remembered per release, since the
+    same siblings are offered (and their names compared) for case after case."""
+    memo = index.derived("distractor_names")
+    names = memo.get(code)
+    if names is None:
+        concept = index.get(code)
+        spellings = (concept.label, *concept.synonyms) if concept is not None else ()
+        names = memo[code] = frozenset(" ".join(n.casefold().split()) for n in spellings)
+    return names
 
 
 def excluded_codes(index: OrdoIndex, code: str) -> frozenset[str]:

@@ -6,9 +6,11 @@ Ancestor / descendant sets are computed on first use and memoised per (code, rel
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from mmrare.ontology.model import (
     ALL_RELATIONS,
@@ -59,9 +61,11 @@ class OrdoIndex:
         # Built on first use, so a warm load stays fast for callers that never need them.
         self._xref_index: dict[tuple[str, str], list[Concept]] | None = None
         self._children: dict[Relation, dict[str, list[str]]] | None = None
+        self._child_codes: dict[tuple[str, tuple[Relation, ...]], tuple[str, ...]] = {}
         self._up: dict[tuple[str, tuple[Relation, ...]], frozenset[str]] = {}
         self._down: dict[tuple[str, tuple[Relation, ...]], frozenset[str]] = {}
         self._genes_of: dict[str, list[GeneAssociation]] | None = None
+        self._derived: dict[str, dict[Any, Any]] = {}
 
     # -- identity ---------------------------------------------------------------------------
 
@@ -90,6 +94,15 @@ class OrdoIndex:
             return code
         normal = parse_code(code)
         return normal if normal in self._concepts else None
+
+    def derived(self, name: str) -> dict[Any, Any]:
+        """A memo that lives as long as this index, for results other modules derive from the
+        release alone (e.g. which codes can be a diagnosis): computed once per release, and gone
+        with the index when a new release is loaded."""
+        memo = self._derived.get(name)
+        if memo is None:
+            memo = self._derived.setdefault(name, {})
+        return memo
 
     # -- concepts ---------------------------------------------------------------------------
 
@@ -163,9 +176,19 @@ class OrdoIndex:
         return concept.parents(_relations(relations)) if concept else ()
 
     def children(self, code: str, relations: Iterable[Relation] = ALL_RELATIONS) -> tuple[str, ...]:
+        """Direct children in code order; memoised per (code, relations), since drafting asks for
+        the same classification groups' (often hundreds of) children case after case."""
         normal = self._code(code)
         if normal is None:
             return ()
+        chosen = _relations(relations)
+        key = (normal, chosen)
+        cached = self._child_codes.get(key)
+        if cached is None:
+            cached = self._child_codes[key] = self._sorted_children(normal, chosen)
+        return cached
+
+    def _sorted_children(self, normal: str, relations: tuple[Relation, ...]) -> tuple[str, ...]:
         if self._children is None:
             children: dict[Relation, dict[str, list[str]]] = {r: defaultdict(list) for r in ALL_RELATIONS}
             for concept in self._concepts.values():
@@ -175,7 +198,7 @@ class OrdoIndex:
                     children[Relation.PART_OF][parent].append(concept.code)
             self._children = children
         out: dict[str, None] = {}
-        for relation in _relations(relations):
+        for relation in relations:
             for child in self._children[relation].get(normal, ()):
                 out.setdefault(child, None)
         return tuple(sorted(out, key=_sort_key))
@@ -245,6 +268,13 @@ def _relations(relations: Iterable[Relation]) -> tuple[Relation, ...]:
     """A canonical, hashable form of a relation selection (also accepts "is_a" / "part_of")."""
     if isinstance(relations, (str, Relation)):
         relations = (relations,)
+    return _canonical_relations(tuple(relations))
+
+
+@functools.cache
+def _canonical_relations(relations: tuple[Relation, ...]) -> tuple[Relation, ...]:
+    """:func:`_relations` of a tuple, remembered: a hierarchy walk asks for every concept it
+    passes, always with one of a handful of selections."""
     chosen = {Relation(r) for r in relations}
     return tuple(r for r in ALL_RELATIONS if r in chosen)
 

@@ -16,7 +16,7 @@ from mmrare.ontology.linking import (
     link_document,
     unmatched_phrases,
 )
-from mmrare.ontology.linking.diagnosis import decayed_sum, default_child, mention_weight
+from mmrare.ontology.linking.diagnosis import decayed_sum, default_child, mention_weight, name_norms
 from mmrare.ontology.linking.normalise import normalise_phrase
 
 from .linking_slice import (
@@ -127,6 +127,14 @@ def test_a_generic_class_named_plainly_resolves_to_its_default_child(link_index:
     )
     assert (result.code, result.reason) == (PRIMARY_AIE, "supported_default_child")
     assert result.evidence_sentence_ids == ("title-1", "case_presentation-1")
+
+
+def test_remembered_name_norms_are_the_phrase_norms(full_index: OrdoIndex) -> None:
+    """On every name of the full ORDO, asked twice (the second answer comes from the memo)."""
+    names = [name for c in full_index.concepts() for name in (c.label, *c.synonyms)]
+    assert len(names) > 30_000
+    for _round in range(2):
+        assert all(name_norms(name) == normalise_phrase(name) for name in names)
 
 
 def test_a_specific_mention_beats_the_default_child(link_index: OrdoIndex) -> None:

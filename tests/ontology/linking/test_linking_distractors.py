@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mmrare.ontology.distractors import diagnosis_distractors, excluded_codes
+from mmrare.ontology.distractors import _names, diagnosis_distractors, excluded_codes
 from mmrare.ontology.index import OrdoIndex
 
 from .linking_slice import (
@@ -50,3 +50,12 @@ def test_neighbours_are_not_asked_when_siblings_suffice(link_index: OrdoIndex) -
         raise AssertionError("should not be called")
 
     assert len(diagnosis_distractors(link_index, NF_PGL, 1, neighbours=neighbours)) == 1
+
+
+def test_remembered_names_are_the_folded_label_and_synonyms(full_index: OrdoIndex) -> None:
+    """Asked twice for every code of the full ORDO (the second answer from the index's memo)."""
+    for _round in range(2):
+        for concept in full_index.concepts():
+            folded = {" ".join(n.casefold().split()) for n in (concept.label, *concept.synonyms)}
+            assert _names(full_index, concept.code) == folded
+    assert _names(full_index, "ORPHA:999999999") == frozenset()

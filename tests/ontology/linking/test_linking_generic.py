@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mmrare.ontology.index import OrdoIndex
-from mmrare.ontology.linking import Answerability, answerability
+from mmrare.ontology.linking import Answerability, answerability, generic
 from mmrare.ontology.linking.generic import MAX_GROUP_DISORDERS, RARE_HEADING, disorder_count, is_generic
 from mmrare.ontology.model import EntityType, Level
 
@@ -113,3 +113,15 @@ def test_generic_rule_on_the_full_ordo(full_index: OrdoIndex) -> None:
     # most of ORDO stays answerable
     answerable = sum(s is Answerability.ANSWERABLE for s in status.values())
     assert answerable > 0.8 * len([c for c in clinical if c.entity_type is not EntityType.CATEGORY])
+
+
+def test_remembered_answerability_is_computed_answerability(full_index: OrdoIndex) -> None:
+    """Asked twice for every code of the full ORDO (the second answer from the index's memo), and
+    once for a fresh index that never remembered anything."""
+    codes = [c.code for c in full_index.concepts()] + ["ORPHA:999999999"]
+    fresh = OrdoIndex(full_index.release, full_index.concepts(), full_index.gene_associations)
+    first = [answerability(full_index, code) for code in codes]
+    assert [answerability(full_index, code) for code in codes] == first
+    assert [generic._answerability(fresh, code) for code in codes] == first
+    assert full_index.derived("answerability") is full_index.derived("answerability")
+    assert fresh.derived("answerability") == {}

@@ -211,3 +211,14 @@ def test_patterns_as_norm_hashes_match_what_pattern_docs_matched(linker: Linker)
     doc = linker.nlp.make_doc(text + " Charcot-Marie-Tooth disease type 1A and the Marfan syndrome.")
     found = linker.term_matcher(doc)
     assert found and found == from_docs(doc)
+
+
+def test_hash_keyed_terms_and_rules_are_the_norm_keyed_ones(full_linker: Linker) -> None:
+    """Hits look terms and trigger rules up by the NORM hashes of their tokens; every key stands
+    for the same norms (no two norm sequences share a hash tuple) and holds the same group."""
+    strings = full_linker.nlp.vocab.strings
+    pairs = ((full_linker.term_hashes, full_linker.terms), (full_linker.rule_hashes, full_linker.rules))
+    for by_hash, by_norms in pairs:
+        assert len(by_hash) == len(by_norms)
+        for hashes, value in by_hash.items():
+            assert by_norms[tuple(strings[h] for h in hashes)] is value

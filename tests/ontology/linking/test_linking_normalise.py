@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
 import pytest
 
 from mmrare.ontology.linking.normalise import (
+    _TOKEN,
     make_nlp,
     normalise_phrase,
     normalise_word,
@@ -124,6 +128,42 @@ def test_norms_are_idempotent(text: str) -> None:
 def test_tokenizer_reproduces_the_text(text: str) -> None:
     doc = make_nlp().make_doc(text)
     assert doc.text == text
+
+
+def _tokenize_match_by_match(text: str) -> tuple[list[str], list[bool]]:
+    """The tokenizer as first written: one regex match per word, each gap handled on its own."""
+    words: list[str] = []
+    spaces: list[bool] = []
+    position = 0
+    for match in _TOKEN.finditer(text):
+        if match.start() > position:
+            _gap(text[position : match.start()], words, spaces)
+        words.append(match.group())
+        spaces.append(False)
+        position = match.end()
+    if position < len(text):
+        _gap(text[position:], words, spaces)
+    return words, spaces
+
+
+def _gap(gap: str, words: list[str], spaces: list[bool]) -> None:
+    if words and gap[0] == " ":
+        spaces[-1] = True
+        gap = gap[1:]
+    if gap:
+        words.append(gap)
+        spaces.append(False)
+
+
+def test_tokenizer_equals_the_match_by_match_tokenizer_on_real_articles(shared_dir: Path) -> None:
+    """Words and space flags as the first tokenizer gave them, on the text of real PMC articles
+    (whitespace as the XML has it: runs, newlines, tabs) and on made-up edge cases."""
+    texts = ["", " ", "  a  b\n\n c\t d ", "\u2003x\u00a0 y", "a' b- c'", "\t\ta", "x \n"]
+    for path in sorted((shared_dir / "pmc" / "articles").glob("*.xml"))[:12]:
+        texts.append("".join(ET.parse(path).getroot().itertext()))
+    assert sum(len(t) for t in texts) > 100_000
+    for text in texts:
+        assert tokenize(text) == _tokenize_match_by_match(text)
 
 
 def test_tokenizer_attaches_dashes_and_possessives_and_splits_greek() -> None:

@@ -54,6 +54,7 @@ hypothetical), ``only_generic_mentions``, ``no_patient_evidence``.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -235,23 +236,29 @@ def _substantial(items: Sequence[_Evidence]) -> bool:
 
 def _names_used(index: OrdoIndex, code: str, items: Sequence[_Evidence]) -> set[tuple[str, ...]]:
     """The normalised names by which the text referred to a concept (its matched terms)."""
-    names = {normalise_phrase(e.mention.term) for e in items if e.mention.term}
-    names.add(normalise_phrase(index[code].label))
+    names = {name_norms(e.mention.term) for e in items if e.mention.term}
+    names.add(name_norms(index[code].label))
     return names
 
 
 def default_child(index: OrdoIndex, code: str, names: Collection[tuple[str, ...]]) -> str | None:
     """The one answerable child of ``code`` named "<default qualifier> <a name of code>" (rule 2)."""
+    wanted = {qualifier + name for qualifier in DEFAULT_QUALIFIERS for name in names}
     found: set[str] = set()
     for child in index.children(code):
         if answerability(index, child) is not Answerability.ANSWERABLE:
             continue
         concept = index[child]
-        for child_name in (concept.label, *concept.synonyms):
-            norms = normalise_phrase(child_name)
-            if any(norms == qualifier + name for qualifier in DEFAULT_QUALIFIERS for name in names):
-                found.add(child)
+        if any(name_norms(child_name) in wanted for child_name in (concept.label, *concept.synonyms)):
+            found.add(child)
     return next(iter(found)) if len(found) == 1 else None
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def name_norms(name: str) -> tuple[str, ...]:
+    """:func:`normalise_phrase` of a name, remembered: case after case names the same generic
+    groups, and :func:`default_child` compares the names of all their children again."""
+    return normalise_phrase(name)
 
 
 def _carried(index: OrdoIndex, code: str, own: dict[str, list[_Evidence]]) -> list[_Evidence]:

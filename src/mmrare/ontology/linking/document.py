@@ -11,16 +11,17 @@ so no match crosses a sentence), so each phrase matcher runs once per document:
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from spacy.attrs import IDX, LOWER
+from spacy.attrs import IDX, LOWER, NORM
 from spacy.tokens import Doc
 
 from mmrare.ontology.linking.context import Trigger, assert_mention, resolve_overlaps
-from mmrare.ontology.linking.hits import Hit, Sentence, find_hits, sentence_of
+from mmrare.ontology.linking.hits import Hit, Sentence, find_hits, members, sentence_of
 from mmrare.ontology.linking.matcher import Linker
 from mmrare.ontology.linking.mentions import CandidatePhrase, Mention
 from mmrare.ontology.linking.phrases import PhraseSpan, phrase_spans, unmatched
@@ -90,13 +91,18 @@ def _analyse(linker: Linker, sentences: Sequence[tuple[str, str, str]], title: s
     texts = [text.replace("\n", " ") for _sid, _role, text in parts]
     doc = linker.nlp.make_doc("\n".join(texts))
     token_idx = doc.to_array(IDX).astype(np.int64) if len(doc) else np.zeros(0, dtype=np.int64)
-    sents: list[Sentence] = []
-    offset = 0
-    for (sentence_id, role, _text), text in zip(parts, texts, strict=True):
-        start = int(np.searchsorted(token_idx, offset))
-        end = int(np.searchsorted(token_idx, offset + len(text)))
-        sents.append(Sentence(sentence_id, role, text, offset, start, end))
-        offset += len(text) + 1
+    # Each sentence starts one newline after the end of the one before; its tokens are found for all
+    # sentences in one binary search.
+    ends = np.cumsum([len(text) + 1 for text in texts], dtype=np.int64) - 1
+    offsets = (ends - [len(text) for text in texts]).tolist()
+    tok_starts = np.searchsorted(token_idx, offsets).tolist()
+    tok_ends = np.searchsorted(token_idx, ends).tolist()
+    sents = [
+        Sentence(sentence_id, role, text, offset, start, end)
+        for (sentence_id, role, _text), text, offset, start, end in zip(
+            parts, texts, offsets, tok_starts, tok_ends, strict=True
+        )
+    ]
     hits, definitions = find_hits(linker, doc, sents)
     triggers = _triggers(linker, doc, sents)
     spans = phrase_spans(linker, doc, sents, triggers, definitions)
@@ -107,8 +113,9 @@ def _triggers(linker: Linker, doc: Doc, sents: list[Sentence]) -> dict[int, list
     """Context triggers per sentence, overlaps resolved."""
     starts = [s.tok_start for s in sents]
     by_sentence: dict[int, list[Trigger]] = defaultdict(list)
+    norms = doc.to_array(NORM).tolist()
     for _key, start, end in linker.trigger_matcher(doc):
-        rule = linker.rules.get(tuple(t.norm_ for t in doc[start:end]))
+        rule = linker.rule_hashes.get(tuple(norms[start:end]))
         if rule is not None:
             by_sentence[sentence_of(starts, start)].append(Trigger(start, end, rule))
     return {number: resolve_overlaps(found) for number, found in by_sentence.items()}
@@ -122,13 +129,13 @@ def _unmatched(analysis: _Analysis) -> list[PhraseSpan]:
 
 
 def _mentions(linker: Linker, analysis: _Analysis, hits: Sequence[Hit]) -> list[Mention]:
-    lowers = analysis.doc.to_array(LOWER) if hits else None
+    patient_words = members(analysis.doc.to_array(LOWER), linker.patient_array).tolist() if hits else []
     patient: dict[int, bool] = {}
     mentions: list[Mention] = []
     for hit in hits:
         sent = analysis.sentences[hit.sentence]
         if hit.sentence not in patient:
-            patient[hit.sentence] = _refers_to_patient(linker, lowers, sent)
+            patient[hit.sentence] = _refers_to_patient(patient_words, sent)
         assertion = assert_mention(
             analysis.triggers.get(hit.sentence, []), sent.tok_start, sent.tok_end, hit.tok_start, hit.tok_end
         )
@@ -160,10 +167,14 @@ def _mentions(linker: Linker, analysis: _Analysis, hits: Sequence[Hit]) -> list[
     return mentions
 
 
-def _refers_to_patient(linker: Linker, lowers: np.ndarray | None, sent: Sentence) -> bool:
-    """Whether the sentence is about the case's own patient ("she", "the patient", "a 4-month-old")."""
-    words = lowers[sent.tok_start : sent.tok_end] if lowers is not None else ()
-    if any(int(h) in linker.patient_hashes for h in words):
+def _refers_to_patient(patient_words: list[int], sent: Sentence) -> bool:
+    """Whether the sentence is about the case's own patient ("she", "the patient", "a 4-month-old").
+
+    ``patient_words`` are the document's tokens that are patient words (in order), found for the
+    whole document at once rather than word by word per sentence.
+    """
+    first = bisect.bisect_left(patient_words, sent.tok_start)
+    if first < len(patient_words) and patient_words[first] < sent.tok_end:
         return True
     return any(age in sent.text for age in _AGE)
 

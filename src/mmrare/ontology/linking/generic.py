@@ -54,7 +54,16 @@ class Answerability(StrEnum):
 
 
 def answerability(index: OrdoIndex, code: str) -> Answerability:
-    """Whether ``code`` may be chosen as a case's rare-disease diagnosis."""
+    """Whether ``code`` may be chosen as a case's rare-disease diagnosis (remembered per release:
+    diagnosis and distractors ask it for the same groups and their children case after case)."""
+    memo = index.derived("answerability")
+    found = memo.get(code)
+    if found is None:
+        found = memo[code] = _answerability(index, code)
+    return found
+
+
+def _answerability(index: OrdoIndex, code: str) -> Answerability:
     concept = index.get(code)
     if concept is None or not concept.is_clinical_entity:
         return Answerability.NOT_CLINICAL

@@ -90,11 +90,10 @@ def find_hits(linker: Linker, doc: Doc, sentences: list[Sentence]) -> tuple[list
 def term_hits(linker: Linker, doc: Doc, starts: list[int]) -> list[Hit]:
     """ORDO-name hits, acronyms checked for case, overlaps resolved leftmost-longest."""
     candidates: list[tuple[int, int, tuple[Term, ...]]] = []
+    norms = doc.to_array(NORM).tolist()
     for _key, start, end in linker.term_matcher(doc):
-        span = doc[start:end]
-        norms = tuple(t.norm_ for t in span)
-        terms = linker.terms.get(norms, ())
-        valid = tuple(t for t in terms if t.surface is None or _surface_matches(t.surface, span))
+        terms = linker.term_hashes.get(tuple(norms[start:end]), ())
+        valid = tuple(t for t in terms if t.surface is None or _surface_matches(t.surface, doc[start:end]))
         if valid:
             candidates.append((start, end, valid))
     candidates.sort(key=lambda c: (c[0], -(c[1] - c[0])))
@@ -147,6 +146,17 @@ def _term_score(term: Term) -> float:
     return KIND_SCORES[term.kind]
 
 
+def members(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """Positions of the ``values`` that are in ``sorted_keys`` (sorted, unique), in order: what
+    ``np.flatnonzero(np.isin(values, sorted_keys))`` gives, by binary search instead of sorting the
+    document's values with the keys for every document."""
+    if not len(sorted_keys):
+        return np.zeros(0, dtype=np.intp)
+    found = np.searchsorted(sorted_keys, values)
+    found[found == len(sorted_keys)] = 0
+    return np.flatnonzero(sorted_keys[found] == values)
+
+
 def _covered(hits: list[Hit], size: int) -> np.ndarray:
     """Token mask of the name hits, so head nouns and genes are only looked for elsewhere."""
     covered = np.zeros(size, dtype=bool)
@@ -172,7 +182,7 @@ def head_hits(
         return []
     norms = doc.to_array(NORM)
     hits: list[Hit] = []
-    for index in np.flatnonzero(np.isin(norms, linker.head_array)):
+    for index in members(norms, linker.head_array):
         i = int(index)
         if covered[i]:
             continue
@@ -193,7 +203,7 @@ def gene_hits(
     orths = doc.to_array(ORTH)
     norms = doc.to_array(NORM)
     hits: list[Hit] = []
-    for index in np.flatnonzero(np.isin(orths, linker.gene_array)):
+    for index in members(orths, linker.gene_array):
         i = int(index)
         sentence = sentence_of(starts, i)
         span = _deficiency_span(linker, doc, norms, i, sents[sentence])

@@ -63,6 +63,11 @@ _TOKEN = re.compile(
     r"|\S"
 )
 
+# A token with the whitespace after it: one space (the token's trailing-space flag), then any
+# further whitespace (a whitespace token of its own). Text may open with whitespace (a token too).
+_TOKEN_GAP = re.compile(rf"({_TOKEN.pattern})( ?)(\s*)")
+_LEADING_SPACE = re.compile(r"\s+")
+
 _TRAILING = re.compile(rf"(?:[{APOSTROPHES}][sS]?)?[{DASHES}]?$")
 _ROMAN = re.compile(r"^(x{0,3})(ix|iv|v?i{0,3})$")
 _ROMAN_LETTER = re.compile(r"^([ivx]+)([a-d])$")  # "Ia", "IIIb": a type with its subtype letter
@@ -150,29 +155,25 @@ class LinkingTokenizer:
 
 def tokenize(text: str) -> tuple[list[str], list[bool]]:
     """Words and trailing-space flags for :class:`spacy.tokens.Doc`; runs of whitespace other than one
-    space become whitespace tokens, as spaCy's own tokenizer does."""
+    space become whitespace tokens, as spaCy's own tokenizer does.
+
+    One match of :data:`_TOKEN_GAP` reads a word together with the whitespace after it, so the
+    single space that follows most words costs no step of its own (this runs over every token of
+    every linked document).
+    """
     words: list[str] = []
     spaces: list[bool] = []
-    position = 0
-    for match in _TOKEN.finditer(text):
-        start = match.start()
-        if start > position:
-            _add_gap(text[position:start], words, spaces)
-        words.append(match.group())
+    lead = _LEADING_SPACE.match(text)
+    if lead is not None:
+        words.append(lead.group())
         spaces.append(False)
-        position = match.end()
-    if position < len(text):
-        _add_gap(text[position:], words, spaces)
+    for word, space, gap in _TOKEN_GAP.findall(text, lead.end() if lead is not None else 0):
+        words.append(word)
+        spaces.append(bool(space))
+        if gap:
+            words.append(gap)
+            spaces.append(False)
     return words, spaces
-
-
-def _add_gap(gap: str, words: list[str], spaces: list[bool]) -> None:
-    if words and gap[0] == " ":
-        spaces[-1] = True
-        gap = gap[1:]
-    if gap:
-        words.append(gap)
-        spaces.append(False)
 
 
 def iter_words(text: str) -> Iterator[str]:
