@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import pytest
@@ -96,6 +96,54 @@ def test_most_specific_concept_carries_its_ancestors_evidence(link_index: OrdoIn
     assert set(result.evidence_sentence_ids) == {"title-1", "abstract-1", "case_presentation-1"}
     # a passing mention of the subtype in the discussion does not make the answer more specific
     assert diagnose_case(link_index, [*group, mention(HEDS, "discussion")]).code == EDS
+
+
+class _IteratedAs(frozenset):
+    """A set that iterates in a given order, as a set of strings may in another process."""
+
+    order: list[str]
+
+    def __new__(cls, items: frozenset[str], order: list[str]) -> _IteratedAs:
+        made = super().__new__(cls, items)
+        made.order = order
+        return made
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.order)
+
+
+class _AncestorsIterated:
+    """The index, with each ancestor set iterated in sorted or reverse-sorted order."""
+
+    def __init__(self, index: OrdoIndex, reverse: bool) -> None:
+        self._index, self._reverse = index, reverse
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._index, name)
+
+    def __getitem__(self, code: str) -> object:
+        return self._index[code]
+
+    def ancestors(self, code: str) -> frozenset[str]:
+        found = self._index.ancestors(code)
+        return _IteratedAs(found, sorted(found, reverse=self._reverse))
+
+
+def test_evidence_order_does_not_follow_the_order_ancestor_sets_iterate_in(link_index: OrdoIndex) -> None:
+    # equal weights from several carried ancestors: their order must not depend on string hashing
+    ancestors = sorted(link_index.ancestors(HEREDITARY_PPGL))
+    mentions = [
+        mention(HEREDITARY_PPGL, "title"),
+        mention(HEREDITARY_PPGL, sentence_id="c1"),
+        *(mention(code, "abstract", sentence_id=f"a-{code}") for code in ancestors),
+    ]
+    forward, backward = (
+        diagnose_case(_AncestorsIterated(link_index, reverse), mentions)  # type: ignore[arg-type]
+        for reverse in (False, True)
+    )
+    assert forward.code == backward.code == HEREDITARY_PPGL
+    assert forward.evidence_sentence_ids == backward.evidence_sentence_ids
+    assert forward.evidence_sentence_ids == ("title-1", *(f"a-{code}" for code in ancestors), "c1")
 
 
 def test_non_rare_concepts_are_never_answers(link_index: OrdoIndex) -> None:

@@ -263,11 +263,15 @@ def name_norms(name: str) -> tuple[str, ...]:
 
 def _carried(index: OrdoIndex, code: str, own: dict[str, list[_Evidence]]) -> list[_Evidence]:
     """The candidate's own evidence, plus that of its ancestors when its own is substantial or it is
-    a default child (which has none of its own by definition); rules 2 and 3."""
+    a default child (which has none of its own by definition); rules 2 and 3.
+
+    Ancestors are visited in code order: their set's own order follows string hashing, which
+    differs per process, and the stored evidence order keeps this order among equal weights.
+    """
     items = list(own.get(code, ()))
     if items and not _substantial(items):
         return items
-    for ancestor in index.ancestors(code):
+    for ancestor in sorted(index.ancestors(code)):
         items.extend(own.get(ancestor, ()))
     return items
 
