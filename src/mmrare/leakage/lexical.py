@@ -86,12 +86,13 @@ class TrackMatchers:
     phrase_orth: PhraseMatcher | None
     patterns: Matcher | None
     labels: dict[int, tuple[str, dict[str, Any]]]  # match id -> (detector, detail)
+    references: Matcher | None = None  # figure, panel and image references: one matcher for all items
     _memo: dict[str, tuple[Hit, ...]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def hits(self, doc: Doc) -> list[Hit]:
         """All hits in ``doc``, de-duplicated per (detector, span), in text order."""
         found: dict[tuple[str, int, int], Hit] = {}
-        for matcher in (self.phrase_norm, self.phrase_orth, self.patterns):
+        for matcher in (self.phrase_norm, self.phrase_orth, self.patterns, self.references):
             if matcher is None:
                 continue
             for match_id, s, e in matcher(doc):
@@ -147,11 +148,10 @@ def build_matchers(descriptor: AnswerDescriptor, track: str) -> TrackMatchers:
 
     def add_terms(detector: str, terms: Iterable[str], *, exact: bool) -> None:
         for term in terms:
-            variants = _exact_variants(term) if exact else term_variants(term)
-            docs = [d for d in map(_term_doc, variants) if len(d) and not all(t.is_punct for t in d)]
+            docs = _term_docs(term, exact)
             if docs:
                 target = orth if exact else norm
-                target.add(key(detector, {"term": term}), docs)
+                target.add(key(detector, {"term": term}), list(docs))
                 counts["orth" if exact else "norm"] += 1
 
     if "lexical.label" in wanted:
@@ -189,25 +189,41 @@ def build_matchers(descriptor: AnswerDescriptor, track: str) -> TrackMatchers:
                 greedy="LONGEST",
             )
             counts["patterns"] += 2
+    references = None
     if track == "cross_image":
-        _add_cross_image(descriptor, wanted, patterns, norm, key, counts)
+        references, reference_labels = _reference_patterns(frozenset(wanted))
+        labels.update(reference_labels)
+        _add_cross_image(descriptor, wanted, norm, key, counts)
     return TrackMatchers(
         track=track,
         phrase_norm=norm if counts["norm"] else None,
         phrase_orth=orth if counts["orth"] else None,
         patterns=patterns if counts["patterns"] else None,
         labels=labels,
+        references=references,
     )
 
 
-def _add_cross_image(
-    descriptor: AnswerDescriptor,
-    wanted: set[str],
-    patterns: Matcher,
-    norm: PhraseMatcher,
-    key: Any,
-    counts: dict[str, int],
-) -> None:
+@functools.lru_cache(maxsize=8)
+def _reference_patterns(
+    wanted: frozenset[str],
+) -> tuple[Matcher | None, dict[int, tuple[str, dict[str, Any]]]]:
+    """The matcher of figure, panel and image references, and its labels (see ``build_matchers``).
+
+    The same for every cross-image item, whatever its figures: made once (validating and compiling
+    the patterns for each item's matchers took a second at N = 2000), and only ever read after.
+    """
+    from spacy.matcher import Matcher
+
+    pipeline = nlp()
+    patterns = Matcher(pipeline.vocab)
+    labels: dict[int, tuple[str, dict[str, Any]]] = {}
+
+    def key(detector: str, detail: dict[str, Any]) -> str:
+        name = f"{detector}|{sorted(detail.items())}"
+        labels[pipeline.vocab.strings.add(name)] = (detector, detail)
+        return name
+
     if "lexical.figure_ref" in wanted:
         patterns.add(
             key("lexical.figure_ref", {"form": "figure_number"}),
@@ -220,24 +236,33 @@ def _add_cross_image(
             ],
             greedy="LONGEST",
         )
-        counts["patterns"] += 1
-        for fig in descriptor.figures:
-            if fig.label.strip():
-                norm.add(key("lexical.figure_ref", {"figure_id": fig.figure_id}), [_term_doc(fig.label)])
-                counts["norm"] += 1
     if "lexical.panel_ref" in wanted:
         patterns.add(
             key("lexical.panel_ref", {"form": "panel"}),
             [[{"LOWER": {"IN": ["panel", "panels"]}}, {"TEXT": {"REGEX": r"^(?:[A-Za-z]|\d+|[ivx]+)$"}}]],
             greedy="LONGEST",
         )
-        counts["patterns"] += 1
     if "lexical.image_marker" in wanted:
         patterns.add(
             key("lexical.image_marker", {"form": "image_number"}),
             [[{"LOWER": "image"}, {"TEXT": {"REGEX": r"^\d+$"}}]],
         )
-        counts["patterns"] += 1
+    return (patterns if labels else None), labels
+
+
+def _add_cross_image(
+    descriptor: AnswerDescriptor,
+    wanted: set[str],
+    norm: PhraseMatcher,
+    key: Any,
+    counts: dict[str, int],
+) -> None:
+    """The phrases of a cross-image item's own figures: their labels and distinctive caption n-grams."""
+    if "lexical.figure_ref" in wanted:
+        for fig in descriptor.figures:
+            if fig.label.strip():
+                norm.add(key("lexical.figure_ref", {"figure_id": fig.figure_id}), [_term_doc(fig.label)])
+                counts["norm"] += 1
     if "lexical.caption_ngram" in wanted:
         for figure_id, grams in distinctive_ngrams(descriptor).items():
             if grams:
@@ -295,6 +320,15 @@ def _term_doc(text: str) -> Doc:
     """``nlp()``'s tokens of a term spelling, made once: many matchers add the same spellings (the
     names of one case's answer, the caption n-grams of its figures). Only read, never changed."""
     return nlp().make_doc(text)
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def _term_docs(term: str, exact: bool) -> tuple[Doc, ...]:
+    """The docs a matcher adds for ``term``: the tokens of each spelling (case-sensitive ones when
+    ``exact``), leaving out empty and all-punctuation ones. Made once per term: the names of a
+    disease or an investigation come back in the matchers of every item that has it as the answer."""
+    variants = _exact_variants(term) if exact else term_variants(term)
+    return tuple(d for d in map(_term_doc, variants) if len(d) and not all(t.is_punct for t in d))
 
 
 def _is_content(norm: str) -> bool:
