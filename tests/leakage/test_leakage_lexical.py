@@ -212,3 +212,18 @@ def test_cross_image_items_share_one_matcher_of_figure_references() -> None:
         ("lexical.panel_ref", "panel B", (("form", "panel"),)),
         ("lexical.image_marker", "Image 1", (("form", "image_number"),)),
     }
+
+
+def test_names_are_found_as_the_regular_expression_found_them() -> None:
+    import re
+
+    from mmrare.leakage.lexical import _has_words
+
+    texts = [*AIE_SENTENCES.values(), "AIEs and autoimmune enteropathies", "enteropathyes x", "", "ab-c abc"]
+    names = ["Autoimmune enteropathy", "enteropathy", "AIE", "ab c", "abc", "a", "es", "the"]
+    for text in texts:
+        normalised = f" {normalise_text(text)} "
+        for name in names:
+            norm = normalise_text(name)
+            expression = re.compile(r"(?<![0-9a-z])" + re.escape(norm) + r"(?:s|es)?(?![0-9a-z])")
+            assert _has_words(normalised, norm) == bool(expression.search(normalised)), (text, name)

@@ -432,28 +432,35 @@ def literal_names(text: str, descriptor: AnswerDescriptor, track: str) -> list[s
     found = []
     if on_norm:
         normalised = f" {normalise_text(text)} "
-        found += [name for name, pattern in on_norm if pattern.search(normalised)]
+        found += [name for name, norm in on_norm if _has_words(normalised, norm)]
     found += [short for short, pattern in on_raw if pattern.search(text)]
     return found
+
+
+def _has_words(normalised: str, norm: str) -> bool:
+    """Whether ``normalised`` (:func:`normalise_text` output with a space either side) holds the words
+    ``norm``, plural "s" / "es" allowed: what ``(?<![0-9a-z])norm(?:s|es)?(?![0-9a-z])`` finds, since
+    such text is runs of [0-9a-z] between single spaces. A substring test needs no compiled
+    expression per name (compiling them was most of the check's time)."""
+    return f" {norm} " in normalised or f" {norm}s " in normalised or f" {norm}es " in normalised
 
 
 @functools.lru_cache(maxsize=1 << 12)
 def _literal_patterns(
     names: tuple[str, ...], shorts: tuple[str, ...]
-) -> tuple[tuple[tuple[str, re.Pattern[str]], ...], tuple[tuple[str, re.Pattern[str]], ...]]:
-    """The compiled expressions of :func:`literal_names` (names on normalised text, short forms on
-    the raw text), made once per name set rather than once per checked context."""
-    on_norm = []
-    for name in names:
-        norm = normalise_text(name)
-        if norm:
-            on_norm.append((name, re.compile(r"(?<![0-9a-z])" + re.escape(norm) + r"(?:s|es)?(?![0-9a-z])")))
-    on_raw = [
-        (short, re.compile(r"(?<![A-Za-z0-9])" + re.escape(short.strip()) + r"s?(?![A-Za-z0-9])"))
-        for short in shorts
-        if short.strip()
-    ]
+) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, re.Pattern[str]], ...]]:
+    """What :func:`literal_names` looks for: (name, its normalised words) and (short form, the
+    expression that finds it in the raw text), made once per name set rather than once per context."""
+    on_norm = [(name, norm) for name in names if (norm := normalise_text(name))]
+    on_raw = [(short, _short_form_pattern(short.strip())) for short in shorts if short.strip()]
     return tuple(on_norm), tuple(on_raw)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _short_form_pattern(short: str) -> re.Pattern[str]:
+    """A short form, case-sensitively, as a whole word of the raw text (plural "s" allowed); per short
+    form, since a case's abbreviations come back in the name sets of many of its items."""
+    return re.compile(r"(?<![A-Za-z0-9])" + re.escape(short) + r"s?(?![A-Za-z0-9])")
 
 
 def word_norms(text: str) -> list[str]:
