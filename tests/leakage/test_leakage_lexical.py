@@ -227,3 +227,17 @@ def test_names_are_found_as_the_regular_expression_found_them() -> None:
             norm = normalise_text(name)
             expression = re.compile(r"(?<![0-9a-z])" + re.escape(norm) + r"(?:s|es)?(?![0-9a-z])")
             assert _has_words(normalised, norm) == bool(expression.search(normalised)), (text, name)
+
+
+def test_result_phrases_are_looked_for_only_in_docs_naming_the_investigation() -> None:
+    from .leakage_cases import build_exam_input
+
+    entry = build_exam_input()
+    matchers = build_matchers(entry.descriptor, "examination")
+    always = replace(matchers, pattern_norms=frozenset())  # runs the pattern matcher on every doc
+    assert matchers.pattern_norms
+    texts = [entry.item.context, "The tomography showed a mass.", "Revealed by CT, a mass.", "A mass."]
+    for text in texts:
+        doc = nlp().make_doc(text)
+        assert matchers.hits(doc) == always.hits(doc)
+    assert any(h.detector == "lexical.result_phrase" for h in matchers.hits(nlp().make_doc(texts[1])))

@@ -87,12 +87,21 @@ class TrackMatchers:
     patterns: Matcher | None
     labels: dict[int, tuple[str, dict[str, Any]]]  # match id -> (detector, detail)
     references: Matcher | None = None  # figure, panel and image references: one matcher for all items
+    # norm hashes one of which every match of ``patterns`` holds (the investigation's names of a result
+    # phrase); a doc without any is not run through them. Empty: no such word is known, always run.
+    pattern_norms: frozenset[int] = frozenset()
     _memo: dict[str, tuple[Hit, ...]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def hits(self, doc: Doc) -> list[Hit]:
         """All hits in ``doc``, de-duplicated per (detector, span), in text order."""
         found: dict[tuple[str, int, int], Hit] = {}
-        for matcher in (self.phrase_norm, self.phrase_orth, self.patterns, self.references):
+        patterns = self.patterns
+        if patterns is not None and self.pattern_norms:
+            from spacy.attrs import NORM
+
+            if self.pattern_norms.isdisjoint(doc.to_array(NORM).tolist()):
+                patterns = None  # the token-by-token pattern matcher would find nothing
+        for matcher in (self.phrase_norm, self.phrase_orth, patterns, self.references):
             if matcher is None:
                 continue
             for match_id, s, e in matcher(doc):
@@ -140,6 +149,7 @@ def build_matchers(descriptor: AnswerDescriptor, track: str) -> TrackMatchers:
     patterns = Matcher(pipeline.vocab)
     labels: dict[int, tuple[str, dict[str, Any]]] = {}
     counts = {"norm": 0, "orth": 0, "patterns": 0}
+    pattern_norms: frozenset[int] = frozenset()
 
     def key(detector: str, detail: dict[str, Any]) -> str:
         name = f"{detector}|{sorted(detail.items())}"
@@ -189,6 +199,8 @@ def build_matchers(descriptor: AnswerDescriptor, track: str) -> TrackMatchers:
                 greedy="LONGEST",
             )
             counts["patterns"] += 2
+            # each match holds a word with one of these norms (the only patterns of this track)
+            pattern_norms = frozenset(pipeline.vocab.strings.add(h) for h in heads)
     references = None
     if track == "cross_image":
         references, reference_labels = _reference_patterns(frozenset(wanted))
@@ -201,6 +213,7 @@ def build_matchers(descriptor: AnswerDescriptor, track: str) -> TrackMatchers:
         patterns=patterns if counts["patterns"] else None,
         labels=labels,
         references=references,
+        pattern_norms=pattern_norms,
     )
 
 
