@@ -188,3 +188,56 @@ def test_descriptor_digest_is_cached_but_follows_the_content() -> None:
     assert descriptor.sha256 == first == AnswerDescriptor.from_dict(descriptor.as_dict()).sha256
     assert replace(descriptor, synonyms=("AIE syndrome",)).sha256 != first
     assert pickle.loads(pickle.dumps(descriptor)) == descriptor
+
+
+def test_term_docs_are_the_usable_spellings_of_a_term() -> None:
+    from mmrare.leakage.lexical import _term_docs
+    from mmrare.leakage.textnorm import term_variants
+
+    assert [d.text for d in _term_docs("X-linked adrenoleukodystrophy", False)] == term_variants(
+        "X-linked adrenoleukodystrophy"
+    )
+    assert [d.text for d in _term_docs("AIE", True)][:3] == ["AIE", "AIEs", "AIE's"]
+    assert _term_docs("--", False) == ()  # punctuation only: nothing to match
+
+
+def test_cross_image_items_share_one_matcher_of_figure_references() -> None:
+    first = build_matchers(AnswerDescriptor(label="Image 1", figures=PGL_CAPTIONS), "cross_image")
+    second = build_matchers(AnswerDescriptor(label="Image 2", figures=PGL_CAPTIONS[:1]), "cross_image")
+    assert first.references is second.references is not None and first.patterns is None
+    doc = nlp().make_doc("As shown in Fig. 2 and panel B, see Image 1.")
+    found = {(h.detector, h.text, tuple(h.detail.items())) for h in second.hits(doc)}
+    assert found == {
+        ("lexical.figure_ref", "Fig. 2", (("form", "figure_number"),)),
+        ("lexical.panel_ref", "panel B", (("form", "panel"),)),
+        ("lexical.image_marker", "Image 1", (("form", "image_number"),)),
+    }
+
+
+def test_names_are_found_as_the_regular_expression_found_them() -> None:
+    import re
+
+    from mmrare.leakage.lexical import _has_words
+
+    texts = [*AIE_SENTENCES.values(), "AIEs and autoimmune enteropathies", "enteropathyes x", "", "ab-c abc"]
+    names = ["Autoimmune enteropathy", "enteropathy", "AIE", "ab c", "abc", "a", "es", "the"]
+    for text in texts:
+        normalised = f" {normalise_text(text)} "
+        for name in names:
+            norm = normalise_text(name)
+            expression = re.compile(r"(?<![0-9a-z])" + re.escape(norm) + r"(?:s|es)?(?![0-9a-z])")
+            assert _has_words(normalised, norm) == bool(expression.search(normalised)), (text, name)
+
+
+def test_result_phrases_are_looked_for_only_in_docs_naming_the_investigation() -> None:
+    from .leakage_cases import build_exam_input
+
+    entry = build_exam_input()
+    matchers = build_matchers(entry.descriptor, "examination")
+    always = replace(matchers, pattern_norms=frozenset())  # runs the pattern matcher on every doc
+    assert matchers.pattern_norms
+    texts = [entry.item.context, "The tomography showed a mass.", "Revealed by CT, a mass.", "A mass."]
+    for text in texts:
+        doc = nlp().make_doc(text)
+        assert matchers.hits(doc) == always.hits(doc)
+    assert any(h.detector == "lexical.result_phrase" for h in matchers.hits(nlp().make_doc(texts[1])))

@@ -131,3 +131,10 @@ def test_scores_of_an_older_draft_are_not_applied(aie_input: LeakageInput) -> No
     assert decided.context("aie-dx").status == "dropped"
     assert "another version" in decided.context("aie-dx").reason
     assert AIE in aie_input.item.pmcid
+
+
+def test_runs_of_spaces_and_tabs_become_one_space_as_before() -> None:
+    from mmrare.leakage.masking import _SPACES
+
+    for text in ["a b", "a  b", "a\tb", "a \t b", " \t", "a\t\tb c   d", "  ", " ", "", "a\n \nb", "\t"]:
+        assert _SPACES.sub(" ", text) == re.sub(r"[ \t]+", " ", text), repr(text)

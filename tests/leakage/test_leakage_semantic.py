@@ -55,3 +55,19 @@ def test_one_embed_call_per_run_and_reruns_encode_nothing(spy: SpyEmbedder, cach
     again = detect(all_inputs(), spy)
     assert len(spy.calls) == 2 and cache.encoded == encoded  # second run: all cache hits
     assert [(s.score_id, s.score) for s in again.scores] == [(s.score_id, s.score) for s in first.scores]
+
+
+def test_score_details_encode_as_json_sorted_did() -> None:
+    from mmrare.leakage.scores import JSON_SORTED, detail_json
+
+    details = [
+        {"descriptor": "label", "descriptor_text": "Autoimmune enteropathy", "model_sha256": "ab"},
+        {"model_sha256": "ab", "descriptor": None, "descriptor_text": ""},
+        {"gold_length": 1, "distractor_mean": 1.0, "extreme": True},
+        {"gold_length": True},
+        {"shared": ["a", "b"], "gold_share": 0.5},
+        {"term": "Ünïcode ’s"},
+        {},
+    ]
+    for detail in details + details:  # the second time from the cache
+        assert detail_json(detail) == JSON_SORTED.encode(dict(detail))

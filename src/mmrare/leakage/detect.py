@@ -14,8 +14,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from mmrare.embedding.cpushare import python_work
 from mmrare.leakage.descriptors import AnswerDescriptor, LeakageInput
 from mmrare.leakage.lexical import MatcherKey, TrackMatchers, build_matchers, lexical_scores, matcher_key
@@ -64,15 +62,28 @@ class MatcherCache:
 def content_norms(doc: Doc) -> set[str]:
     """``{t.norm_ for t in doc if t.is_alpha and len(t.norm_) >= 3 and t.norm_ not in STOP_WORDS}``,
     read from the doc's arrays: iterating a doc makes a Python ``Token`` per word, 3-5 s of the
-    GIL at N = 2000 while the encoder waits for the core."""
+    GIL at N = 2000 while the encoder waits for the core. Whether a norm is a content word is kept
+    per norm hash (:data:`_CONTENT_NORMS`), so each distinct word is looked up and tested once."""
     from spacy.attrs import IS_ALPHA, NORM
 
     if not len(doc):
         return set()
     table = doc.to_array([IS_ALPHA, NORM])
     strings = doc.vocab.strings
-    norms = (strings[int(h)] for h in np.unique(table[table[:, 0] == 1, 1]))
-    return {w for w in norms if len(w) >= 3 and w not in STOP_WORDS}
+    out = set()
+    for norm in set(table[table[:, 0] == 1, 1].tolist()):
+        word = _CONTENT_NORMS.get(norm, "")
+        if word == "":  # not seen yet ("" is never a norm)
+            text = strings[norm]
+            word = _CONTENT_NORMS[norm] = text if len(text) >= 3 and text not in STOP_WORDS else None
+        if word is not None:
+            out.add(word)
+    return out
+
+
+# norm hash -> the norm if it is a content word, else None. Hashes are a function of the text alone
+# (spaCy's string hashes), so one table serves every doc and vocabulary.
+_CONTENT_NORMS: dict[int, str | None] = {}
 
 
 def layout_of(entry: LeakageInput) -> tuple[ContextSentence, ...]:

@@ -86,12 +86,22 @@ class TrackMatchers:
     phrase_orth: PhraseMatcher | None
     patterns: Matcher | None
     labels: dict[int, tuple[str, dict[str, Any]]]  # match id -> (detector, detail)
+    references: Matcher | None = None  # figure, panel and image references: one matcher for all items
+    # norm hashes one of which every match of ``patterns`` holds (the investigation's names of a result
+    # phrase); a doc without any is not run through them. Empty: no such word is known, always run.
+    pattern_norms: frozenset[int] = frozenset()
     _memo: dict[str, tuple[Hit, ...]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def hits(self, doc: Doc) -> list[Hit]:
         """All hits in ``doc``, de-duplicated per (detector, span), in text order."""
         found: dict[tuple[str, int, int], Hit] = {}
-        for matcher in (self.phrase_norm, self.phrase_orth, self.patterns):
+        patterns = self.patterns
+        if patterns is not None and self.pattern_norms:
+            from spacy.attrs import NORM
+
+            if self.pattern_norms.isdisjoint(doc.to_array(NORM).tolist()):
+                patterns = None  # the token-by-token pattern matcher would find nothing
+        for matcher in (self.phrase_norm, self.phrase_orth, patterns, self.references):
             if matcher is None:
                 continue
             for match_id, s, e in matcher(doc):
@@ -139,6 +149,7 @@ def build_matchers(descriptor: AnswerDescriptor, track: str) -> TrackMatchers:
     patterns = Matcher(pipeline.vocab)
     labels: dict[int, tuple[str, dict[str, Any]]] = {}
     counts = {"norm": 0, "orth": 0, "patterns": 0}
+    pattern_norms: frozenset[int] = frozenset()
 
     def key(detector: str, detail: dict[str, Any]) -> str:
         name = f"{detector}|{sorted(detail.items())}"
@@ -147,11 +158,10 @@ def build_matchers(descriptor: AnswerDescriptor, track: str) -> TrackMatchers:
 
     def add_terms(detector: str, terms: Iterable[str], *, exact: bool) -> None:
         for term in terms:
-            variants = _exact_variants(term) if exact else term_variants(term)
-            docs = [d for d in map(_term_doc, variants) if len(d) and not all(t.is_punct for t in d)]
+            docs = _term_docs(term, exact)
             if docs:
                 target = orth if exact else norm
-                target.add(key(detector, {"term": term}), docs)
+                target.add(key(detector, {"term": term}), list(docs))
                 counts["orth" if exact else "norm"] += 1
 
     if "lexical.label" in wanted:
@@ -189,25 +199,44 @@ def build_matchers(descriptor: AnswerDescriptor, track: str) -> TrackMatchers:
                 greedy="LONGEST",
             )
             counts["patterns"] += 2
+            # each match holds a word with one of these norms (the only patterns of this track)
+            pattern_norms = frozenset(pipeline.vocab.strings.add(h) for h in heads)
+    references = None
     if track == "cross_image":
-        _add_cross_image(descriptor, wanted, patterns, norm, key, counts)
+        references, reference_labels = _reference_patterns(frozenset(wanted))
+        labels.update(reference_labels)
+        _add_cross_image(descriptor, wanted, norm, key, counts)
     return TrackMatchers(
         track=track,
         phrase_norm=norm if counts["norm"] else None,
         phrase_orth=orth if counts["orth"] else None,
         patterns=patterns if counts["patterns"] else None,
         labels=labels,
+        references=references,
+        pattern_norms=pattern_norms,
     )
 
 
-def _add_cross_image(
-    descriptor: AnswerDescriptor,
-    wanted: set[str],
-    patterns: Matcher,
-    norm: PhraseMatcher,
-    key: Any,
-    counts: dict[str, int],
-) -> None:
+@functools.lru_cache(maxsize=8)
+def _reference_patterns(
+    wanted: frozenset[str],
+) -> tuple[Matcher | None, dict[int, tuple[str, dict[str, Any]]]]:
+    """The matcher of figure, panel and image references, and its labels (see ``build_matchers``).
+
+    The same for every cross-image item, whatever its figures: made once (validating and compiling
+    the patterns for each item's matchers took a second at N = 2000), and only ever read after.
+    """
+    from spacy.matcher import Matcher
+
+    pipeline = nlp()
+    patterns = Matcher(pipeline.vocab)
+    labels: dict[int, tuple[str, dict[str, Any]]] = {}
+
+    def key(detector: str, detail: dict[str, Any]) -> str:
+        name = f"{detector}|{sorted(detail.items())}"
+        labels[pipeline.vocab.strings.add(name)] = (detector, detail)
+        return name
+
     if "lexical.figure_ref" in wanted:
         patterns.add(
             key("lexical.figure_ref", {"form": "figure_number"}),
@@ -220,24 +249,33 @@ def _add_cross_image(
             ],
             greedy="LONGEST",
         )
-        counts["patterns"] += 1
-        for fig in descriptor.figures:
-            if fig.label.strip():
-                norm.add(key("lexical.figure_ref", {"figure_id": fig.figure_id}), [_term_doc(fig.label)])
-                counts["norm"] += 1
     if "lexical.panel_ref" in wanted:
         patterns.add(
             key("lexical.panel_ref", {"form": "panel"}),
             [[{"LOWER": {"IN": ["panel", "panels"]}}, {"TEXT": {"REGEX": r"^(?:[A-Za-z]|\d+|[ivx]+)$"}}]],
             greedy="LONGEST",
         )
-        counts["patterns"] += 1
     if "lexical.image_marker" in wanted:
         patterns.add(
             key("lexical.image_marker", {"form": "image_number"}),
             [[{"LOWER": "image"}, {"TEXT": {"REGEX": r"^\d+$"}}]],
         )
-        counts["patterns"] += 1
+    return (patterns if labels else None), labels
+
+
+def _add_cross_image(
+    descriptor: AnswerDescriptor,
+    wanted: set[str],
+    norm: PhraseMatcher,
+    key: Any,
+    counts: dict[str, int],
+) -> None:
+    """The phrases of a cross-image item's own figures: their labels and distinctive caption n-grams."""
+    if "lexical.figure_ref" in wanted:
+        for fig in descriptor.figures:
+            if fig.label.strip():
+                norm.add(key("lexical.figure_ref", {"figure_id": fig.figure_id}), [_term_doc(fig.label)])
+                counts["norm"] += 1
     if "lexical.caption_ngram" in wanted:
         for figure_id, grams in distinctive_ngrams(descriptor).items():
             if grams:
@@ -295,6 +333,15 @@ def _term_doc(text: str) -> Doc:
     """``nlp()``'s tokens of a term spelling, made once: many matchers add the same spellings (the
     names of one case's answer, the caption n-grams of its figures). Only read, never changed."""
     return nlp().make_doc(text)
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def _term_docs(term: str, exact: bool) -> tuple[Doc, ...]:
+    """The docs a matcher adds for ``term``: the tokens of each spelling (case-sensitive ones when
+    ``exact``), leaving out empty and all-punctuation ones. Made once per term: the names of a
+    disease or an investigation come back in the matchers of every item that has it as the answer."""
+    variants = _exact_variants(term) if exact else term_variants(term)
+    return tuple(d for d in map(_term_doc, variants) if len(d) and not all(t.is_punct for t in d))
 
 
 def _is_content(norm: str) -> bool:
@@ -398,28 +445,35 @@ def literal_names(text: str, descriptor: AnswerDescriptor, track: str) -> list[s
     found = []
     if on_norm:
         normalised = f" {normalise_text(text)} "
-        found += [name for name, pattern in on_norm if pattern.search(normalised)]
+        found += [name for name, norm in on_norm if _has_words(normalised, norm)]
     found += [short for short, pattern in on_raw if pattern.search(text)]
     return found
+
+
+def _has_words(normalised: str, norm: str) -> bool:
+    """Whether ``normalised`` (:func:`normalise_text` output with a space either side) holds the words
+    ``norm``, plural "s" / "es" allowed: what ``(?<![0-9a-z])norm(?:s|es)?(?![0-9a-z])`` finds, since
+    such text is runs of [0-9a-z] between single spaces. A substring test needs no compiled
+    expression per name (compiling them was most of the check's time)."""
+    return f" {norm} " in normalised or f" {norm}s " in normalised or f" {norm}es " in normalised
 
 
 @functools.lru_cache(maxsize=1 << 12)
 def _literal_patterns(
     names: tuple[str, ...], shorts: tuple[str, ...]
-) -> tuple[tuple[tuple[str, re.Pattern[str]], ...], tuple[tuple[str, re.Pattern[str]], ...]]:
-    """The compiled expressions of :func:`literal_names` (names on normalised text, short forms on
-    the raw text), made once per name set rather than once per checked context."""
-    on_norm = []
-    for name in names:
-        norm = normalise_text(name)
-        if norm:
-            on_norm.append((name, re.compile(r"(?<![0-9a-z])" + re.escape(norm) + r"(?:s|es)?(?![0-9a-z])")))
-    on_raw = [
-        (short, re.compile(r"(?<![A-Za-z0-9])" + re.escape(short.strip()) + r"s?(?![A-Za-z0-9])"))
-        for short in shorts
-        if short.strip()
-    ]
+) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, re.Pattern[str]], ...]]:
+    """What :func:`literal_names` looks for: (name, its normalised words) and (short form, the
+    expression that finds it in the raw text), made once per name set rather than once per context."""
+    on_norm = [(name, norm) for name in names if (norm := normalise_text(name))]
+    on_raw = [(short, _short_form_pattern(short.strip())) for short in shorts if short.strip()]
     return tuple(on_norm), tuple(on_raw)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _short_form_pattern(short: str) -> re.Pattern[str]:
+    """A short form, case-sensitively, as a whole word of the raw text (plural "s" allowed); per short
+    form, since a case's abbreviations come back in the name sets of many of its items."""
+    return re.compile(r"(?<![A-Za-z0-9])" + re.escape(short) + r"s?(?![A-Za-z0-9])")
 
 
 def word_norms(text: str) -> list[str]:

@@ -34,7 +34,9 @@ from mmrare.leakage.policy import (
 )
 from mmrare.leakage.scores import LeakageScore, by_item
 
-_SPACES = re.compile(r"[ \t]+")
+# runs of spaces and tabs that are not already one space: a run of one space is most matches of
+# "[ \t]+" and replacing it by itself is most of the cost
+_SPACES = re.compile(r"[ \t]{2,}|\t")
 _SPACE_AT_LINE_EDGE = re.compile(r" *\n *")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _SPACE_BEFORE_PUNCT = re.compile(r" +([,.;:)\]])")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -143,7 +144,7 @@ class LeakageScore:
             "end": self.end,
             "matched_text": self.matched_text,
             "score": float(self.score),
-            "detail": JSON_SORTED.encode(dict(self.detail)),
+            "detail": detail_json(self.detail),
             "model_id": provenance.model_id,
             "model_sha256": provenance.model_sha256,
             "ordo_version": provenance.ordo_version,
@@ -166,6 +167,24 @@ class LeakageScore:
             track=row["track"],
             basis=row.get("basis", "") or "",
         )
+
+
+def detail_json(detail: Mapping[str, Any]) -> str:
+    """``JSON_SORTED.encode(dict(detail))``; a detail of text values only is encoded once per content.
+
+    The semantic score of every sentence names its closest descriptor, so an item's sentences share a
+    few details: encoding each again was a third of making the score rows. Only text (or null) values
+    are keyed, since equal keys must encode alike (``1 == 1.0 == True`` do not).
+    """
+    items = tuple(detail.items())
+    if all(type(k) is str and (v is None or type(v) is str) for k, v in items):
+        return _text_detail_json(items)
+    return JSON_SORTED.encode(dict(detail))
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_detail_json(items: tuple[tuple[str, str | None], ...]) -> str:
+    return JSON_SORTED.encode(dict(items))
 
 
 def by_item(scores: Iterable[LeakageScore]) -> dict[str, list[LeakageScore]]:

@@ -156,17 +156,20 @@ def semantic_scores(
     """One score per sentence: max cosine to any descriptor, naming the closest descriptor in ``detail``."""
     if not sentences:
         return []
-    if not descriptors:
-        hits = [[] for _ in sentences]
-    else:
+    closest: list[tuple[int, float] | None] = [None] * len(sentences)  # (descriptor, cosine) per sentence
+    if descriptors:
         index = VectorIndex([str(n) for n in range(len(descriptors))], descriptor_vectors, threads=1)
-        hits = index.search(sentence_vectors, k=1)
+        # faiss's arrays as they are: a Hit per sentence, keyed by the descriptor's number as text, cost
+        # more than the search itself
+        scores, positions = index.search_arrays(sentence_vectors, k=1)
+        for n, (found, score) in enumerate(zip(positions[:, 0].tolist(), scores[:, 0].tolist(), strict=True)):
+            if found >= 0:
+                closest[n] = (found, score)
     out = []
-    for sentence, best in zip(sentences, hits, strict=True):
-        if best:
-            n = int(best[0].key)
-            kind, text = descriptors[n]
-            score = float(best[0].score)
+    for sentence, best in zip(sentences, closest, strict=True):
+        if best is not None:
+            kind, text = descriptors[best[0]]
+            score = best[1]
             detail = {"descriptor": kind, "descriptor_text": text[:200], "model_sha256": model_sha256}
         else:
             score, detail = 0.0, {"descriptor": None, "descriptor_text": "", "model_sha256": model_sha256}
