@@ -16,12 +16,27 @@ def new_run_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
+INTERRUPTED = "interrupted"
+
+
 def start_run(con: duckdb.DuckDBPyConnection, command: str, config_hash: str, code_version: str) -> str:
+    """Record a new run as ``running``; earlier runs still marked ``running`` become ``interrupted``.
+
+    ``con`` is the warehouse's one writer: DuckDB lets one process open the file for writing, and
+    a process runs one command at a time (the build service, one build at a time). Every command
+    marks its run ``completed`` or ``failed`` on the way out, even on Ctrl-C, so a run still
+    ``running`` here is one whose process was killed or whose machine stopped. Left as it was, a
+    reader of ``runs`` would take it for a build in progress.
+    """
+    now = datetime.now(UTC)
+    con.execute(
+        "UPDATE runs SET status = ?, finished_at = ? WHERE status = 'running'", [INTERRUPTED, now]
+    )
     run_id = new_run_id()
     con.execute(
         "INSERT INTO runs (run_id, command, config_hash, code_version, started_at, status)"
         " VALUES (?, ?, ?, ?, ?, 'running')",
-        [run_id, command, config_hash, code_version, datetime.now(UTC)],
+        [run_id, command, config_hash, code_version, now],
     )
     return run_id
 
