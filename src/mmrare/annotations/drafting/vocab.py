@@ -117,6 +117,7 @@ class Vocabulary:
     )
     _table: PrefixTable = field(init=False, compare=False, hash=False, repr=False)
     _same_patterns: tuple[int, ...] = field(init=False, compare=False, hash=False, repr=False)
+    _by_system: dict[str, tuple[int, ...]] = field(init=False, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
         anchors = [union(word_anchors(p.pattern) for p in e.patterns) for e in self.entries]
@@ -125,6 +126,11 @@ class Vocabulary:
         first: dict[tuple[re.Pattern[str], ...], int] = {}
         same = tuple(first.setdefault(e.patterns, i) for i, e in enumerate(self.entries))
         object.__setattr__(self, "_same_patterns", same)
+        by_system: dict[str, list[int]] = {}
+        for i, entry in enumerate(self.entries):
+            for system in entry.systems:
+                by_system.setdefault(system, []).append(i)
+        object.__setattr__(self, "_by_system", {s: tuple(ids) for s, ids in by_system.items()})
 
     def _scan(self, text: str) -> tuple[tuple[tuple[int, int, int], ...], frozenset[str]]:
         """(entry index, start, end) of each entry's first match, and the ids :meth:`mentioned_ids`
@@ -168,6 +174,15 @@ class Vocabulary:
             found |= self._scan(text)[1]
         families = {e.family for e in self.entries if e.id in found and e.generic and e.family}
         return found | {e.id for e in self.entries if e.family in families}
+
+    def system_scores(self, weights: dict[str, int]) -> list[int]:
+        """Per entry, the weights of its body systems summed (``weights`` as :func:`system_weights`
+        gives them): found through the systems that have a weight, not by reading every entry's."""
+        scores = [0] * len(self.entries)
+        for system, weight in weights.items():
+            for i in self._by_system.get(system, ()):
+                scores[i] += weight
+        return scores
 
     def by_id(self, entry_id: str) -> VocabEntry:
         for entry in self.entries:
