@@ -109,6 +109,8 @@ class CaseView:
         self._terms: DiagnosisTerms | None = None
         self._refs: dict[str, tuple[int, ...]] = {}
         self._rendered: dict[tuple[str, bool, tuple[tuple[str, ...], ...]], str] = {}
+        self._contexts: dict[tuple[tuple[str, ...], tuple[ImageRef, ...], bool], str] = {}
+        self._paragraphs: dict[tuple[str, ...], str] = {}
 
     def diagnosis_terms(self) -> DiagnosisTerms:
         """How the case names its gold diagnosis (which must be set); built once, since the diagnosis
@@ -153,7 +155,18 @@ class CaseView:
         self, sentences: Sequence[Sentence], images: Sequence[ImageRef], strip_refs: bool = False
     ) -> str:
         """Context text: sentences in order, a blank line between paragraphs, figure references as
-        the markers of ``images`` (or removed), bracketed citation numbers removed."""
+        the markers of ``images`` (or removed), bracketed citation numbers removed.
+
+        Memoised per case: every cross-image item of a case shows the same context and images, and
+        the diagnosis track checks the context it then shows. Items with different cuts still share
+        their first paragraphs, so each paragraph's text is memoised as well."""
+        key = (tuple(s.sentence_id for s in sentences), tuple(images), strip_refs)
+        found = self._contexts.get(key)
+        if found is None:
+            found = self._contexts[key] = self._render(sentences, images, strip_refs)
+        return found
+
+    def _render(self, sentences: Sequence[Sentence], images: Sequence[ImageRef], strip_refs: bool) -> str:
         markers: dict[int, list[str]] = {}
         number_of = {fid: n for n, fid in self.numbers.items()}
         for ref in images:
@@ -170,7 +183,14 @@ class CaseView:
                 paragraphs.append([])
                 last_key = key
             paragraphs[-1].append(text)
-        return "\n\n".join(tidy(" ".join(p)) for p in paragraphs)
+        return "\n\n".join(self._paragraph(tuple(p)) for p in paragraphs)
+
+    def _paragraph(self, texts: tuple[str, ...]) -> str:
+        """Rendered sentences of one paragraph as one text, memoised (see :meth:`render`)."""
+        found = self._paragraphs.get(texts)
+        if found is None:
+            found = self._paragraphs[texts] = tidy(" ".join(texts))
+        return found
 
     def _render_sentence(self, text: str, markers: dict[int, list[str]], strip_refs: bool) -> str:
         """One sentence as :meth:`render` shows it, memoised: a case's items share most sentences.
