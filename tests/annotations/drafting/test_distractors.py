@@ -72,7 +72,7 @@ def test_lazy_ranking_equals_the_eager_ranking(vocab_name: str, samples: dict[st
             exclude = {e.id for e in rng.sample(vocab.entries, 5)}
             key = f"{pmcid}:{rng.random()}"
             lazy = offered.rank(
-                answer_category=category, exclude_ids=exclude, context_text=context, n=n, key=key
+                answer_category=category, exclude_ids=exclude, context=[context], n=n, key=key
             )
             assert list(lazy) == _eager(offered, category, exclude, context, n, key)
 
@@ -88,7 +88,7 @@ def test_ranking_hashes_only_the_score_levels_read(monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(distractors_module, "selection_key", counting)
     context = "Brain MRI showed a seizure focus; neurological examination and headache. " * 3
-    ranked = offered.rank(answer_category="laboratory", exclude_ids=set(), context_text=context, n=5, key="k")
+    ranked = offered.rank(answer_category="laboratory", exclude_ids=set(), context=[context], n=5, key="k")
     first = list(itertools.islice(ranked, 2))
     assert len(first) == 2 and 0 < len(hashed) < len(vocab.entries) / 2
     assert first + list(ranked) == _eager(offered, "laboratory", set(), context, 5, "k")

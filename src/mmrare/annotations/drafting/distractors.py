@@ -10,14 +10,14 @@ least one) go to real answers of other cases from the pool; no category fills mo
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple
 
 from mmrare.annotations.drafting.options import selection_key
 from mmrare.annotations.drafting.text import normalise
-from mmrare.annotations.drafting.vocab import VocabEntry, Vocabulary, system_weights
+from mmrare.annotations.drafting.vocab import VocabEntry, Vocabulary, context_weights
 from mmrare.items import DistractorPool, PoolEntry
 
 
@@ -67,14 +67,15 @@ class Distractors:
         ]
 
     def rank(
-        self, *, answer_category: str, exclude_ids: set[str], context_text: str, n: int, key: str
+        self, *, answer_category: str, exclude_ids: set[str], context: Sequence[str], n: int, key: str
     ) -> Iterator[str]:
-        """Distractor texts, best first, made only as far as the caller reads (it takes a few).
+        """Distractor texts, best first, made only as far as the caller reads (it takes a few);
+        ``context`` is the texts of the item's context sentences.
 
         Candidates order by score, then by :func:`selection_key` of (``key``, text); the hashes are
         the costly part, so only the score levels read are hashed (:func:`_arranged`).
         """
-        fit = self.vocab.system_scores(system_weights(context_text))
+        fit = self.vocab.system_scores(context_weights(context))
         candidates: list[_Candidate] = []
         for i, (entry, pooled_name, general) in enumerate(self._entries):
             # generic entries ("CT scan") are too vague to be clearly wrong, unless another case's answer

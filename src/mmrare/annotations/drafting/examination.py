@@ -88,11 +88,10 @@ def draft_examination(run: TrackRun) -> None:
         context = view.before(inv.first.ordinal)
         images = view.images(view.figures_cited_by(s.sentence_id for s in context))
         evidence = [inv.first.sentence_id, *(s.sentence_id for s in inv.results[:3])]
-        context_text = " ".join(s.text for s in context)
         ranked = offered.rank(
             answer_category=inv.entry.category,
             exclude_ids=done,
-            context_text=context_text,
+            context=[s.text for s in context],
             n=run.settings.options,
             key=f"{view.pmcid}:{inv.entry.id}",
         )

@@ -151,7 +151,7 @@ def draft_treatment(run: TrackRun) -> None:
         ranked = offered.rank(
             answer_category=mention.category,
             exclude_ids=given,
-            context_text=" ".join(s.text for s in context),
+            context=[s.text for s in context],
             n=run.settings.options,
             key=f"{view.pmcid}:{key}",
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -288,6 +288,12 @@ def system_weights(text: str) -> dict[str, int]:
     counts as ``findall`` with each of :func:`systems`' patterns, at a fraction of the cost (this
     runs on the context of every examination and treatment item)."""
     return _cue_counter().count(text)
+
+
+def context_weights(texts: Sequence[str]) -> dict[str, int]:
+    """:func:`system_weights` of ``" ".join(texts)``: an item's context given as its sentences, most
+    of which the case's other items share, so each sentence's words are counted once."""
+    return _cue_counter().count_joined(texts)
 
 
 def vocab_versions() -> dict[str, str]:
