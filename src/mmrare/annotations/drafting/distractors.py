@@ -76,7 +76,7 @@ class Distractors:
         the costly part, so only the score levels read are hashed (:func:`_arranged`).
         """
         fit = self.vocab.system_scores(context_weights(context))
-        candidates: list[_Candidate] = []
+        by_score: dict[int, list[_Candidate]] = {}
         for i, (entry, pooled_name, general) in enumerate(self._entries):
             # generic entries ("CT scan") are too vague to be clearly wrong, unless another case's answer
             if (
@@ -86,25 +86,22 @@ class Distractors:
             ):
                 continue
             score = fit[i] + general + pooled_name
-            candidates.append(_Candidate(entry.name, entry.category, score, pooled_name))
+            by_score.setdefault(score, []).append(_Candidate(entry.name, entry.category, score, pooled_name))
         for text, category in self._pool_only:
             if category != answer_category:
-                candidates.append(_Candidate(text, category, 1, True))
-        return _arranged(candidates, key, n)
+                by_score.setdefault(1, []).append(_Candidate(text, category, 1, True))
+        return _arranged([by_score[score] for score in sorted(by_score, reverse=True)], key, n)
 
 
-def _arranged(candidates: list[_Candidate], key: str, n: int) -> Iterator[str]:
+def _arranged(levels: list[list[_Candidate]], key: str, n: int) -> Iterator[str]:
     """The candidates' texts by score, ties broken by ``selection_key(key, text)``; a third of the
     distractors (at least one) from the pool first, when it has them; no category taking more than
     half of the slots before every other candidate has had its turn.
 
-    The same as sorting all candidates and arranging the list, made one score level at a time: the
+    The same as sorting all candidates and arranging the list, made one score level at a time
+    (``levels``: the candidates of each score, highest first, in the order they were offered): the
     reader takes a few texts, and only the levels it gets to (and the pool's best) are hashed.
     """
-    by_score: dict[int, list[_Candidate]] = {}
-    for cand in candidates:
-        by_score.setdefault(cand.score, []).append(cand)
-    levels = [by_score[score] for score in sorted(by_score, reverse=True)]
     hashes: dict[str, str] = {}
 
     def tiebroken(level: list[_Candidate]) -> list[_Candidate]:

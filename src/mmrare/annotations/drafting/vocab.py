@@ -94,6 +94,10 @@ class VocabMatch:
 
 
 _MEMO_MAX = 1 << 18
+# Per-sentence memos of the tracks: large enough for every case sentence of a big build, since the
+# distractor pool reads them all before drafting reads them again in the same order (a smaller LRU
+# would have dropped each one just before it was asked for).
+SENTENCE_MEMO = 1 << 17
 
 
 @dataclass(frozen=True, slots=True)
