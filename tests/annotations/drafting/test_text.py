@@ -12,7 +12,14 @@ import re
 import pytest
 
 from mmrare.annotations.drafting import text as text_module
-from mmrare.annotations.drafting.text import FIG_REF, figure_numbers, replace_figure_refs, tidy
+from mmrare.annotations.drafting.text import (
+    FIG_REF,
+    containment,
+    figure_numbers,
+    replace_figure_refs,
+    stems,
+    tidy,
+)
 from mmrare.items import CaseInput
 
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:)\]])")
@@ -65,3 +72,11 @@ def test_replace_figure_refs_equals_the_plain_regexes(
 ) -> None:
     for text in _texts(samples):
         assert replace_figure_refs(text, markers) == _plain_replace(text, markers)
+
+
+def test_containment_of_frozensets_equals_that_of_plain_iterables() -> None:
+    part = stems("villous blunting of the duodenal mucosa")
+    whole = stems("duodenal biopsy, villous atrophy")
+    for a, b in [(part, whole), (whole, part), (frozenset(), whole), (part, frozenset())]:
+        expected = len(set(a) & set(b)) / len(a) if a else 0.0
+        assert containment(a, b) == containment(list(a), iter(sorted(b))) == expected

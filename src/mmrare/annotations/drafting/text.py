@@ -86,8 +86,11 @@ def stems(text: str) -> frozenset[str]:
 
 
 def containment(part: Iterable[str], whole: Iterable[str]) -> float:
-    """Share of ``part``'s stems found in ``whole`` (0 when ``part`` is empty)."""
-    part_set, whole_set = set(part), set(whole)
+    """Share of ``part``'s stems found in ``whole`` (0 when ``part`` is empty).
+
+    ``frozenset`` of a frozenset is that frozenset: the stems of :func:`stems` are compared without
+    copying (a figure's stems are compared with every finding of the case's other figures)."""
+    part_set, whole_set = frozenset(part), frozenset(whole)
     return len(part_set & whole_set) / len(part_set) if part_set else 0.0
 
 
