@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from mmrare.annotations.drafting.text import (
     BRACKET_CITATION,
@@ -120,6 +121,18 @@ class CaseView:
         if self._terms is None:
             self._terms = DiagnosisTerms.build(self.case.diagnosis, self.sentences)
         return self._terms
+
+    # ------------------------------------------------------------------ whole article
+    @cached_property
+    def casefolded_article(self) -> str:
+        """Every sentence, casefolded, in order: where distractors must not be named. Made only
+        when asked for (only texts the vocabulary does not know are looked up in it)."""
+        return " ".join(s.text for s in self.sentences).casefold()
+
+    @cached_property
+    def normalised_article(self) -> str:
+        """Every sentence in order, :func:`normalise`-d (see :attr:`casefolded_article`)."""
+        return normalise(" ".join(s.text for s in self.sentences))
 
     # ------------------------------------------------------------------ selection
     def is_framing(self, sentence: Sentence) -> bool:

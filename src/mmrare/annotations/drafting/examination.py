@@ -81,10 +81,9 @@ def draft_examination(run: TrackRun) -> None:
         run.reject("no_key_investigation", "no examination of the vocabulary with a reported result")
         return
     done = performed(run)
-    article_text = " ".join(s.text for s in view.sentences).casefold()
     offered = distractors.Distractors(
         examinations(),
-        mentioned=lambda text: text.casefold() in article_text,
+        mentioned=lambda text: text.casefold() in view.casefolded_article,
         pool=run.pool,
         pool_kind="examination",
         pmcid=view.pmcid,

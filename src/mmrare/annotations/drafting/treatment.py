@@ -129,13 +129,12 @@ def draft_treatment(run: TrackRun) -> None:
         return
     vocab = treatments()
     given = vocab.mentioned_ids(s.text for s in view.sentences)
-    article_norm = normalise(" ".join(s.text for s in view.sentences))
     asked: set[str] = set()
     dx = view.case.diagnosis
     question = (f"The patient's final diagnosis is {dx.label}. " if dx else "") + QUESTION
     offered = distractors.Distractors(
         vocab,
-        mentioned=lambda text: normalise(text) in article_norm,
+        mentioned=lambda text: normalise(text) in view.normalised_article,
         pool=run.pool,
         pool_kind="treatment",
         pmcid=view.pmcid,
