@@ -20,6 +20,7 @@ from mmrare.annotations.drafting.text import Term, normalise, term_pattern
 from mmrare.annotations.drafting.vocab import (
     VocabEntry,
     Vocabulary,
+    context_weights,
     examinations,
     system_weights,
     systems,
@@ -188,6 +189,18 @@ def test_system_weights_equal_findall_counts(samples: dict[str, CaseInput]) -> N
     texts.append(" ".join(_case_texts(samples)))  # a long context
     for text in texts:
         assert system_weights(text) == _reference_weights(text), text
+
+
+def test_context_weights_equal_those_of_the_joined_context(samples: dict[str, CaseInput]) -> None:
+    sentences = _case_texts(samples)
+    runs = [sentences[:k] for k in range(0, len(sentences), 7)]
+    runs += [["He lost weight", "loss of appetite. Night", "sweats and fever"], [""], ["", "fever"], TRICKY]
+    runs += [_shuffled_texts(k, 12) for k in range(4)]
+    for texts in runs:
+        assert context_weights(texts) == _reference_weights(" ".join(texts)), texts
+    counter = CueCounter({"a": ["ear", "x.y", "weight loss"], "b": ["loss weight", "ſeizure"]})
+    for texts in [["weight", "loss"], ["x", "y"], ["x.", "y ear"], ["loss", "weight loss"], ["ſ", "eizure"]]:
+        assert counter.count_joined(texts) == counter.count(" ".join(texts)), texts
 
 
 def test_cue_counter_falls_back_to_the_regex_for_other_cues() -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from mmrare.annotations.drafting.text import (
     BRACKET_CITATION,
@@ -109,6 +110,8 @@ class CaseView:
         self._terms: DiagnosisTerms | None = None
         self._refs: dict[str, tuple[int, ...]] = {}
         self._rendered: dict[tuple[str, bool, tuple[tuple[str, ...], ...]], str] = {}
+        self._contexts: dict[tuple[tuple[str, ...], tuple[ImageRef, ...], bool], str] = {}
+        self._paragraphs: dict[tuple[str, ...], str] = {}
 
     def diagnosis_terms(self) -> DiagnosisTerms:
         """How the case names its gold diagnosis (which must be set); built once, since the diagnosis
@@ -118,6 +121,18 @@ class CaseView:
         if self._terms is None:
             self._terms = DiagnosisTerms.build(self.case.diagnosis, self.sentences)
         return self._terms
+
+    # ------------------------------------------------------------------ whole article
+    @cached_property
+    def casefolded_article(self) -> str:
+        """Every sentence, casefolded, in order: where distractors must not be named. Made only
+        when asked for (only texts the vocabulary does not know are looked up in it)."""
+        return " ".join(s.text for s in self.sentences).casefold()
+
+    @cached_property
+    def normalised_article(self) -> str:
+        """Every sentence in order, :func:`normalise`-d (see :attr:`casefolded_article`)."""
+        return normalise(" ".join(s.text for s in self.sentences))
 
     # ------------------------------------------------------------------ selection
     def is_framing(self, sentence: Sentence) -> bool:
@@ -153,7 +168,18 @@ class CaseView:
         self, sentences: Sequence[Sentence], images: Sequence[ImageRef], strip_refs: bool = False
     ) -> str:
         """Context text: sentences in order, a blank line between paragraphs, figure references as
-        the markers of ``images`` (or removed), bracketed citation numbers removed."""
+        the markers of ``images`` (or removed), bracketed citation numbers removed.
+
+        Memoised per case: every cross-image item of a case shows the same context and images, and
+        the diagnosis track checks the context it then shows. Items with different cuts still share
+        their first paragraphs, so each paragraph's text is memoised as well."""
+        key = (tuple(s.sentence_id for s in sentences), tuple(images), strip_refs)
+        found = self._contexts.get(key)
+        if found is None:
+            found = self._contexts[key] = self._render(sentences, images, strip_refs)
+        return found
+
+    def _render(self, sentences: Sequence[Sentence], images: Sequence[ImageRef], strip_refs: bool) -> str:
         markers: dict[int, list[str]] = {}
         number_of = {fid: n for n, fid in self.numbers.items()}
         for ref in images:
@@ -170,7 +196,14 @@ class CaseView:
                 paragraphs.append([])
                 last_key = key
             paragraphs[-1].append(text)
-        return "\n\n".join(tidy(" ".join(p)) for p in paragraphs)
+        return "\n\n".join(self._paragraph(tuple(p)) for p in paragraphs)
+
+    def _paragraph(self, texts: tuple[str, ...]) -> str:
+        """Rendered sentences of one paragraph as one text, memoised (see :meth:`render`)."""
+        found = self._paragraphs.get(texts)
+        if found is None:
+            found = self._paragraphs[texts] = tidy(" ".join(texts))
+        return found
 
     def _render_sentence(self, text: str, markers: dict[int, list[str]], strip_refs: bool) -> str:
         """One sentence as :meth:`render` shows it, memoised: a case's items share most sentences.

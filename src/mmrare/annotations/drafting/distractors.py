@@ -9,22 +9,22 @@ least one) go to real answers of other cases from the pool; no category fills mo
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 from mmrare.annotations.drafting.options import selection_key
 from mmrare.annotations.drafting.text import normalise
-from mmrare.annotations.drafting.vocab import VocabEntry, Vocabulary, system_weights
+from mmrare.annotations.drafting.vocab import VocabEntry, Vocabulary, context_weights
 from mmrare.items import DistractorPool, PoolEntry
 
 
-@dataclass(frozen=True, slots=True)
-class _Candidate:
+class _Candidate(NamedTuple):
     text: str
     category: str
     score: int
-    tiebreak: str
     pooled: bool
 
 
@@ -67,12 +67,17 @@ class Distractors:
         ]
 
     def rank(
-        self, *, answer_category: str, exclude_ids: set[str], context_text: str, n: int, key: str
-    ) -> list[str]:
-        """Distractor texts, best first; the caller takes as many as it needs."""
-        weights = system_weights(context_text)
-        candidates: list[_Candidate] = []
-        for entry, pooled_name, general in self._entries:
+        self, *, answer_category: str, exclude_ids: set[str], context: Sequence[str], n: int, key: str
+    ) -> Iterator[str]:
+        """Distractor texts, best first, made only as far as the caller reads (it takes a few);
+        ``context`` is the texts of the item's context sentences.
+
+        Candidates order by score, then by :func:`selection_key` of (``key``, text); the hashes are
+        the costly part, so only the score levels read are hashed (:func:`_arranged`).
+        """
+        fit = self.vocab.system_scores(context_weights(context))
+        by_score: dict[int, list[_Candidate]] = {}
+        for i, (entry, pooled_name, general) in enumerate(self._entries):
             # generic entries ("CT scan") are too vague to be clearly wrong, unless another case's answer
             if (
                 (entry.generic and not pooled_name)
@@ -80,23 +85,46 @@ class Distractors:
                 or entry.id in exclude_ids
             ):
                 continue
-            score = sum(weights.get(name, 0) for name in entry.systems) + general + pooled_name
-            tiebreak = selection_key(key, entry.name)
-            candidates.append(_Candidate(entry.name, entry.category, score, tiebreak, pooled_name))
+            score = fit[i] + general + pooled_name
+            by_score.setdefault(score, []).append(_Candidate(entry.name, entry.category, score, pooled_name))
         for text, category in self._pool_only:
             if category != answer_category:
-                candidates.append(_Candidate(text, category, 1, selection_key(key, text), True))
-        candidates.sort(key=lambda c: (-c.score, c.tiebreak))
-        # a third of the distractors (at least one) are real answers of other cases when the pool has them
-        share = max(1, (n - 1) // 3)
-        from_pool = [c for c in candidates if c.pooled][:share]
-        candidates = from_pool + [c for c in candidates if c not in from_pool]
-        cap = max(1, (n - 1 + 1) // 2)
-        first, rest, per_category = [], [], {}
-        for cand in candidates:
-            if per_category.get(cand.category, 0) < cap:
-                per_category[cand.category] = per_category.get(cand.category, 0) + 1
-                first.append(cand.text)
-            else:
-                rest.append(cand.text)
-        return first + rest
+                by_score.setdefault(1, []).append(_Candidate(text, category, 1, True))
+        return _arranged([by_score[score] for score in sorted(by_score, reverse=True)], key, n)
+
+
+def _arranged(levels: list[list[_Candidate]], key: str, n: int) -> Iterator[str]:
+    """The candidates' texts by score, ties broken by ``selection_key(key, text)``; a third of the
+    distractors (at least one) from the pool first, when it has them; no category taking more than
+    half of the slots before every other candidate has had its turn.
+
+    The same as sorting all candidates and arranging the list, made one score level at a time
+    (``levels``: the candidates of each score, highest first, in the order they were offered): the
+    reader takes a few texts, and only the levels it gets to (and the pool's best) are hashed.
+    """
+    hashes: dict[str, str] = {}
+
+    def tiebroken(level: list[_Candidate]) -> list[_Candidate]:
+        """``level`` sorted by tie-break (stable, as a sort of all candidates would order it)."""
+        for cand in level:
+            if cand.text not in hashes:
+                hashes[cand.text] = selection_key(key, cand.text)
+        return sorted(level, key=lambda c: hashes[c.text])
+
+    share = max(1, (n - 1) // 3)
+    from_pool: list[_Candidate] = []
+    for level in levels:
+        if len(from_pool) == share:
+            break
+        from_pool += tiebroken([c for c in level if c.pooled])[: share - len(from_pool)]
+    cap = max(1, (n - 1 + 1) // 2)
+    per_category: dict[str, int] = {}
+    over_cap: list[str] = []
+    rest = (c for level in levels for c in tiebroken(level) if c not in from_pool)
+    for cand in itertools.chain(from_pool, rest):
+        if per_category.get(cand.category, 0) < cap:
+            per_category[cand.category] = per_category.get(cand.category, 0) + 1
+            yield cand.text
+        else:
+            over_cap.append(cand.text)
+    yield from over_cap

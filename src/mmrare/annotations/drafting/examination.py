@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from mmrare.annotations.drafting import distractors
 from mmrare.annotations.drafting.base import Draft, TrackRun
-from mmrare.annotations.drafting.vocab import VocabEntry, examinations
+from mmrare.annotations.drafting.vocab import SENTENCE_MEMO, VocabEntry, VocabMatch, examinations
 from mmrare.records import Sentence
 
 QUESTION = "Based on the case so far and the images, which examination should be suggested next?"
@@ -35,13 +36,12 @@ class KeyInvestigation:
 
 def key_investigations(run: TrackRun) -> list[KeyInvestigation]:
     """Examinations with a reported result, in order of first mention; one per cut sentence."""
-    vocab = examinations()
     first: dict[str, tuple[Sentence, int, str]] = {}
     results: dict[str, list[Sentence]] = {}
     entries: dict[str, VocabEntry] = {}
     for sentence in run.view.case_sentences:
-        positive = bool(RESULT_CUE.search(sentence.text))
-        for match in vocab.find(sentence.text):
+        positive, matches = _named_examinations(sentence.text)
+        for match in matches:
             entry_id = match.entry.id
             entries[entry_id] = match.entry
             first.setdefault(entry_id, (sentence, match.start, sentence.text[match.start : match.end]))
@@ -62,6 +62,13 @@ def key_investigations(run: TrackRun) -> list[KeyInvestigation]:
     return out
 
 
+@lru_cache(maxsize=SENTENCE_MEMO)
+def _named_examinations(text: str) -> tuple[bool, tuple[VocabMatch, ...]]:
+    """Whether a case sentence reports a result, and the examinations it names (memoised: the
+    distractor pool reads every case sentence before the examination track reads it again)."""
+    return bool(RESULT_CUE.search(text)), tuple(examinations().find(text))
+
+
 def performed(run: TrackRun) -> set[str]:
     """Vocabulary ids of every examination the article mentions anywhere (never distractors)."""
     return examinations().mentioned_ids(s.text for s in run.view.sentences)
@@ -74,10 +81,9 @@ def draft_examination(run: TrackRun) -> None:
         run.reject("no_key_investigation", "no examination of the vocabulary with a reported result")
         return
     done = performed(run)
-    article_text = " ".join(s.text for s in view.sentences).casefold()
     offered = distractors.Distractors(
         examinations(),
-        mentioned=lambda text: text.casefold() in article_text,
+        mentioned=lambda text: text.casefold() in view.casefolded_article,
         pool=run.pool,
         pool_kind="examination",
         pmcid=view.pmcid,
@@ -88,11 +94,10 @@ def draft_examination(run: TrackRun) -> None:
         context = view.before(inv.first.ordinal)
         images = view.images(view.figures_cited_by(s.sentence_id for s in context))
         evidence = [inv.first.sentence_id, *(s.sentence_id for s in inv.results[:3])]
-        context_text = " ".join(s.text for s in context)
         ranked = offered.rank(
             answer_category=inv.entry.category,
             exclude_ids=done,
-            context_text=context_text,
+            context=[s.text for s in context],
             n=run.settings.options,
             key=f"{view.pmcid}:{inv.entry.id}",
         )

@@ -86,8 +86,11 @@ def stems(text: str) -> frozenset[str]:
 
 
 def containment(part: Iterable[str], whole: Iterable[str]) -> float:
-    """Share of ``part``'s stems found in ``whole`` (0 when ``part`` is empty)."""
-    part_set, whole_set = set(part), set(whole)
+    """Share of ``part``'s stems found in ``whole`` (0 when ``part`` is empty).
+
+    ``frozenset`` of a frozenset is that frozenset: the stems of :func:`stems` are compared without
+    copying (a figure's stems are compared with every finding of the case's other figures)."""
+    part_set, whole_set = frozenset(part), frozenset(whole)
     return len(part_set & whole_set) / len(part_set) if part_set else 0.0
 
 
@@ -102,7 +105,9 @@ FIG_REF = re.compile(
 )
 _RANGE = re.compile(r"(\d+)[A-Za-z]?\s*(?:–|-|to)\s*(?:Fig(?:ure)?s?\.?\s*)?(\d+)", re.IGNORECASE)
 _EMPTY_PARENS = re.compile(r"\(\s*(?:[,;]\s*)*\)|\[\s*(?:[,;]\s*)*\]")
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:)\]])")
+# Read in text whose whitespace is already single spaces (``\s`` and ``str.split`` agree on what
+# whitespace is), where a literal space lets the regex engine skip to candidates quickly.
+_SPACE_BEFORE_PUNCT = re.compile(r" ([,.;:)\]])")
 # What a removed reference leaves behind: "is shown in ." / "(see )" / "nodules in ,".
 _DANGLING = re.compile(r"(?:\s*\b(?:in|see))?\s*\x00", re.IGNORECASE)
 BRACKET_CITATION = re.compile(r"\s*\[\d+(?:\s*[,–-]\s*\d+)*\]")
@@ -131,7 +136,10 @@ def replace_figure_refs(text: str, markers: dict[int, list[str]]) -> str:
             return names[0]
         return ", ".join(names[:-1]) + " and " + names[-1]
 
-    return tidy(_DANGLING.sub("", FIG_REF.sub(sub, text)))
+    replaced = FIG_REF.sub(sub, text)
+    if "\x00" in replaced:  # only then can a dangling word be left; the search is slow where it cannot
+        replaced = _DANGLING.sub("", replaced)
+    return tidy(replaced)
 
 
 def strip_figure_refs(text: str) -> str:

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from mmrare.annotations.drafting import distractors
 from mmrare.annotations.drafting.base import Draft, TrackRun
 from mmrare.annotations.drafting.text import normalise
-from mmrare.annotations.drafting.vocab import VocabEntry, examinations, treatments
+from mmrare.annotations.drafting.vocab import SENTENCE_MEMO, VocabEntry, examinations, treatments
 from mmrare.records import Sentence
 
 _OBJECT_VERBS = (
@@ -78,8 +79,10 @@ def _raw_phrase(text: str) -> str | None:
     return phrase
 
 
+@lru_cache(maxsize=SENTENCE_MEMO)
 def treatment_mention(sentence: Sentence) -> TreatmentMention | None:
-    """The treatment a case sentence says was given, or None."""
+    """The treatment a case sentence says was given, or None (memoised: the distractor pool reads
+    every case sentence before the treatment track reads it again)."""
     text = sentence.text
     cue = TREATMENT_CUE.search(text)
     if cue is None or NEGATED.search(text[: cue.start()]):
@@ -126,13 +129,12 @@ def draft_treatment(run: TrackRun) -> None:
         return
     vocab = treatments()
     given = vocab.mentioned_ids(s.text for s in view.sentences)
-    article_norm = normalise(" ".join(s.text for s in view.sentences))
     asked: set[str] = set()
     dx = view.case.diagnosis
     question = (f"The patient's final diagnosis is {dx.label}. " if dx else "") + QUESTION
     offered = distractors.Distractors(
         vocab,
-        mentioned=lambda text: normalise(text) in article_norm,
+        mentioned=lambda text: normalise(text) in view.normalised_article,
         pool=run.pool,
         pool_kind="treatment",
         pmcid=view.pmcid,
@@ -151,7 +153,7 @@ def draft_treatment(run: TrackRun) -> None:
         ranked = offered.rank(
             answer_category=mention.category,
             exclude_ids=given,
-            context_text=" ".join(s.text for s in context),
+            context=[s.text for s in context],
             n=run.settings.options,
             key=f"{view.pmcid}:{key}",
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -94,6 +94,10 @@ class VocabMatch:
 
 
 _MEMO_MAX = 1 << 18
+# Per-sentence memos of the tracks: large enough for every case sentence of a big build, since the
+# distractor pool reads them all before drafting reads them again in the same order (a smaller LRU
+# would have dropped each one just before it was asked for).
+SENTENCE_MEMO = 1 << 17
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +121,7 @@ class Vocabulary:
     )
     _table: PrefixTable = field(init=False, compare=False, hash=False, repr=False)
     _same_patterns: tuple[int, ...] = field(init=False, compare=False, hash=False, repr=False)
+    _by_system: dict[str, tuple[int, ...]] = field(init=False, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
         anchors = [union(word_anchors(p.pattern) for p in e.patterns) for e in self.entries]
@@ -125,6 +130,11 @@ class Vocabulary:
         first: dict[tuple[re.Pattern[str], ...], int] = {}
         same = tuple(first.setdefault(e.patterns, i) for i, e in enumerate(self.entries))
         object.__setattr__(self, "_same_patterns", same)
+        by_system: dict[str, list[int]] = {}
+        for i, entry in enumerate(self.entries):
+            for system in entry.systems:
+                by_system.setdefault(system, []).append(i)
+        object.__setattr__(self, "_by_system", {s: tuple(ids) for s, ids in by_system.items()})
 
     def _scan(self, text: str) -> tuple[tuple[tuple[int, int, int], ...], frozenset[str]]:
         """(entry index, start, end) of each entry's first match, and the ids :meth:`mentioned_ids`
@@ -168,6 +178,15 @@ class Vocabulary:
             found |= self._scan(text)[1]
         families = {e.family for e in self.entries if e.id in found and e.generic and e.family}
         return found | {e.id for e in self.entries if e.family in families}
+
+    def system_scores(self, weights: dict[str, int]) -> list[int]:
+        """Per entry, the weights of its body systems summed (``weights`` as :func:`system_weights`
+        gives them): found through the systems that have a weight, not by reading every entry's."""
+        scores = [0] * len(self.entries)
+        for system, weight in weights.items():
+            for i in self._by_system.get(system, ()):
+                scores[i] += weight
+        return scores
 
     def by_id(self, entry_id: str) -> VocabEntry:
         for entry in self.entries:
@@ -273,6 +292,12 @@ def system_weights(text: str) -> dict[str, int]:
     counts as ``findall`` with each of :func:`systems`' patterns, at a fraction of the cost (this
     runs on the context of every examination and treatment item)."""
     return _cue_counter().count(text)
+
+
+def context_weights(texts: Sequence[str]) -> dict[str, int]:
+    """:func:`system_weights` of ``" ".join(texts)``: an item's context given as its sentences, most
+    of which the case's other items share, so each sentence's words are counted once."""
+    return _cue_counter().count_joined(texts)
 
 
 def vocab_versions() -> dict[str, str]:

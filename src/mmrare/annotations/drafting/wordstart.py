@@ -25,6 +25,7 @@ _LOOKAROUNDS = ("(?<!", "(?<=", "(?=", "(?!")
 # An inline flag group ("(?-i:", "(?s:", "(?i)"): only VERBOSE changes how the source reads.
 _FLAGS = re.compile(r"\(\?[aiLmsux]*(?:-[imsx]+)?[:)]")
 _MEMO_MAX = 1 << 18
+_TEXT_MEMO_MAX = 1 << 14  # whole sentences: enough for the cases drafted at once
 
 
 # ----------------------------------------------------------------------------- reading patterns
@@ -285,6 +286,10 @@ class CueCounter:
     matches once per word it starts, so it is counted from a per-word table; a phrase ("weight loss")
     is counted by its regex, but only in texts with a word equal to its first word; any other cue
     is always counted by its regex.
+
+    Item contexts are runs of a case's sentences, and a case's items share most of them: so
+    :meth:`count_joined` counts the one-word cues of each sentence once (a memo of per-text tallies)
+    and adds them up, which joining texts with a space allows (it neither makes nor splits a word).
     """
 
     def __init__(self, groups: Mapping[str, Sequence[str]]) -> None:
@@ -305,6 +310,7 @@ class CueCounter:
         self._single_regex = {c: re.compile(r"\b" + c, re.IGNORECASE) for c in self._single}
         self._first_regex = {w: re.compile(re.escape(w), re.IGNORECASE) for w in self._phrases}
         self._words: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {}
+        self._texts: dict[str, tuple[tuple[tuple[int, int], ...], frozenset[str]]] = {}
 
     def _word(self, word: str) -> tuple[tuple[int, ...], tuple[str, ...]]:
         """The groups of the one-word cues ``word`` starts with (once per cue), and the phrases'
@@ -330,19 +336,43 @@ class CueCounter:
             self._words[word] = found
         return found
 
+    def _tally(self, text: str) -> tuple[tuple[tuple[int, int], ...], frozenset[str]]:
+        """(group, matches) of the one-word cues in ``text``, groups without any left out, and the
+        phrases' first words among its words; memoised for the texts of the cases being drafted."""
+        found = self._texts.get(text)
+        if found is None:
+            counts = [0] * len(self.names)
+            firsts: set[str] = set()
+            for word, times in Counter(WORD.findall(text)).items():
+                groups, word_firsts = self._word(word)
+                for g in groups:
+                    counts[g] += times
+                firsts.update(word_firsts)
+            found = (tuple((g, n) for g, n in enumerate(counts) if n), frozenset(firsts))
+            if len(self._texts) >= _TEXT_MEMO_MAX:
+                self._texts.clear()
+            self._texts[text] = found
+        return found
+
     def count(self, text: str) -> dict[str, int]:
+        return self.count_joined((text,))
+
+    def count_joined(self, texts: Sequence[str]) -> dict[str, int]:
+        """:meth:`count` of ``" ".join(texts)``."""
         counts = [0] * len(self.names)
         firsts: set[str] = set()
-        for word, times in Counter(WORD.findall(text)).items():
-            groups, word_firsts = self._word(word)
-            for g in groups:
-                counts[g] += times
-            firsts.update(word_firsts)
-        for first in firsts:
-            for g, pattern in self._phrases[first]:
-                counts[g] += len(pattern.findall(text))
-        for g, pattern in self._others:
-            counts[g] += len(pattern.findall(text))
+        for text in texts:
+            tally, text_firsts = self._tally(text)
+            for g, n in tally:
+                counts[g] += n
+            firsts |= text_firsts
+        if firsts or self._others:
+            joined = " ".join(texts)
+            for first in firsts:
+                for g, pattern in self._phrases[first]:
+                    counts[g] += len(pattern.findall(joined))
+            for g, pattern in self._others:
+                counts[g] += len(pattern.findall(joined))
         return {name: n for name, n in zip(self.names, counts, strict=True) if n}
 
 
