@@ -30,7 +30,9 @@ log = logging.getLogger(__name__)
 
 # Bump whenever the term table, the normalisation or the matching rules change: the version keys the
 # on-disk cache and is stored with every linking result.
-LINKER_VERSION = "ordo-linker/1"
+# 2: mention ids include the case (title mentions of two cases could share an id, and the second was
+# never stored); evidence sentences come out in one order in every process.
+LINKER_VERSION = "ordo-linker/2"
 
 # The modules whose code decides what the cached term table holds.
 _TABLE_MODULES = (normalise, terms, generic)

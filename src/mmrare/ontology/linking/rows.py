@@ -23,7 +23,8 @@ def mention_rows(
     """One row per mention, negated / differential / family-history ones included (for audit)."""
     rows = []
     for m in mentions:
-        key = f"{m.sentence_id}|{m.start}|{m.end}|{m.code}|{linker_version}|{release.sha256}"
+        # the case is part of the key: a title's sentence id is "title" in every case
+        key = f"{pmcid}|{m.sentence_id}|{m.start}|{m.end}|{m.code}|{linker_version}|{release.sha256}"
         rows.append(
             {
                 "mention_id": hashlib.sha256(key.encode()).hexdigest()[:24],
