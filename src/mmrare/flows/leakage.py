@@ -32,6 +32,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import duckdb
+import numpy as np
+import pyarrow as pa
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
@@ -64,7 +66,7 @@ from mmrare.leakage.detect import DetectionWaves
 from mmrare.leakage.scores import DETECTOR_VERSION
 from mmrare.versions import code_version
 from mmrare.warehouse.reads import done_stage_keys
-from mmrare.warehouse.shards import arrow_schemas, write_shard
+from mmrare.warehouse.shards import arrow_schemas, rows_table, write_tables
 
 LEAKAGE_TABLES = (
     "leakage_descriptors", "leakage_scores", "leakage_decisions", "leakage_contexts", "dataset_flags",
@@ -173,6 +175,7 @@ class LeakageBatch:
     run_id: str
     work_keys: dict[str, str]
     versions: dict[str, str]
+    schemas: dict[str, pa.Schema]  # of LEAKAGE_TABLES: rows become Arrow tables in the task
 
 
 @dataclass(slots=True)
@@ -185,6 +188,56 @@ class _ItemRows:
     stage_work: dict[str, Any]
     reject: dict[str, Any] | None  # the ``rejects`` row of a dropped item
     masked_spans: int
+
+
+_PER_ITEM_TABLES = ("leakage_scores", "leakage_decisions", "leakage_contexts", "rejects", "stage_work")
+
+
+class _OrderedTables:
+    """The per-item tables of decided items, made into Arrow tables a group of items at a time.
+
+    Detection's waves decide items while the encoder still works, in the order the encoder reached
+    their texts; making their rows into Arrow columns then (instead of all 189k score rows at N = 2000
+    after the last embedding, while one core idles) leaves only the last wave's for the end.
+    :meth:`tables` puts the rows in batch order again: by each row's item position, stably, so an
+    item's rows keep their own order, exactly as if every row had been collected in batch order.
+    """
+
+    def __init__(self, todo: Sequence[LeakageInput], schemas: dict[str, pa.Schema]) -> None:
+        self._position = {entry.item.item_id: n for n, entry in enumerate(todo)}
+        self._schemas = schemas
+        self._parts: dict[str, list[tuple[pa.Table, np.ndarray]]] = {t: [] for t in _PER_ITEM_TABLES}
+        self.outcomes: dict[str, tuple[dict[str, Any] | None, int]] = {}  # item -> (reject row, masked)
+
+    def add(self, decided: dict[str, _ItemRows]) -> None:
+        """Convert a group of decided items' rows (any order, each item once)."""
+        order = sorted(decided, key=self._position.__getitem__)
+        per_item: dict[str, list[list[dict[str, Any]]]] = {t: [] for t in _PER_ITEM_TABLES}
+        for item_id in order:
+            rows = decided[item_id]
+            per_item["leakage_scores"].append(rows.scores)
+            per_item["leakage_decisions"].append(rows.decisions)
+            per_item["leakage_contexts"].append([rows.context])
+            per_item["rejects"].append([rows.reject] if rows.reject is not None else [])
+            per_item["stage_work"].append([rows.stage_work])
+            self.outcomes[item_id] = (rows.reject, rows.masked_spans)
+        for table, groups in per_item.items():
+            flat = [row for group in groups for row in group]
+            if not flat:
+                continue
+            keys = np.repeat([self._position[i] for i in order], [len(g) for g in groups])
+            self._parts[table].append((rows_table(table, flat, self._schemas[table]), keys))
+
+    def tables(self) -> dict[str, pa.Table]:
+        """Each per-item table with its rows in batch order (tables without rows are left out)."""
+        out = {}
+        for table, parts in self._parts.items():
+            if not parts:
+                continue
+            data = pa.concat_tables([t for t, _ in parts])
+            keys = np.concatenate([k for _, k in parts])
+            out[table] = data.take(pa.array(np.argsort(keys, kind="stable")))
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,12 +285,13 @@ class _RowMaker:
 
 def leakage_rows(
     resources: BuildResources, batch: LeakageBatch
-) -> tuple[dict[str, list[dict[str, Any]]], LeakageSummary]:
+) -> tuple[dict[str, pa.Table], LeakageSummary]:
     """Score what has no scores, decide everything in ``batch.todo``, and (when anything was scored)
-    run the dataset checks over ``batch.all_items``. Returns the rows to store and what was done.
+    run the dataset checks over ``batch.all_items``. Returns the rows to store, per table (Arrow, in
+    the warehouse schemas ``batch.schemas``), and what was done.
 
     Detection hands its items out in waves (:class:`~mmrare.leakage.detect.DetectionWaves`); each
-    wave is decided and turned into rows at once, while the encoder still embeds the next waves'
+    wave is decided and turned into Arrow rows at once, while the encoder still embeds the next waves'
     texts, instead of all of it after the last text. The rows come out in ``batch.todo`` order.
     """
     cfg = resources.cfg
@@ -260,35 +314,34 @@ def leakage_rows(
         code_version=code_version(),
     )
     maker = _RowMaker(batch, cfg.thresholds, prov, matchers, datetime.now(UTC))
-    decided: dict[str, _ItemRows] = {}
+    decided = _OrderedTables(todo, batch.schemas)
+    schemas = batch.schemas
+    with python_work():  # beside the encoder (the draft stage's texts), not after its last text
+        descriptors = [e.descriptor.row(e.item.item_id, index.release.version) for e in todo]
+        descriptor_table = rows_table("leakage_descriptors", descriptors, schemas["leakage_descriptors"])
+        tables = {"leakage_descriptors": descriptor_table}
+        del descriptors
     for wave in detection or ():
         with python_work():  # the encoder, on the next waves' texts, leaves this core to the decisions
-            decided.update(maker.rows(wave.entries, [s for scores in wave.scores for s in scores], True))
+            decided.add(maker.rows(wave.entries, [s for scores in wave.scores for s in scores], True))
     if detection is not None:
         summary.scored = len(to_score)
         summary.texts_embedded = detection.texts_embedded
     stored_entries = [e for e in todo if e.basis in have]
     if stored_entries:
-        decided.update(maker.rows(stored_entries, batch.stored, False))
+        decided.add(maker.rows(stored_entries, batch.stored, False))
     matchers.clear()  # compiled matchers of every item: the largest thing held here, not needed again
-    in_order = [decided[e.item.item_id] for e in todo]
-    rows: dict[str, list[dict[str, Any]]] = {
-        "leakage_descriptors": [e.descriptor.row(e.item.item_id, index.release.version) for e in todo],
-        "leakage_scores": [row for item in in_order for row in item.scores],
-        "leakage_decisions": [row for item in in_order for row in item.decisions],
-        "leakage_contexts": [item.context for item in in_order],
-        "rejects": [item.reject for item in in_order if item.reject is not None],
-        "stage_work": [item.stage_work for item in in_order],
-    }
-    for item in in_order:
-        summary.masked_spans += item.masked_spans
-        if item.reject is None:
+    tables.update(decided.tables())
+    for entry in todo:
+        reject, masked_spans = decided.outcomes[entry.item.item_id]
+        summary.masked_spans += masked_spans
+        if reject is None:
             summary.kept += 1
         else:
             summary.dropped += 1
-            row = item.reject
-            summary.reject_lines.append(f"leakage: {row['record_id']}: {row['reason']} ({row['detail']})")
-    del decided, in_order
+            line = f"leakage: {reject['record_id']}: {reject['reason']} ({reject['detail']})"
+            summary.reject_lines.append(line)
+    del decided
     if to_score:
         # items decided in earlier runs were checked then (their flags are stored): check the new
         # ones against everything instead of everything against everything again
@@ -300,17 +353,18 @@ def leakage_rows(
             known_vectors=store.get(vector_keys),
         )
         store.put(vector_keys, report.vectors)
-        rows["dataset_flags"] = [f.row(prov) for f in report.flags]
+        flags = [f.row(prov) for f in report.flags]
+        tables["dataset_flags"] = rows_table("dataset_flags", flags, schemas["dataset_flags"])
         summary.flags = report.summary()["flagged"]
         summary.blind_solver = report.summary()["blind_solver"]
         summary.encoded = embedder.encoded - encoded_before
-    return rows, summary
+    return tables, summary
 
 
 @task(name="leakage-control", cache_policy=NO_CACHE, task_run_name="leakage-{run_id}")
 def leakage_batch(
     resources: Sealed[BuildResources], batch: Sealed[LeakageBatch], run_id: str
-) -> tuple[dict[str, list[dict[str, Any]]], LeakageSummary]:
+) -> tuple[dict[str, pa.Table], LeakageSummary]:
     """One Prefect task for the batch (one embed call); its state shows in the flow run."""
     return leakage_rows(resources.value, batch.value)
 
@@ -357,13 +411,13 @@ def run_leakage_stage(
         batch = LeakageBatch(
             todo=todo, all_items=all_items, stored=stored, phashes=phashes, policy=policy, run_id=run_id,
             work_keys={e.item.item_id: keys[e.item.item_id] for e in todo}, versions=versions,
+            schemas=arrow_schemas(con, LEAKAGE_TABLES),
         )
-        schemas = arrow_schemas(con, LEAKAGE_TABLES)
         with stage_progress("leakage", 1, show_progress) as advance:
             future = leakage_batch.submit(resources=Sealed(resources), batch=Sealed(batch), run_id=run_id)
-            rows, done_summary = future.result()
+            tables, done_summary = future.result()
             advance(f"{len(todo)} items decided")
-        write_shard(shard_root, f"leakage-{run_id}", rows, schemas)
+        write_tables(shard_root, f"leakage-{run_id}", tables)
         for name in ("scored", "texts_embedded", "encoded", "kept", "dropped", "masked_spans"):
             setattr(summary, name, getattr(done_summary, name))
         summary.flags, summary.blind_solver = done_summary.flags, done_summary.blind_solver
