@@ -14,6 +14,8 @@ text is embedded for real (ORDO is read cold too). Printed as one JSON object:
   the bare ``Encoder.encode`` (batches of <= 64 texts and <= 1,024 padded word pieces, as in the
   build); the encoder-bound limit is sentences embedded / that rate, and ``ratio`` = build wall /
   limit (target <= 1.25);
+- ``encoder_timeline`` (from the build's run record): the encoder's first call and the work left
+  after its last call, in seconds from the flow's start and before its end, and how long it was busy;
 - the incremental step, as users top up: ``mmrare build-service`` is started on the built workspace
   (``service_ready_s``: its start-up, paid once per session), ``--incremental`` more packages
   (another seed, so other PMCIDs) are added, and ``mmrare build`` (sent to the service, which the
@@ -256,6 +258,9 @@ def run_build(
         "stages": {name: stage.get("perf") for name, stage in stages.items()},
         "counts": {name: {k: v for k, v in stage.items() if k != "perf"} for name, stage in stages.items()},
         "rows_added": counts["rows_added"],
+        # when the build's encoder worked, from the flow's start: where the build loses time to the
+        # limit (before the first call, after the last one, and its slower pace beside Python)
+        "encoder_timeline": counts.get("encoder"),
     }
 
 

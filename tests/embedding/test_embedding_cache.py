@@ -34,6 +34,9 @@ def test_second_call_encodes_nothing_and_returns_identical_rows(tmp_path: Path, 
     np.testing.assert_array_equal(first, second)
     assert first.dtype == np.float32 and first.shape == (3, 384)
     assert fake_encoder.texts_encoded == 3
+    (span,) = cache.encode_spans()  # only the call that encoded something is a span of encoder work
+    assert span[0] <= span[1]
+    assert cache.encode_spans(since=span[0] + 1e-9) == []
 
 
 def test_only_new_texts_are_encoded_and_rows_keep_input_order(tmp_path: Path, fake_encoder: Any) -> None:

@@ -18,13 +18,14 @@ def _entry(item_id: str) -> Any:
 
 def _rows(item_id: str, n_scores: int, dropped: bool) -> _ItemRows:
     def work(kind: str, n: int) -> dict[str, Any]:
-        return {"work_key": f"{item_id}-{kind}-{n}", "stage": "leakage", "record_id": item_id, "versions": "{}",
-                "outcome": kind, "run_id": "r1", "created_at": None}
+        return {"work_key": f"{item_id}-{kind}-{n}", "stage": "leakage", "record_id": item_id,
+                "versions": "{}", "outcome": kind, "run_id": "r1", "created_at": None}
 
     reject = {"reject_id": f"rej-{item_id}", "stage": "leakage", "reason": "leak", "record_id": item_id,
               "run_id": "r1"} if dropped else None
     return _ItemRows(
-        scores=[{"score_id": f"{item_id}/{n}", "item_id": item_id, "score": float(n)} for n in range(n_scores)],
+        scores=[{"score_id": f"{item_id}/{n}", "item_id": item_id, "score": float(n)}
+                for n in range(n_scores)],
         decisions=[{"decision_id": f"d-{item_id}", "item_id": item_id}],
         context={"item_id": item_id, "basis": f"b-{item_id}"},
         stage_work=work("kept", 0),

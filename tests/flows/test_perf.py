@@ -6,7 +6,7 @@ import pickle
 from types import SimpleNamespace
 
 from mmrare.flows.chunks import Sealed, chunk_label, chunked
-from mmrare.flows.perf import StageClock, measuring, section
+from mmrare.flows.perf import StageClock, encoder_timeline, measuring, section
 
 
 def test_nested_sections_are_exclusive_and_add_up(monkeypatch) -> None:
@@ -68,3 +68,12 @@ def test_resources_pickle_as_config_and_unpickle_to_one_instance_per_process(tmp
         original._locks["ordo"].release()
     assert first is second and first is not original
     assert first.cfg == cfg and first._ordo is None
+
+
+def test_encoder_timeline_counts_overlapping_calls_once() -> None:
+    # a call waiting for the encoder (11-14) overlaps the one it waits for (10-13)
+    spans = [(20.0, 21.0), (10.0, 13.0), (11.0, 14.0)]
+    assert encoder_timeline(spans, start=8.0, end=25.5) == {
+        "calls": 3, "first_call_s": 2.0, "after_last_call_s": 4.5, "busy_s": 5.0, "idle_between_s": 6.0,
+    }
+    assert encoder_timeline([], start=0.0, end=1.0) == {"calls": 0}

@@ -290,6 +290,7 @@ class EmbeddingCache:
         self._store = VectorStore(directory, int(encoder.dim), meta, what="embedding cache")
         self._lock = threading.Lock()  # the counters
         self._hits = self._misses = self._encoded = 0
+        self._spans: list[tuple[float, float]] = []  # (start, end) of each encoder call, time.monotonic()
 
     @property
     def directory(self) -> Path:
@@ -326,6 +327,13 @@ class EmbeddingCache:
             hits, misses, encoded = self._hits, self._misses, self._encoded
         return CacheStats(hits, misses, encoded, len(self._store), self._store.n_shards)
 
+    def encode_spans(self, since: float = float("-inf")) -> list[tuple[float, float]]:
+        """``(start, end)`` (``time.monotonic()``) of the encoder calls this instance made that started
+        at or after ``since``: when the encoder worked, for a build's timeline (calls from several
+        threads may overlap while one waits for the encoder)."""
+        with self._lock:
+            return [span for span in self._spans if span[0] >= since]
+
     def __len__(self) -> int:
         """Cached vectors known to this instance (a text stored twice by racing writers counts twice)."""
         return len(self._store)
@@ -343,9 +351,12 @@ class EmbeddingCache:
         if missing.size and self._store.refresh():
             missing = self._store.fill(keys, vectors, missing)
         if missing.size:
+            started = time.monotonic()
             fresh = self._encoder.encode(
                 [unique_texts[i] for i in missing], batch_size=self._batch_size, show_progress=show_progress
             )
+            with self._lock:
+                self._spans.append((started, time.monotonic()))
             fresh = checked_vectors(fresh, missing.size, self.dim, source=f"encoder {self.model_id}")
             vectors[missing] = fresh
             self._store.put(keys[missing], fresh)

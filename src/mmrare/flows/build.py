@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from mmrare.flows.heap import build_heap, freeze_long_lived
 from mmrare.flows.leakage import run_leakage_stage
 from mmrare.flows.link import run_link_stage
 from mmrare.flows.loading import add_counts, load_stage
-from mmrare.flows.perf import StageClock, measuring, section
+from mmrare.flows.perf import StageClock, encoder_timeline, measuring, section
 from mmrare.flows.prefetch import EmbeddingPrefetch
 from mmrare.flows.progress import stage_progress
 from mmrare.flows.resources import build_resources
@@ -62,6 +63,7 @@ class BuildSummary:
     reject_lines: list[str] = field(default_factory=list)
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
     texts_encoded: int | None = 0  # by this process's encoder; None when tasks ran on Dask workers
+    encoder: dict[str, Any] | None = None  # when that encoder worked (perf.encoder_timeline)
 
     def counts(self) -> dict[str, Any]:
         return {
@@ -72,6 +74,7 @@ class BuildSummary:
             "rejected": self.rejected,
             "rows_added": self.rows_added,
             "texts_encoded": self.texts_encoded,
+            "encoder": self.encoder,
             "stages": self.stages,
         }
 
@@ -142,6 +145,7 @@ def run_build(cfg: Config, show_progress: bool = True) -> dict[str, Any]:
 
 def _run_build(cfg: Config, show_progress: bool, clock: StageClock) -> dict[str, Any]:
     logger = get_run_logger()
+    started = time.monotonic()
     ws = cfg.workspace_dir
     con = connect(cfg.warehouse_path)
     run_id = start_run(con, "build", cfg.config_hash, code_version())
@@ -209,7 +213,11 @@ def _run_build(cfg: Config, show_progress: bool, clock: StageClock) -> dict[str,
         summary.rows_added = dict(sorted(summary.rows_added.items()))
         if prefetch is not None:
             prefetch.close()  # embeds nothing more by now: leakage control waited for it
-        summary.texts_encoded = resources.texts_encoded() - encoded_before if tasks_run_here() else None
+        if tasks_run_here():
+            summary.texts_encoded = resources.texts_encoded() - encoded_before
+            summary.encoder = encoder_timeline(resources.encode_spans(started), started, time.monotonic())
+        else:
+            summary.texts_encoded = None
         _add_perf(summary, clock)
         finish_run(con, run_id, "completed", summary.counts())
     except BaseException:

@@ -168,3 +168,29 @@ def section(name: str) -> Iterator[StageFigures]:
         return
     with clock.stage(name) as figures:
         yield figures
+
+
+def encoder_timeline(spans: list[tuple[float, float]], start: float, end: float) -> dict[str, Any]:
+    """When the encoder worked during a build that ran from ``start`` to ``end`` (``time.monotonic()``).
+
+    The build's distance from the encoder-bound limit is mostly three things: the time before the
+    encoder gets its first texts (start-up, ORDO, discovery), the work left after its last call
+    (dataset checks, the last load), and its slower pace beside Python work in between. The first two
+    are ``first_call_s`` and ``after_last_call_s``; ``busy_s`` is the union of the calls' spans.
+    """
+    if not spans:
+        return {"calls": 0}
+    busy = 0.0
+    reach = float("-inf")
+    for begin, finish in sorted(spans):
+        if finish > reach:
+            busy += finish - max(begin, reach)
+            reach = finish
+    first = min(begin for begin, _ in spans)
+    return {
+        "calls": len(spans),
+        "first_call_s": round(first - start, 3),
+        "after_last_call_s": round(end - reach, 3),
+        "busy_s": round(busy, 3),
+        "idle_between_s": round(reach - first - busy, 3),
+    }

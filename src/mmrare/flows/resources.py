@@ -175,6 +175,12 @@ class BuildResources:
         with self._locks["embeddings"]:
             return self._cache.encoded if self._cache is not None else 0
 
+    def encode_spans(self, since: float) -> list[tuple[float, float]]:
+        """When this process's encoder worked through the embedding cache since ``since``
+        (``time.monotonic()``; see :meth:`EmbeddingCache.encode_spans`)."""
+        with self._locks["embeddings"]:
+            return self._cache.encode_spans(since) if self._cache is not None else []
+
     @property
     def linker(self) -> Linker:
         """The spaCy ORDO linker (its term table cached under ``cache/linker`` by ORDO sha256)."""
