@@ -42,6 +42,7 @@ from mmrare.embedding import MODEL_ID, PINNED_MODEL_SHA256
 from mmrare.embedding.cpushare import python_work
 from mmrare.flows.chunks import Sealed
 from mmrare.flows.leakage_inputs import (
+    SCORE_ORDER,
     ContextVectors,
     dataset_items,
     image_phashes,
@@ -156,7 +157,7 @@ def stored_scores(con: duckdb.DuckDBPyConnection, bases: list[str]) -> list[Leak
         return []
     cur = con.execute(
         "SELECT * FROM leakage_scores WHERE basis IN (SELECT unnest(?)) AND detector_version = ?"
-        " ORDER BY item_id, coalesce(start, -1), detector, score_id",
+        + SCORE_ORDER,
         [bases, DETECTOR_VERSION],
     )
     names = [d[0] for d in cur.description]

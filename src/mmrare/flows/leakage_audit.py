@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from mmrare.flows.leakage_inputs import case_sentences, load_items
+from mmrare.flows.leakage_inputs import SCORE_ORDER, case_sentences, load_items
 from mmrare.items import QAItem
 from mmrare.leakage import AnswerDescriptor, LeakageDecision, LeakageInput, LeakageScore
 
@@ -58,7 +58,9 @@ def item_audit(con: duckdb.DuckDBPyConnection, item_id: str) -> ItemAudit | None
     audit.scores = [
         LeakageScore.from_row(r)
         for r in _dicts(
-            con.execute("SELECT * FROM leakage_scores WHERE item_id = ? AND basis = ?", [item_id, basis])
+            con.execute(
+                "SELECT * FROM leakage_scores WHERE item_id = ? AND basis = ?" + SCORE_ORDER, [item_id, basis]
+            )
         )
     ]
     audit.decisions = [
@@ -117,5 +119,7 @@ def stored_scores_for(con: duckdb.DuckDBPyConnection, inputs: Sequence[LeakageIn
         return []
     return [
         LeakageScore.from_row(r)
-        for r in _dicts(con.execute("SELECT * FROM leakage_scores WHERE list_contains(?, basis)", [bases]))
+        for r in _dicts(
+            con.execute("SELECT * FROM leakage_scores WHERE list_contains(?, basis)" + SCORE_ORDER, [bases])
+        )
     ]

@@ -31,6 +31,9 @@ from mmrare.leakage import AnswerDescriptor, FigureText, LeakageInput
 from mmrare.leakage.dataset import CONTEXT_VECTOR_VERSION, CheckedItem, DatasetItem, graphic_ids
 from mmrare.ontology.index import OrdoIndex
 
+# Rows come back from DuckDB in no fixed order without ORDER BY (two builds of the same corpus return
+# them differently): every read of scores uses the order the build decides in.
+SCORE_ORDER = " ORDER BY item_id, coalesce(start, -1), detector, score_id"
 CONTEXT_VECTORS_FORMAT = "mmrare-context-vectors/2"  # /2: the embedding cache's shard store
 
 
