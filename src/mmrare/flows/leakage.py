@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -191,7 +191,14 @@ class _ItemRows:
     masked_spans: int
 
 
-_PER_ITEM_TABLES = ("leakage_scores", "leakage_decisions", "leakage_contexts", "rejects", "stage_work")
+# Each per-item table and an item's rows in it, in the order they are stored.
+_PER_ITEM_ROWS: dict[str, Callable[[_ItemRows], list[dict[str, Any]]]] = {
+    "leakage_scores": lambda rows: rows.scores,
+    "leakage_decisions": lambda rows: rows.decisions,
+    "leakage_contexts": lambda rows: [rows.context],
+    "rejects": lambda rows: [rows.reject] if rows.reject is not None else [],
+    "stage_work": lambda rows: [rows.stage_work],
+}
 
 
 class _OrderedTables:
@@ -207,22 +214,16 @@ class _OrderedTables:
     def __init__(self, todo: Sequence[LeakageInput], schemas: dict[str, pa.Schema]) -> None:
         self._position = {entry.item.item_id: n for n, entry in enumerate(todo)}
         self._schemas = schemas
-        self._parts: dict[str, list[tuple[pa.Table, np.ndarray]]] = {t: [] for t in _PER_ITEM_TABLES}
+        self._parts: dict[str, list[tuple[pa.Table, np.ndarray]]] = {t: [] for t in _PER_ITEM_ROWS}
         self.outcomes: dict[str, tuple[dict[str, Any] | None, int]] = {}  # item -> (reject row, masked)
 
     def add(self, decided: dict[str, _ItemRows]) -> None:
         """Convert a group of decided items' rows (any order, each item once)."""
         order = sorted(decided, key=self._position.__getitem__)
-        per_item: dict[str, list[list[dict[str, Any]]]] = {t: [] for t in _PER_ITEM_TABLES}
         for item_id in order:
-            rows = decided[item_id]
-            per_item["leakage_scores"].append(rows.scores)
-            per_item["leakage_decisions"].append(rows.decisions)
-            per_item["leakage_contexts"].append([rows.context])
-            per_item["rejects"].append([rows.reject] if rows.reject is not None else [])
-            per_item["stage_work"].append([rows.stage_work])
-            self.outcomes[item_id] = (rows.reject, rows.masked_spans)
-        for table, groups in per_item.items():
+            self.outcomes[item_id] = (decided[item_id].reject, decided[item_id].masked_spans)
+        for table, rows_of in _PER_ITEM_ROWS.items():
+            groups = [rows_of(decided[item_id]) for item_id in order]
             flat = [row for group in groups for row in group]
             if not flat:
                 continue
@@ -315,8 +316,8 @@ def leakage_rows(
         code_version=code_version(),
     )
     maker = _RowMaker(batch, cfg.thresholds, prov, matchers, datetime.now(UTC))
-    decided = _OrderedTables(todo, batch.schemas)
     schemas = batch.schemas
+    decided = _OrderedTables(todo, schemas)
     with python_work():  # beside the encoder (the draft stage's texts), not after its last text
         descriptors = [e.descriptor.row(e.item.item_id, index.release.version) for e in todo]
         descriptor_table = rows_table("leakage_descriptors", descriptors, schemas["leakage_descriptors"])
