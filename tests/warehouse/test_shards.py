@@ -6,7 +6,14 @@ import pytest
 
 from mmrare.records import Reject
 from mmrare.warehouse.db import connect
-from mmrare.warehouse.shards import arrow_schemas, complete_shards, load_shards, write_shard
+from mmrare.warehouse.shards import (
+    TableLoad,
+    arrow_schemas,
+    complete_shards,
+    load_shards,
+    rows_table,
+    write_shard,
+)
 
 
 def _reject_rows() -> list[dict]:
@@ -91,3 +98,28 @@ def test_a_shard_holds_what_from_pylist_would_with_missing_keys_as_nulls(tmp_pat
     table = pq.read_table(written / "rejects.parquet")
     assert table.equals(pa.Table.from_pylist(rows, schema=schemas["rejects"]))
     assert table.column("detail").to_pylist()[1] is None
+
+
+def test_a_table_load_commits_what_was_added_and_counts_only_new_rows(tmp_path: Path) -> None:
+    con = connect(tmp_path / "w.duckdb")
+    table = rows_table("rejects", _reject_rows(), arrow_schemas(con, ["rejects"])["rejects"])
+    with TableLoad(con) as load:
+        load.add({"rejects": table})
+        load.add({"rejects": table, "articles": table.slice(0, 0)})  # same rows again, an empty table
+    assert load.added == {"rejects": 2}
+    assert con.execute("SELECT count(*) FROM rejects").fetchone()[0] == 2
+
+
+def test_a_failure_inside_a_table_load_stores_nothing_added_before_it(tmp_path: Path) -> None:
+    con = connect(tmp_path / "w.duckdb")
+    table = rows_table("rejects", _reject_rows(), arrow_schemas(con, ["rejects"])["rejects"])
+    with pytest.raises(RuntimeError, match="checks failed"), TableLoad(con) as load:
+        load.add({"rejects": table})
+        raise RuntimeError("checks failed")  # e.g. the dataset checks the flow waits for
+    assert load.added == {}
+    assert con.execute("SELECT count(*) FROM rejects").fetchone()[0] == 0
+    with pytest.raises(RuntimeError, match="outside"):
+        load.add({"rejects": table})
+    with TableLoad(con) as again:  # the connection is usable again
+        again.add({"rejects": table})
+    assert again.added == {"rejects": 2}

@@ -41,15 +41,16 @@ from mmrare.annotations.drafting import get_drafter
 from mmrare.embedding import MODEL_ID, PINNED_MODEL_SHA256
 from mmrare.embedding.cpushare import python_work
 from mmrare.flows.chunks import Sealed
+from mmrare.flows.leakage_dataset import DatasetBatch, dataset_checks_task
 from mmrare.flows.leakage_inputs import (
     SCORE_ORDER,
-    ContextVectors,
     dataset_items,
     image_phashes,
     leakage_inputs,
     load_items,
 )
 from mmrare.flows.loading import add_counts, load_stage, stage_diagnoses
+from mmrare.flows.perf import section
 from mmrare.flows.progress import stage_progress
 from mmrare.flows.resources import BuildResources
 from mmrare.items import QAItem
@@ -59,7 +60,6 @@ from mmrare.leakage import (
     LeakageScore,
     Policy,
     Provenance,
-    dataset_checks,
     decide,
 )
 from mmrare.leakage.dataset import CheckedItem
@@ -67,7 +67,7 @@ from mmrare.leakage.detect import DetectionWaves
 from mmrare.leakage.scores import DETECTOR_VERSION
 from mmrare.versions import code_version
 from mmrare.warehouse.reads import done_stage_keys
-from mmrare.warehouse.shards import arrow_schemas, rows_table, write_tables
+from mmrare.warehouse.shards import TableLoad, arrow_schemas, rows_table
 
 LEAKAGE_TABLES = (
     "leakage_descriptors", "leakage_scores", "leakage_decisions", "leakage_contexts", "dataset_flags",
@@ -169,9 +169,7 @@ class LeakageBatch:
     """Everything the batch task needs, as plain data (picklable for a Dask worker)."""
 
     todo: list[LeakageInput]
-    all_items: list[CheckedItem]  # QAItem for the items to decide, DatasetItem for the others
     stored: list[LeakageScore]
-    phashes: dict[str, str | None]
     policy: Policy
     run_id: str
     work_keys: dict[str, str]
@@ -285,12 +283,19 @@ class _RowMaker:
         return out
 
 
-def leakage_rows(
-    resources: BuildResources, batch: LeakageBatch
-) -> tuple[dict[str, pa.Table], LeakageSummary]:
-    """Score what has no scores, decide everything in ``batch.todo``, and (when anything was scored)
-    run the dataset checks over ``batch.all_items``. Returns the rows to store, per table (Arrow, in
-    the warehouse schemas ``batch.schemas``), and what was done.
+@dataclass(slots=True)
+class DecidedRows:
+    """What the batch task returns: the rows to store per table (Arrow, in the warehouse schemas),
+    what was done, and the provenance the rows carry (the dataset checks' flags carry it too)."""
+
+    tables: dict[str, pa.Table]
+    summary: LeakageSummary
+    prov: Provenance
+
+
+def leakage_rows(resources: BuildResources, batch: LeakageBatch) -> DecidedRows:
+    """Score what has no scores and decide everything in ``batch.todo``: the per-item rows to store
+    (dataset flags come from :mod:`mmrare.flows.leakage_dataset`).
 
     Detection hands its items out in waves (:class:`~mmrare.leakage.detect.DetectionWaves`); each
     wave is decided and turned into Arrow rows at once, while the encoder still embeds the next waves'
@@ -345,28 +350,14 @@ def leakage_rows(
             summary.reject_lines.append(line)
     del decided
     if to_score:
-        # items decided in earlier runs were checked then (their flags are stored): check the new
-        # ones against everything instead of everything against everything again
-        focus = None if len(todo) == len(batch.all_items) else {e.item.item_id for e in todo}
-        store = ContextVectors(cfg.cache_path / "context-vectors", embedder.model_sha256, embedder.dim)
-        vector_keys = {i.item_id: store.key(i.context) for i in batch.all_items}
-        report = dataset_checks(
-            batch.all_items, embedder, policy, phashes=batch.phashes, focus=focus,
-            known_vectors=store.get(vector_keys),
-        )
-        store.put(vector_keys, report.vectors)
-        flags = [f.row(prov) for f in report.flags]
-        tables["dataset_flags"] = rows_table("dataset_flags", flags, schemas["dataset_flags"])
-        summary.flags = report.summary()["flagged"]
-        summary.blind_solver = report.summary()["blind_solver"]
         summary.encoded = embedder.encoded - encoded_before
-    return tables, summary
+    return DecidedRows(tables, summary, prov)
 
 
 @task(name="leakage-control", cache_policy=NO_CACHE, task_run_name="leakage-{run_id}")
 def leakage_batch(
     resources: Sealed[BuildResources], batch: Sealed[LeakageBatch], run_id: str
-) -> tuple[dict[str, pa.Table], LeakageSummary]:
+) -> DecidedRows:
     """One Prefect task for the batch (one embed call); its state shows in the flow run."""
     return leakage_rows(resources.value, batch.value)
 
@@ -405,24 +396,46 @@ def run_leakage_stage(
     if todo:
         stored = stored_scores(con, sorted({e.basis for e in todo}))
         have = {s.basis for s in stored}
-        all_items: list[CheckedItem] = []
-        phashes: dict[str, str | None] = {}
-        if any(e.basis not in have for e in todo):  # dataset checks run only when something is scored
-            all_items = checked_items(con, list(contents), [e.item for e in todo])
-            phashes = image_phashes(con, all_items)
+        # the dataset checks run only when something is scored: items decided again from stored
+        # scores (a changed threshold) were checked when they were scored
+        check = any(e.basis not in have for e in todo)
+        checked = checked_items(con, list(contents), [e.item for e in todo]) if check else []
+        phashes = image_phashes(con, checked) if check else {}
         batch = LeakageBatch(
-            todo=todo, all_items=all_items, stored=stored, phashes=phashes, policy=policy, run_id=run_id,
+            todo=todo, stored=stored, policy=policy, run_id=run_id,
             work_keys={e.item.item_id: keys[e.item.item_id] for e in todo}, versions=versions,
             schemas=arrow_schemas(con, LEAKAGE_TABLES),
         )
         with stage_progress("leakage", 1, show_progress) as advance:
             future = leakage_batch.submit(resources=Sealed(resources), batch=Sealed(batch), run_id=run_id)
-            tables, done_summary = future.result()
+            decided = future.result()
             advance(f"{len(todo)} items decided")
-        write_tables(shard_root, f"leakage-{run_id}", tables)
         for name in ("scored", "texts_embedded", "encoded", "kept", "dropped", "masked_spans"):
-            setattr(summary, name, getattr(done_summary, name))
-        summary.flags, summary.blind_solver = done_summary.flags, done_summary.blind_solver
-        summary.reject_lines += done_summary.reject_lines
-    add_counts(summary.rows_added, load_stage(con, shard_root, LEAKAGE_TABLES))
+            setattr(summary, name, getattr(decided.summary, name))
+        summary.reject_lines += decided.summary.reject_lines
+        checks = None
+        if check:
+            # items decided in earlier runs were checked then (their flags are stored): check the
+            # new ones against everything instead of everything against everything again
+            focus = None if len(todo) == len(checked) else frozenset(e.item.item_id for e in todo)
+            dataset_batch = DatasetBatch(
+                items=checked, focus=focus, phashes=phashes, policy=policy,
+                prov=decided.prov, schema=batch.schemas["dataset_flags"],
+            )
+            checks = dataset_checks_task.submit(
+                resources=Sealed(resources), batch=Sealed(dataset_batch), run_id=run_id
+            )
+        with TableLoad(con) as load:  # decisions and their flags are committed together or not at all
+            with section("load"):
+                load.add(decided.tables)  # while the checks run
+            if checks is not None:
+                outcome = checks.result()
+                summary.flags, summary.blind_solver = outcome.flagged, outcome.blind_solver
+                summary.encoded += outcome.encoded
+            with section("load") as timed:
+                if checks is not None:
+                    load.add({"dataset_flags": outcome.flags})
+                load.commit()
+                timed.items += sum(load.added.values())
+        add_counts(summary.rows_added, load.added)
     return summary

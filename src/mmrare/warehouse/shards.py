@@ -160,6 +160,63 @@ def load_shards(
     return added
 
 
+class TableLoad:
+    """Arrow tables (in their warehouse schemas) into the warehouse in one transaction, added as
+    they become ready: ``with TableLoad(con) as load: load.add(...); ...; load.add(...)``.
+
+    :func:`load_shards` reads what workers wrote to disk; this loads what the flow's own process
+    holds, without a Parquet round trip. The leakage stage adds its decisions while its dataset
+    checks still run, and their flags last; the commit (:meth:`commit`, or leaving the block) comes
+    only when everything is in, and an exception rolls everything back, so a failure stores nothing
+    of the batch (the next run decides those items again). ``INSERT OR IGNORE`` on content-derived
+    keys, as in :func:`load_shards`; :attr:`added` counts the rows that were new.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+        self._open = False
+        self.added: dict[str, int] = {}
+
+    def __enter__(self) -> TableLoad:
+        self._con.execute("BEGIN TRANSACTION")
+        self._open = True
+        return self
+
+    def add(self, tables: Mapping[str, pa.Table]) -> None:
+        """Insert each table's rows (tables without rows are skipped)."""
+        if not self._open:
+            raise RuntimeError("TableLoad.add outside its transaction")
+        for table, data in tables.items():
+            if not data.num_rows:
+                continue
+            before = _count(self._con, table)
+            self._con.register("mmrare_rows_in", data)
+            try:
+                self._con.execute(f'INSERT OR IGNORE INTO "{table}" BY NAME SELECT * FROM mmrare_rows_in')
+            finally:
+                self._con.unregister("mmrare_rows_in")
+            self.added[table] = self.added.get(table, 0) + _count(self._con, table) - before
+
+    def commit(self) -> None:
+        """Make everything added so far permanent (once; leaving the block does it otherwise)."""
+        if not self._open:
+            return
+        self._open = False
+        try:
+            self._con.execute("COMMIT")
+        except duckdb.Error:  # a failed commit leaves no transaction open: nothing to roll back
+            self.added = {}
+            raise
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        if exc_type is None:
+            self.commit()
+        elif self._open:
+            self._open = False
+            self.added = {}
+            self._con.execute("ROLLBACK")
+
+
 def _upgrade_unchecked_graphics(con: duckdb.DuckDBPyConnection, files: list[str]) -> None:
     """A graphic first stored undecoded (its article was screened out under an earlier config) gets
     the decoder's result when a later run decodes it. ``INSERT OR IGNORE`` alone would keep the
@@ -189,5 +246,5 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[dict[
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    row = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()
-    return int(row[0]) if row else 0
+    rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchall()  # drained: register() needs that
+    return int(rows[0][0]) if rows else 0

@@ -1,0 +1,70 @@
+"""The leakage stage's dataset checks run beside the insert of its decisions, and the decisions are
+committed with the checks' flags or not at all."""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from mmrare.config import load_config
+
+pytestmark = pytest.mark.slow
+
+_LEAKAGE_TABLES = (
+    "leakage_descriptors", "leakage_scores", "leakage_decisions", "leakage_contexts", "dataset_flags",
+)
+
+
+def _build(config: Path) -> dict:
+    from mmrare.flows.build import run_build_flow
+
+    return run_build_flow(str(config), workers=2, show_progress=False)
+
+
+def _counts(db: Path) -> dict[str, int]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        out = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in _LEAKAGE_TABLES}
+        work = "SELECT count(*) FROM stage_work WHERE stage = 'leakage'"
+        out["leakage_work"] = con.execute(work).fetchone()[0]
+        out["qa_items"] = con.execute("SELECT count(*) FROM qa_items").fetchone()[0]
+        return out
+    finally:
+        con.close()
+
+
+def test_failed_dataset_checks_store_no_decision_and_the_next_build_stores_both(
+    prefect_harness, write_config, shared_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mmrare.flows import leakage_dataset
+
+    config = write_config(tmp_path / "mmrare.toml", tmp_path / "ws", [shared_dir / "pmc"])
+    db = load_config(config).warehouse_path
+    checks = leakage_dataset.dataset_flag_rows
+
+    def dying(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("dataset checks died")
+
+    monkeypatch.setattr(leakage_dataset, "dataset_flag_rows", dying)
+    with pytest.raises(RuntimeError, match="dataset checks died") as failure:
+        _build(config)
+    traceback.clear_frames(failure.tb)  # Prefect keeps the error; its frames held the warehouse open
+    after_failure = _counts(db)
+    assert after_failure["qa_items"] > 0  # the stages before leakage kept what they stored
+    # the decisions were inserted while the checks ran, and rolled back with them
+    assert {t: n for t, n in after_failure.items() if t != "qa_items"} == dict.fromkeys(
+        [*_LEAKAGE_TABLES, "leakage_work"], 0
+    )
+
+    monkeypatch.setattr(leakage_dataset, "dataset_flag_rows", checks)
+    again = _build(config)
+    leak = again["stages"]["leakage"]
+    assert leak["decided"] == leak["items"] == leak["scored"] == after_failure["qa_items"]
+    assert leak["encoded"] == 0  # the failed run's texts are in the embedding cache
+    stored = _counts(db)
+    assert stored["leakage_contexts"] == stored["leakage_work"] == stored["qa_items"]
+    assert stored["dataset_flags"] > 0 and stored["leakage_scores"] > 0
+    assert again["rows_added"]["dataset_flags"] == stored["dataset_flags"]
