@@ -99,6 +99,11 @@ def build(
             from mmrare.embedding.remote import prestart
 
             prestart()  # the model loads on the other core while Prefect and the stages import
+        if threads_here:
+            from mmrare.ontology.store import warm_cache_in_background
+
+            # a cold ORDO cache is parsed meanwhile too, instead of after the imports and discovery
+            warm_cache_in_background(cfg.resolve(cfg.ontology.ordo_path), cfg.cache_path / "ordo")
         with _prefect(cfg):
             from mmrare.flows.build import run_build_flow
 
