@@ -10,8 +10,7 @@ import duckdb
 import pytest
 
 from mmrare.config import load_config
-
-pytestmark = pytest.mark.slow
+from mmrare.flows.leakage_dataset import EncodedCount, encoded_during
 
 _LEAKAGE_TABLES = (
     "leakage_descriptors", "leakage_scores", "leakage_decisions", "leakage_contexts", "dataset_flags",
@@ -36,6 +35,16 @@ def _counts(db: Path) -> dict[str, int]:
         con.close()
 
 
+def test_encoded_texts_are_counted_once_per_cache_over_overlapping_tasks() -> None:
+    detection = EncodedCount("pid:cache", 100, 180)
+    checks = EncodedCount("pid:cache", 150, 200)  # ran beside detection on the same cache
+    elsewhere = EncodedCount("worker:cache", 0, 7)  # a Dask worker's own cache
+    assert encoded_during([detection, checks]) == 100
+    assert encoded_during([detection, checks, elsewhere, None]) == 107
+    assert encoded_during([None]) == 0
+
+
+@pytest.mark.slow
 def test_failed_dataset_checks_store_no_decision_and_the_next_build_stores_both(
     prefect_harness, write_config, shared_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -41,7 +41,7 @@ from mmrare.annotations.drafting import get_drafter
 from mmrare.embedding import MODEL_ID, PINNED_MODEL_SHA256
 from mmrare.embedding.cpushare import python_work
 from mmrare.flows.chunks import Sealed
-from mmrare.flows.leakage_dataset import DatasetBatch, dataset_checks_task
+from mmrare.flows.leakage_dataset import DatasetBatch, EncodedCount, dataset_checks_task, encoded_during
 from mmrare.flows.leakage_inputs import (
     SCORE_ORDER,
     dataset_items,
@@ -291,6 +291,7 @@ class DecidedRows:
     tables: dict[str, pa.Table]
     summary: LeakageSummary
     prov: Provenance
+    encoded: EncodedCount | None = None  # the cache's count over the task (None: nothing scored)
 
 
 def leakage_rows(resources: BuildResources, batch: LeakageBatch) -> DecidedRows:
@@ -308,7 +309,6 @@ def leakage_rows(resources: BuildResources, batch: LeakageBatch) -> DecidedRows:
     have = {s.basis for s in batch.stored}
     to_score = [e for e in todo if e.basis not in have]
     embedder: Any = SimpleNamespace(model_id=MODEL_ID, model_sha256=PINNED_MODEL_SHA256)
-    encoded_before = 0
     matchers: dict[Any, Any] = {}
     detection: DetectionWaves | None = None
     if to_score:
@@ -349,9 +349,8 @@ def leakage_rows(resources: BuildResources, batch: LeakageBatch) -> DecidedRows:
             line = f"leakage: {reject['record_id']}: {reject['reason']} ({reject['detail']})"
             summary.reject_lines.append(line)
     del decided
-    if to_score:
-        summary.encoded = embedder.encoded - encoded_before
-    return DecidedRows(tables, summary, prov)
+    encoded = EncodedCount.since(resources.embeddings, encoded_before) if to_score else None
+    return DecidedRows(tables, summary, prov, encoded)
 
 
 @task(name="leakage-control", cache_policy=NO_CACHE, task_run_name="leakage-{run_id}")
@@ -406,13 +405,6 @@ def run_leakage_stage(
             work_keys={e.item.item_id: keys[e.item.item_id] for e in todo}, versions=versions,
             schemas=arrow_schemas(con, LEAKAGE_TABLES),
         )
-        with stage_progress("leakage", 1, show_progress) as advance:
-            future = leakage_batch.submit(resources=Sealed(resources), batch=Sealed(batch), run_id=run_id)
-            decided = future.result()
-            advance(f"{len(todo)} items decided")
-        for name in ("scored", "texts_embedded", "encoded", "kept", "dropped", "masked_spans"):
-            setattr(summary, name, getattr(decided.summary, name))
-        summary.reject_lines += decided.summary.reject_lines
         checks = None
         if check:
             # items decided in earlier runs were checked then (their flags are stored): check the
@@ -420,22 +412,33 @@ def run_leakage_stage(
             focus = None if len(todo) == len(checked) else frozenset(e.item.item_id for e in todo)
             dataset_batch = DatasetBatch(
                 items=checked, focus=focus, phashes=phashes, policy=policy,
-                prov=decided.prov, schema=batch.schemas["dataset_flags"],
+                ordo_version=index.release.version, config_hash=cfg.stage_hash("leakage"),
+                schema=batch.schemas["dataset_flags"],
             )
-            checks = dataset_checks_task.submit(
-                resources=Sealed(resources), batch=Sealed(dataset_batch), run_id=run_id
-            )
+        with stage_progress("leakage", 1, show_progress) as advance:
+            future = leakage_batch.submit(resources=Sealed(resources), batch=Sealed(batch), run_id=run_id)
+            if check:  # beside detection: the checks read no decision
+                checks = dataset_checks_task.submit(
+                    resources=Sealed(resources), batch=Sealed(dataset_batch), run_id=run_id
+                )
+            decided = future.result()
+            advance(f"{len(todo)} items decided")
+        for name in ("scored", "texts_embedded", "kept", "dropped", "masked_spans"):
+            setattr(summary, name, getattr(decided.summary, name))
+        summary.reject_lines += decided.summary.reject_lines
+        counts = [decided.encoded]
         with TableLoad(con) as load:  # decisions and their flags are committed together or not at all
             with section("load"):
                 load.add(decided.tables)  # while the checks run
             if checks is not None:
                 outcome = checks.result()
                 summary.flags, summary.blind_solver = outcome.flagged, outcome.blind_solver
-                summary.encoded += outcome.encoded
+                counts.append(outcome.encoded)
             with section("load") as timed:
                 if checks is not None:
                     load.add({"dataset_flags": outcome.flags})
                 load.commit()
                 timed.items += sum(load.added.values())
+        summary.encoded = encoded_during(counts)
         add_counts(summary.rows_added, load.added)
     return summary

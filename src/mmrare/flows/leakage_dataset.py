@@ -1,16 +1,19 @@
-"""The leakage stage's dataset-level checks as a task of their own, beside storing the decisions.
+"""The leakage stage's dataset-level checks as a task of their own, beside detection.
 
 The dataset checks (same-case pairs, near-duplicate contexts, duplicate images, blind solver) read
-the drafts' original contexts and options, never a decision, so they do not wait for detection's
-rows to be stored. Run as their own task once detection's rows are back, they overlap the flow's
-insert of those rows into the warehouse: DuckDB works without the GIL, the checks are mostly Python
-and faiss. At N = 2000 the insert (~1 s of the ~1.7 s load) then no longer comes after the checks,
-on one core, while the other idles. The flow still commits the decisions and the flags in one
-transaction (:class:`~mmrare.warehouse.shards.TableLoad`), so a failure stores neither.
+the drafts' original contexts and options, never a decision, so they need not wait for detection.
+The flow submits them together with detection: what needs no vector (splitting the contexts,
+same-case pairs, duplicate images and their ~50k rows at N = 2000) runs while the encoder still
+works, the rest once it has embedded every text, beside detection's last wave and the flow's insert
+of detection's rows into the warehouse (DuckDB works without the GIL). The flow still commits the
+decisions and the flags in one transaction (:class:`~mmrare.warehouse.shards.TableLoad`), so a
+failure stores neither.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,12 +21,41 @@ import pyarrow as pa
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from mmrare.embedding import EmbeddingCache
+from mmrare.embedding.cpushare import python_work
 from mmrare.flows.chunks import Sealed
 from mmrare.flows.leakage_inputs import ContextVectors
 from mmrare.flows.resources import BuildResources
-from mmrare.leakage import Policy, Provenance, dataset_checks
-from mmrare.leakage.dataset import CheckedItem
+from mmrare.leakage import Policy, Provenance
+from mmrare.leakage.dataset import CheckedItem, finish_dataset_checks, prepare_dataset_checks
+from mmrare.versions import code_version
 from mmrare.warehouse.shards import rows_table
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedCount:
+    """The embedding cache's count of encoded texts when a task started and ended, and whose count
+    it is. Detection and the checks run at once: on one cache their windows overlap (and the draft
+    stage's prefetch encodes in both), so :func:`encoded_during` takes each cache's window once."""
+
+    counter: str  # process and cache
+    start: int
+    end: int
+
+    @classmethod
+    def since(cls, cache: EmbeddingCache, start: int) -> EncodedCount:
+        """From ``start`` to now on the build's ``cache`` (:attr:`BuildResources.embeddings`)."""
+        return cls(f"{os.getpid()}:{id(cache)}", start, cache.encoded)
+
+
+def encoded_during(counts: Sequence[EncodedCount | None]) -> int:
+    """Texts encoded while the tasks ran: per cache from the first start to the last end, summed."""
+    windows: dict[str, tuple[int, int]] = {}
+    for count in counts:
+        if count is not None:
+            low, high = windows.get(count.counter, (count.start, count.end))
+            windows[count.counter] = (min(low, count.start), max(high, count.end))
+    return sum(high - low for low, high in windows.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +66,8 @@ class DatasetBatch:
     focus: frozenset[str] | None  # the items decided now; None when that is every item
     phashes: dict[str, str | None]
     policy: Policy
-    prov: Provenance  # the decisions' provenance: flags and decisions of one run share it
+    ordo_version: str  # with the embedder, the policy and the code: the flags' provenance
+    config_hash: str  # the leakage stage's
     schema: pa.Schema  # of ``dataset_flags``
 
 
@@ -45,7 +78,7 @@ class DatasetOutcome:
     flags: pa.Table
     flagged: dict[str, int] = field(default_factory=dict)
     blind_solver: dict[str, Any] = field(default_factory=dict)
-    encoded: int = 0  # texts the encoder embedded for the checks (none when all were prefetched)
+    encoded: EncodedCount | None = None
 
 
 def dataset_flag_rows(resources: BuildResources, batch: DatasetBatch) -> DatasetOutcome:
@@ -54,18 +87,28 @@ def dataset_flag_rows(resources: BuildResources, batch: DatasetBatch) -> Dataset
     cfg = resources.cfg
     embedder = resources.leakage_embeddings()
     encoded_before = embedder.encoded
+    prov = Provenance.for_run(
+        embedder, batch.policy, ordo_version=batch.ordo_version, config_hash=batch.config_hash,
+        code_version=code_version(),
+    )
     store = ContextVectors(cfg.cache_path / "context-vectors", embedder.model_sha256, embedder.dim)
     vector_keys = {i.item_id: store.key(i.context) for i in batch.items}
-    report = dataset_checks(
-        batch.items, embedder, batch.policy, phashes=batch.phashes, focus=batch.focus,
-        known_vectors=store.get(vector_keys),
-    )
+    with python_work():  # beside the encoder, still embedding detection's texts
+        prepared = prepare_dataset_checks(
+            batch.items, batch.policy, phashes=batch.phashes, focus=batch.focus,
+            known_vectors=store.get(vector_keys),
+        )
+        early = prepared.vector_free_flags
+        parts = [rows_table("dataset_flags", [f.row(prov) for f in early], batch.schema)]
+    report = finish_dataset_checks(prepared, embedder, batch.policy)  # waits for every text's vector
     store.put(vector_keys, report.vectors)
-    flags = rows_table("dataset_flags", [f.row(batch.prov) for f in report.flags], batch.schema)
+    made = {id(f) for f in early}
+    late = [f.row(prov) for f in report.flags if id(f) not in made]
+    parts.append(rows_table("dataset_flags", late, batch.schema))
     summary = report.summary()
     return DatasetOutcome(
-        flags=flags, flagged=summary["flagged"], blind_solver=summary["blind_solver"],
-        encoded=embedder.encoded - encoded_before,
+        flags=pa.concat_tables(parts), flagged=summary["flagged"], blind_solver=summary["blind_solver"],
+        encoded=EncodedCount.since(resources.embeddings, encoded_before),
     )
 
 
