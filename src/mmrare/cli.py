@@ -95,7 +95,8 @@ def build(
     if service and threads_here:
         result = _build_on_service(cfg, config, workers)
     if result is None:
-        if cfg.embedding.process and threads_here:
+        encoder_apart = cfg.embedding.process and threads_here
+        if encoder_apart:
             from mmrare.embedding.remote import prestart
 
             prestart()  # the model loads on the other core while Prefect and the stages import
@@ -104,6 +105,10 @@ def build(
 
             # a cold ORDO cache is parsed meanwhile too, instead of after the imports and discovery
             warm_cache_in_background(cfg.resolve(cfg.ontology.ordo_path), cfg.cache_path / "ordo")
+        if encoder_apart:
+            from mmrare.embedding.remote import import_spacy_without_torch
+
+            import_spacy_without_torch()  # the encoder's process has torch; this one needs none
         with _prefect(cfg):
             from mmrare.flows.build import run_build_flow
 

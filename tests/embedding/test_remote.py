@@ -129,3 +129,24 @@ def test_a_prestarted_child_is_handed_out_once(monkeypatch: pytest.MonkeyPatch) 
             other.close()
     finally:
         taken.close()
+
+
+def test_spacy_can_be_imported_without_torch_and_torch_still_imports_later() -> None:
+    """The build's process (encoder elsewhere) keeps thinc from importing torch; nothing breaks."""
+    script = (
+        "import sys\n"
+        "from mmrare.embedding.remote import import_spacy_without_torch\n"
+        "import_spacy_without_torch()\n"
+        "print('torch' in sys.modules)\n"
+        "from spacy.lang.en import English\n"
+        "from spacy.matcher import PhraseMatcher\n"
+        "nlp = English()\n"
+        "matcher = PhraseMatcher(nlp.vocab)\n"
+        "matcher.add('x', [nlp.make_doc('aortic root')])\n"
+        "print(len(matcher(nlp.make_doc('Aortic root dilatation; aortic root'))))\n"
+        "import torch\n"
+        "print(torch.ones(2).sum().item())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "1", "2.0"]

@@ -3,9 +3,11 @@ what is not queued embedded first, the items handed out in the order the queue r
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 import numpy as np
+import pytest
 
 from mmrare.embedding import EmbeddingCache
 from mmrare.leakage import LeakageInput, detect
@@ -99,3 +101,19 @@ def test_content_norms_are_the_token_loop_s_words() -> None:
         loop = {t.norm_ for t in doc if t.is_alpha and len(t.norm_) >= 3 and t.norm_ not in STOP_WORDS}
         assert content_norms(doc) == loop
     assert len(content_norms(nlp().make_doc(texts[0]))) > 10
+
+
+def test_the_content_word_table_is_bounded_and_answers_the_same_when_emptied(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mmrare.leakage import detect as detect_function
+    from mmrare.leakage.textnorm import nlp
+
+    detect = sys.modules[detect_function.__module__]  # the module, not the function it exports
+
+    doc = nlp().make_doc(all_inputs()[0].item.context)
+    expected = detect.content_norms(doc)
+    monkeypatch.setattr(detect, "CONTENT_NORMS_KEPT", 5)
+    monkeypatch.setattr(detect, "_CONTENT_NORMS", {})
+    assert detect.content_norms(doc) == expected
+    assert len(detect._CONTENT_NORMS) <= 5

@@ -22,6 +22,7 @@ cache and ~0.6 s in a freshly opened one (hashing the texts, then paging the vec
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import hashlib
 import json
@@ -43,6 +44,7 @@ from mmrare.errors import FatalError
 CACHE_FORMAT = "mmrare-embedding-cache/1"
 KEY_DTYPE = np.dtype("S32")  # raw digests; every key is exactly 32 bytes, so numpy's NUL padding is harmless
 _TMP_PREFIX = ".tmp-"
+SPANS_KEPT = 4096  # encoder calls remembered for build timelines (EmbeddingCache.encode_spans)
 
 
 def key_digest(model_sha256: str, text: str) -> bytes:
@@ -290,7 +292,9 @@ class EmbeddingCache:
         self._store = VectorStore(directory, int(encoder.dim), meta, what="embedding cache")
         self._lock = threading.Lock()  # the counters
         self._hits = self._misses = self._encoded = 0
-        self._spans: list[tuple[float, float]] = []  # (start, end) of each encoder call, time.monotonic()
+        # (start, end) of the latest encoder calls, time.monotonic(): a long-lived build service's cache
+        # keeps the last SPANS_KEPT (an N = 2000 build makes ~25 calls), not one per call forever
+        self._spans: collections.deque[tuple[float, float]] = collections.deque(maxlen=SPANS_KEPT)
 
     @property
     def directory(self) -> Path:

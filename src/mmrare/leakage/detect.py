@@ -74,6 +74,8 @@ def content_norms(doc: Doc) -> set[str]:
     for norm in set(table[table[:, 0] == 1, 1].tolist()):
         word = _CONTENT_NORMS.get(norm, "")
         if word == "":  # not seen yet ("" is never a norm)
+            if len(_CONTENT_NORMS) >= CONTENT_NORMS_KEPT:
+                _CONTENT_NORMS.clear()
             text = strings[norm]
             word = _CONTENT_NORMS[norm] = text if len(text) >= 3 and text not in STOP_WORDS else None
         if word is not None:
@@ -82,7 +84,9 @@ def content_norms(doc: Doc) -> set[str]:
 
 
 # norm hash -> the norm if it is a content word, else None. Hashes are a function of the text alone
-# (spaCy's string hashes), so one table serves every doc and vocabulary.
+# (spaCy's string hashes), so one table serves every doc and vocabulary. It is emptied when it reaches
+# CONTENT_NORMS_KEPT words, so a long-lived build service does not keep every word it ever saw.
+CONTENT_NORMS_KEPT = 1 << 18
 _CONTENT_NORMS: dict[int, str | None] = {}
 
 
