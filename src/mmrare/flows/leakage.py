@@ -181,7 +181,7 @@ class LeakageBatch:
 class _ItemRows:
     """One decided item's rows (kept apart until every item is decided, to store them in batch order)."""
 
-    scores: list[dict[str, Any]]
+    scores: list[LeakageScore]  # made into columns wave by wave (LeakageScore.columns), no dict each
     decisions: list[dict[str, Any]]
     context: dict[str, Any]
     stage_work: dict[str, Any]
@@ -190,7 +190,7 @@ class _ItemRows:
 
 
 # Each per-item table and an item's rows in it, in the order they are stored.
-_PER_ITEM_ROWS: dict[str, Callable[[_ItemRows], list[dict[str, Any]]]] = {
+_PER_ITEM_ROWS: dict[str, Callable[[_ItemRows], list[Any]]] = {
     "leakage_scores": lambda rows: rows.scores,
     "leakage_decisions": lambda rows: rows.decisions,
     "leakage_contexts": lambda rows: [rows.context],
@@ -209,9 +209,10 @@ class _OrderedTables:
     item's rows keep their own order, exactly as if every row had been collected in batch order.
     """
 
-    def __init__(self, todo: Sequence[LeakageInput], schemas: dict[str, pa.Schema]) -> None:
+    def __init__(self, todo: Sequence[LeakageInput], schemas: dict[str, pa.Schema], prov: Provenance) -> None:
         self._position = {entry.item.item_id: n for n, entry in enumerate(todo)}
         self._schemas = schemas
+        self._prov = prov
         self._parts: dict[str, list[tuple[pa.Table, np.ndarray]]] = {t: [] for t in _PER_ITEM_ROWS}
         self.outcomes: dict[str, tuple[dict[str, Any] | None, int]] = {}  # item -> (reject row, masked)
 
@@ -226,7 +227,12 @@ class _OrderedTables:
             if not flat:
                 continue
             keys = np.repeat([self._position[i] for i in order], [len(g) for g in groups])
-            self._parts[table].append((rows_table(table, flat, self._schemas[table]), keys))
+            self._parts[table].append((self._table(table, flat), keys))
+
+    def _table(self, table: str, rows: list[Any]) -> pa.Table:
+        if table == "leakage_scores":
+            return pa.Table.from_pydict(LeakageScore.columns(rows, self._prov), schema=self._schemas[table])
+        return rows_table(table, rows, self._schemas[table])
 
     def tables(self) -> dict[str, pa.Table]:
         """Each per-item table with its rows in batch order (tables without rows are left out)."""
@@ -256,10 +262,10 @@ class _RowMaker:
         """Decide ``entries`` from ``scores`` and make their rows (score rows only for ``new_scores``)."""
         batch, prov = self.batch, self.prov
         decided = decide(entries, scores, batch.policy, self.thresholds, matchers=self.matchers)
-        score_rows: dict[str, list[dict[str, Any]]] = {}
+        score_rows: dict[str, list[LeakageScore]] = {}
         if new_scores:
             for score in scores:
-                score_rows.setdefault(score.item_id, []).append(score.row(prov))
+                score_rows.setdefault(score.item_id, []).append(score)
         decision_rows: dict[str, list[dict[str, Any]]] = {}
         for decision in decided.decisions:
             decision_rows.setdefault(decision.item_id, []).append(decision.row(prov))
@@ -322,7 +328,7 @@ def leakage_rows(resources: BuildResources, batch: LeakageBatch) -> DecidedRows:
     )
     maker = _RowMaker(batch, cfg.thresholds, prov, matchers, datetime.now(UTC))
     schemas = batch.schemas
-    decided = _OrderedTables(todo, schemas)
+    decided = _OrderedTables(todo, schemas, prov)
     with python_work():  # beside the encoder (the draft stage's texts), not after its last text
         descriptors = [e.descriptor.row(e.item.item_id, index.release.version) for e in todo]
         descriptor_table = rows_table("leakage_descriptors", descriptors, schemas["leakage_descriptors"])
