@@ -12,8 +12,9 @@ text is embedded for real (ORDO is read cold too). Printed as one JSON object:
 - the raw encoder's sentences/s in the same run, on a random sample of those very texts (found by
   hashing the candidate texts of the warehouse and ORDO labels against the cache keys), encoded with
   the bare ``Encoder.encode`` (batches of <= 64 texts and <= 1,024 padded word pieces, as in the
-  build); the encoder-bound limit is sentences embedded / that rate, and ``ratio`` = build wall /
-  limit (target <= 1.25);
+  build), three passes, the fastest counting (``passes_sentences_per_s`` lists them); the
+  encoder-bound limit is sentences embedded / that rate, and ``ratio`` = build wall / limit
+  (target <= 1.25);
 - ``encoder_timeline`` (from the build's run record): the encoder's first call and the work left
   after its last call, in seconds from the flow's start and before its end, and how long it was busy;
   ``above_limit_s`` splits ``build wall - limit`` by where it went (see :func:`above_limit`);
@@ -319,8 +320,11 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
-def encoder_rate(config: Path, cache: Path, sample_size: int, seed: int) -> dict[str, Any]:
-    """Raw ``Encoder.encode`` sentences/s on a random sample of the texts the build embedded."""
+def encoder_rate(config: Path, cache: Path, sample_size: int, seed: int, repeats: int = 3) -> dict[str, Any]:
+    """Raw ``Encoder.encode`` sentences/s on a random sample of the texts the build embedded: the
+    fastest of ``repeats`` timed passes. One ~7 s pass varies by up to ~7% on this VM with no change
+    to the build's own encoder time (session 9: 269-294/s); the fastest pass is the strictest
+    limit, so a noisy slow pass can never make the ratio look better."""
     from mmrare.embedding import load_encoder
 
     encoder = load_encoder()
@@ -334,9 +338,12 @@ def encoder_rate(config: Path, cache: Path, sample_size: int, seed: int) -> dict
             embedded.append(text)
     sample = random.Random(seed).sample(embedded, min(sample_size, len(embedded)))
     encoder.encode(sample[:64], batch_size=64)  # warm-up
-    started = time.perf_counter()
-    encoder.encode(sample, batch_size=64)
-    seconds = time.perf_counter() - started
+    passes = []
+    for _ in range(max(1, repeats)):
+        started = time.perf_counter()
+        encoder.encode(sample, batch_size=64)
+        passes.append(time.perf_counter() - started)
+    seconds = min(passes)
     return {
         "sentences_embedded": len(keys),
         "identified": len(embedded),
@@ -344,6 +351,7 @@ def encoder_rate(config: Path, cache: Path, sample_size: int, seed: int) -> dict
         "mean_chars": round(sum(map(len, sample)) / max(1, len(sample)), 1),
         "seconds": round(seconds, 2),
         "sentences_per_s": round(len(sample) / seconds, 1),
+        "passes_sentences_per_s": [round(len(sample) / t, 1) for t in passes],
         "threads": encoder.threads,
     }
 
