@@ -5,7 +5,8 @@ and answer descriptor) and detector version, decisions by (item, basis, policy s
 hash). So a new draft is scored once; a changed threshold or policy re-decides from the stored scores
 and embeds nothing (``Config.stage_hash("leakage")`` covers the thresholds, not the drafts).
 Dataset-level checks (same-case pairs, near-duplicate contexts, duplicate images, blind solver) run
-over all current items whenever new items were scored, on their original contexts, so they too are
+over all current items whenever new items were scored, on their original contexts, as a task beside
+detection (:mod:`mmrare.flows.leakage_dataset`; decisions and flags are committed together), so they too are
 served by the embedding cache; a top-up reads the earlier items as light records with their context
 vectors from a content-keyed store (:class:`~mmrare.flows.leakage_inputs.ContextVectors`), so its
 checks cost in proportion to the new items. Detection is one batch: it is encoder-bound, and
