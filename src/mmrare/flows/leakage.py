@@ -231,6 +231,7 @@ class _OrderedTables:
             self._parts[table].append((self._table(table, flat), keys))
 
     def _table(self, table: str, rows: list[Any]) -> pa.Table:
+        """Rows of ``table`` as Arrow (score rows from their :class:`LeakageScore` objects)."""
         if table == "leakage_scores":
             return pa.Table.from_pydict(LeakageScore.columns(rows, self._prov), schema=self._schemas[table])
         return rows_table(table, rows, self._schemas[table])
@@ -292,12 +293,11 @@ class _RowMaker:
 
 @dataclass(slots=True)
 class DecidedRows:
-    """What the batch task returns: the rows to store per table (Arrow, in the warehouse schemas),
-    what was done, and the provenance the rows carry (the dataset checks' flags carry it too)."""
+    """What the batch task returns: the rows to store per table (Arrow, in the warehouse schemas)
+    and what was done."""
 
     tables: dict[str, pa.Table]
     summary: LeakageSummary
-    prov: Provenance
     encoded: EncodedCount | None = None  # the cache's count over the task (None: nothing scored)
 
 
@@ -357,7 +357,7 @@ def leakage_rows(resources: BuildResources, batch: LeakageBatch) -> DecidedRows:
             summary.reject_lines.append(line)
     del decided
     encoded = EncodedCount.since(resources.embeddings, encoded_before) if to_score else None
-    return DecidedRows(tables, summary, prov, encoded)
+    return DecidedRows(tables, summary, encoded)
 
 
 @task(name="leakage-control", cache_policy=NO_CACHE, task_run_name="leakage-{run_id}")
