@@ -437,13 +437,14 @@ def run_leakage_stage(
         with TableLoad(con) as load:  # decisions and their flags are committed together or not at all
             with section("load"):
                 load.add(decided.tables)  # while the checks run
+            flags: dict[str, pa.Table] = {}
             if checks is not None:
                 outcome = checks.result()
                 summary.flags, summary.blind_solver = outcome.flagged, outcome.blind_solver
                 counts.append(outcome.encoded)
+                flags["dataset_flags"] = outcome.flags
             with section("load") as timed:
-                if checks is not None:
-                    load.add({"dataset_flags": outcome.flags})
+                load.add(flags)
                 load.commit()
                 timed.items += sum(load.added.values())
         summary.encoded = encoded_during(counts)

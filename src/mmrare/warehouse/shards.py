@@ -131,33 +131,26 @@ def load_shards(
 ) -> dict[str, int]:
     """Insert every complete shard under ``shard_root`` in one transaction; rows added per table.
 
-    This is the only place stage output enters the warehouse. Primary keys are content-derived, so
-    ``INSERT OR IGNORE`` makes the load idempotent; on failure nothing is inserted and the shards
-    stay on disk for the next attempt.
+    Stage output that workers wrote to disk enters the warehouse here (what the flow's own process
+    holds goes through :class:`TableLoad` directly; both insert with :func:`_insert_new`). Primary
+    keys are content-derived, so ``INSERT OR IGNORE`` makes the load idempotent; on failure nothing
+    is inserted and the shards stay on disk for the next attempt.
     """
     shards = complete_shards(shard_root)
-    added: dict[str, int] = {}
     if not shards:
-        return added
-    con.execute("BEGIN TRANSACTION")
-    try:
+        return {}
+    with TableLoad(con) as load:
         for table in tables:
             files = [str(s / f"{table}.parquet") for s in shards if (s / f"{table}.parquet").exists()]
             if not files:
                 continue
-            before = _count(con, table)
             if table == "graphics":
                 _upgrade_unchecked_graphics(con, files)
-            con.execute(f'INSERT OR IGNORE INTO "{table}" BY NAME SELECT * FROM read_parquet(?)', [files])
-            added[table] = _count(con, table) - before
-        con.execute("COMMIT")
-    except duckdb.Error:
-        con.execute("ROLLBACK")
-        raise
+            load.add_parquet(table, files)
     if remove:
         for shard in shards:
             shutil.rmtree(shard, ignore_errors=True)
-    return added
+    return load.added
 
 
 class TableLoad:
@@ -184,18 +177,22 @@ class TableLoad:
 
     def add(self, tables: Mapping[str, pa.Table]) -> None:
         """Insert each table's rows (tables without rows are skipped)."""
+        for table, data in tables.items():
+            if data.num_rows:
+                self._count_added(table, _insert_arrow(self._transaction(), table, data))
+
+    def add_parquet(self, table: str, files: Sequence[str]) -> None:
+        """Insert the rows of Parquet ``files`` (shards written in the warehouse schema)."""
+        added = _insert_new(self._transaction(), table, "SELECT * FROM read_parquet(?)", [files])
+        self._count_added(table, added)
+
+    def _transaction(self) -> duckdb.DuckDBPyConnection:
         if not self._open:
             raise RuntimeError("TableLoad.add outside its transaction")
-        for table, data in tables.items():
-            if not data.num_rows:
-                continue
-            before = _count(self._con, table)
-            self._con.register("mmrare_rows_in", data)
-            try:
-                self._con.execute(f'INSERT OR IGNORE INTO "{table}" BY NAME SELECT * FROM mmrare_rows_in')
-            finally:
-                self._con.unregister("mmrare_rows_in")
-            self.added[table] = self.added.get(table, 0) + _count(self._con, table) - before
+        return self._con
+
+    def _count_added(self, table: str, n: int) -> None:
+        self.added[table] = self.added.get(table, 0) + n
 
     def commit(self) -> None:
         """Make everything added so far permanent (once; leaving the block does it otherwise)."""
@@ -238,10 +235,25 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[dict[
     """
     if not rows:
         return 0
-    schema = arrow_schemas(con, [table])[table]
-    data = _table(rows, schema)  # noqa: F841 - read by DuckDB below
+    return _insert_arrow(con, table, _table(rows, arrow_schemas(con, [table])[table]))
+
+
+def _insert_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> int:
+    """``INSERT OR IGNORE`` an Arrow table (in ``table``'s schema); rows that were new."""
+    con.register("mmrare_rows_in", data)
+    try:
+        return _insert_new(con, table, "SELECT * FROM mmrare_rows_in")
+    finally:
+        con.unregister("mmrare_rows_in")
+
+
+def _insert_new(
+    con: duckdb.DuckDBPyConnection, table: str, select: str, params: list[Any] | None = None
+) -> int:
+    """``INSERT OR IGNORE`` what ``select`` gives into ``table`` by column name (content-derived keys
+    make it idempotent); rows that were new."""
     before = _count(con, table)
-    con.execute(f'INSERT OR IGNORE INTO "{table}" BY NAME SELECT * FROM data')
+    con.execute(f'INSERT OR IGNORE INTO "{table}" BY NAME {select}', params or [])
     return _count(con, table) - before
 
 
