@@ -22,7 +22,13 @@ from mmrare.ontology.model import (
     split_xref,
 )
 from mmrare.ontology.rows import ORDO_TABLES, warehouse_rows
-from mmrare.ontology.store import EXTRACTOR_VERSION, cached_artifact, load_ordo, warm_cache_in_background
+from mmrare.ontology.store import (
+    EXTRACTOR_VERSION,
+    cached_artifact,
+    load_ordo,
+    loads_without_parsing,
+    warm_cache_in_background,
+)
 from mmrare.warehouse.db import connect
 
 from .ordo_slice import (
@@ -255,6 +261,19 @@ def test_a_load_waits_for_the_background_warm_up_and_reads_what_it_cached(
     loaded = load_ordo(slice_path, cache)
     assert list(loaded.concepts()) == list(parsed_here.concepts())
     assert loaded.release == parsed_here.release and loaded.cache_entry == cache / parsed_here.release.sha256
+
+
+def test_loads_without_parsing_when_a_helper_or_the_cache_has_the_file(
+    slice_path: Path, tmp_path: Path
+) -> None:
+    cold, warmed = tmp_path / "cold", tmp_path / "warmed"
+    assert not loads_without_parsing(slice_path, cold)
+    assert not loads_without_parsing(tmp_path / "missing.owl", cold)  # the load reports that file
+    warm_cache_in_background(slice_path, warmed)
+    assert loads_without_parsing(slice_path, warmed)  # the helper is still at it, or done
+    load_ordo(slice_path, warmed)  # waits for the helper
+    assert loads_without_parsing(slice_path, warmed)  # now from the entry's marker
+    assert not loads_without_parsing(slice_path, cold)
 
 
 def test_a_failed_background_warm_up_leaves_the_error_to_the_load(tmp_path: Path) -> None:

@@ -174,7 +174,11 @@ def _run_build(cfg: Config, show_progress: bool, clock: StageClock) -> dict[str,
         encoded_before = resources.texts_encoded()
         if todo and tasks_run_here():
             # encoder work overlapping curation and linking; it must start first (see the method)
-            resources.prefetch_label_index().wait()
+            # when its start-up is this process's Python, else curation uses the core meanwhile
+            wait = resources.label_prefetch_holds_the_gil()  # asked first: the prefetch takes ORDO
+            label_index_started = resources.prefetch_label_index()
+            if wait:
+                label_index_started.wait()
         schemas = arrow_schemas(con)
         if found.rejects:
             rows = [{**r.row(), "run_id": run_id} for r in found.rejects]

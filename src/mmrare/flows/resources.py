@@ -284,9 +284,10 @@ class BuildResources:
         torch's import and ORDO's parse are Python-heavy: started beside the curation tasks they
         took 12 s instead of 3 (GIL contention), and the encoder sat idle through curation and
         linking. So the encoder loads beside ORDO, and the caller waits on the event before it
-        starts the curation tasks; with a cached index only ORDO is awaited (~0.2 s warm) and the
-        encoder loads in the background. A failure here is not reported: the draft stage's own
-        call raises it again where it belongs.
+        starts the curation tasks when this process does that work
+        (:meth:`label_prefetch_holds_the_gil`); with a cached index only ORDO is awaited (~0.2 s
+        warm) and the encoder loads in the background. A failure here is not reported: the draft
+        stage's own call raises it again where it belongs.
         """
         from mmrare.embedding import PINNED_MODEL_SHA256
         from mmrare.ontology.linking.fallback import answerable_label_index_ready
@@ -318,6 +319,20 @@ class BuildResources:
         self._label_prefetch = threading.Thread(target=build, name="mmrare-label-index", daemon=True)
         self._label_prefetch.start()
         return ready
+
+    def label_prefetch_holds_the_gil(self) -> bool:
+        """Whether :meth:`prefetch_label_index` does seconds of Python in this process: torch's
+        import and the model load when the encoder runs here, ORDO's parse when no cache or helper
+        has it. Only then should curation wait for it; with the encoder in its own process and ORDO
+        read from a cache, curation may start at once on the core the encoder's start-up leaves."""
+        from mmrare.ontology.store import loads_without_parsing
+
+        if not self.cfg.embedding.process:
+            return True
+        if self._ordo is not None:
+            return False
+        path = self.cfg.resolve(self.cfg.ontology.ordo_path)
+        return not loads_without_parsing(path, self.cache_dir / "ordo")
 
     def await_label_index(self) -> None:
         """Wait for a label-index prefetch, if one runs: before CPU-bound Python work that may need
