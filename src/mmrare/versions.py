@@ -13,7 +13,7 @@ from pathlib import Path
 from mmrare import __version__
 
 PARSER_VERSION = "jats-parser/1"
-FIGURE_DECODER_VERSION = "figure-decoder/2"
+FIGURE_DECODER_VERSION = "figure-decoder/3"  # /3: phash thumbnail by reducing resize
 SELECTION_VERSION = "case-selection/2"  # /2: synthetic packages refused unless allowed
 INGEST_VERSION = "ingest/1"
 EXTRACTOR_VERSION = "local-extract/1"

@@ -14,14 +14,22 @@ treated as error") without mutating ``warnings`` filters, which are global to al
 ``ImageFile.LOAD_TRUNCATED_IMAGES`` must stay ``False`` (Pillow's default) for truncated files to be
 detected; this module never changes it.
 
-The perceptual hash is ``imagehash.phash`` of the decoded first frame (computed by :func:`phash`,
-which gives the same bits), so it depends on the Pillow and imagehash versions: bump
-``FIGURE_DECODER_VERSION`` when either changes the hash. A JPEG is decoded in Pillow's draft mode
-(grey, DCT-scaled to at least ``PHASH_DRAFT_SIZE``): libjpeg still reads every byte, so a truncated
-file is still rejected, but it skips most of the inverse DCT and the resize, which made the decode
-three times cheaper. The phash only looks at a 32x32 grey thumbnail,
-so a 128-pixel source gives the same hash as the full image for almost every figure (at most 4 of
-64 bits differ on the shared and synthetic figures).
+The perceptual hash is ``imagehash.phash``'s algorithm on the decoded first frame (computed by
+:func:`phash`), so it depends on the Pillow and imagehash versions: bump ``FIGURE_DECODER_VERSION``
+when either changes the hash. Two shortcuts make it cheaper than ``imagehash.phash`` of the full
+image, and both only change how the 32x32 grey thumbnail it looks at is made:
+
+- A JPEG is decoded in Pillow's draft mode (grey, DCT-scaled to at least ``PHASH_DRAFT_SIZE``):
+  libjpeg still reads every byte, so a truncated file is still rejected, but it skips most of the
+  inverse DCT, which made the decode three times cheaper.
+- The thumbnail is resized with ``reducing_gap`` (``PHASH_REDUCING_GAP``, Pillow's thumbnail
+  default): a box reduction by a whole factor first, then Lanczos over at least twice the target
+  size, instead of Lanczos over every pixel. That was most of the hash's cost (1.1 of 1.3 ms for a
+  synthetic PNG, 0.26 of 0.29 ms for a drafted JPEG).
+
+On the 7,899 shared and synthetic figures the hash keeps all 64 bits for 77% of them and differs in
+at most 8 bits, and the pairs within ``image_max_hamming`` (4) of each other are the same 196 pairs
+as with ``imagehash.phash`` of the same decoded frames.
 """
 
 from __future__ import annotations
@@ -47,6 +55,7 @@ from mmrare.versions import FIGURE_DECODER_VERSION
 DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's default Image.MAX_IMAGE_PIXELS
 DEFAULT_MAX_BYTES = 50 * 1024**2
 PHASH_DRAFT_SIZE = (128, 128)
+PHASH_REDUCING_GAP = 2.0
 _PHASH_BITS = 8  # imagehash.phash's hash_size: an 8x8 block of DCT coefficients, 64 bits
 _PHASH_PIXELS = 32  # hash_size * highfreq_factor (4): the grey thumbnail the DCT runs on
 
@@ -197,7 +206,7 @@ def _decode(data: bytes, pixel_limit: int, record_id: str) -> _Decoded:
                 mode=mode,
                 width=width,
                 height=height,
-                phash=phash(im),
+                phash=phash(im, reducing_gap=PHASH_REDUCING_GAP),
             )
     except Image.DecompressionBombError as exc:
         raise RecordError(record_id, DECOMPRESSION_BOMB, str(exc)) from exc
@@ -205,15 +214,17 @@ def _decode(data: bytes, pixel_limit: int, record_id: str) -> _Decoded:
         raise RecordError(record_id, UNDECODABLE_IMAGE, f"{type(exc).__name__}: {exc}") from exc
 
 
-def phash(image: Image.Image) -> str:
-    """``str(imagehash.phash(image))``, bit for bit, with less Python around the same numeric steps.
+def phash(image: Image.Image, reducing_gap: float | None = None) -> str:
+    """``str(imagehash.phash(image))``, bit for bit without ``reducing_gap``, with less Python around
+    the same numeric steps; with it, the same steps on a thumbnail made by Pillow's reducing resize.
 
     The same grey conversion, 32x32 Lanczos resize and 2-D DCT as imagehash 4.3; the median of the
     64 low-frequency coefficients is the mean of the middle two of them sorted (what ``numpy.median``
     computes for an even count), and the 64 bits are written as hex from their bytes rather than via
     a string of "0"/"1" and ``int(..., 2)``: a third of the hash's cost once the pixels are small.
     """
-    small = image.convert("L").resize((_PHASH_PIXELS, _PHASH_PIXELS), Image.Resampling.LANCZOS)
+    grey = image.convert("L")
+    small = grey.resize((_PHASH_PIXELS, _PHASH_PIXELS), Image.Resampling.LANCZOS, reducing_gap=reducing_gap)
     dct = scipy.fftpack.dct(scipy.fftpack.dct(numpy.asarray(small), axis=0), axis=1)
     low = dct[:_PHASH_BITS, :_PHASH_BITS]
     ordered = numpy.sort(low, axis=None)
