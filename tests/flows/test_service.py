@@ -35,13 +35,18 @@ runner = CliRunner()
 
 @pytest.fixture
 def service(prefect_harness, write_config, shared_dir: Path, tmp_path: Path) -> Iterator[tuple]:
+    from mmrare.curation.sentences import _nlp
     from mmrare.flows.service import BuildService
 
     src, config = _one_package(write_config, shared_dir, tmp_path)
     cfg = load_config(config)
     svc = BuildService(cfg, str(config))
+    _nlp.cache_clear()  # as in a new service process
     loaded = svc.warm_up()  # everything a top-up would otherwise load first
-    assert set(loaded) == {"ordo", "linker", "encoder", "label_index", "vocabularies", "tokenizer"}
+    assert set(loaded) == {
+        "ordo", "linker", "encoder", "label_index", "sentence_splitter", "vocabularies", "tokenizer"
+    }
+    assert _nlp.cache_info().currsize == 1  # built here, not by the first top-up's parse
     thread = threading.Thread(target=svc.serve_forever, daemon=True)
     thread.start()
     assert svc.ready.wait(30)
