@@ -77,3 +77,21 @@ def test_failed_dataset_checks_store_no_decision_and_the_next_build_stores_both(
     assert stored["leakage_contexts"] == stored["leakage_work"] == stored["qa_items"]
     assert stored["dataset_flags"] > 0 and stored["leakage_scores"] > 0
     assert again["rows_added"]["dataset_flags"] == stored["dataset_flags"]
+    # one provenance for the run: decisions, contexts and flags name the same versions and time, and
+    # the scores (which carry fewer version columns) and the stage's work records the same time
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        versions = "model_sha256, ordo_version, config_hash, policy_sha256, code_version, created_at"
+        tables = ("leakage_decisions", "leakage_contexts", "dataset_flags")
+        union = " UNION ALL ".join(f"SELECT {versions} FROM {t}" for t in tables)
+        distinct = con.execute(f"SELECT DISTINCT * FROM ({union})").fetchall()
+        scores = con.execute("SELECT DISTINCT model_sha256, ordo_version, created_at FROM leakage_scores")
+        score_versions = scores.fetchall()
+        work = "SELECT DISTINCT created_at FROM stage_work WHERE stage = 'leakage'"
+        work_times = con.execute(work).fetchall()
+    finally:
+        con.close()
+    assert len(distinct) == 1
+    model, ordo, *_, created = distinct[0]
+    assert score_versions == [(model, ordo, created)]
+    assert work_times == [(created,)]

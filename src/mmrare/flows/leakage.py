@@ -28,8 +28,7 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from types import SimpleNamespace
+from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -39,7 +38,6 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from mmrare.annotations.drafting import get_drafter
-from mmrare.embedding import MODEL_ID, PINNED_MODEL_SHA256
 from mmrare.embedding.cpushare import python_work
 from mmrare.flows.chunks import Sealed
 from mmrare.flows.leakage_dataset import DatasetBatch, EncodedCount, dataset_checks_task, encoded_during
@@ -172,6 +170,7 @@ class LeakageBatch:
     todo: list[LeakageInput]
     stored: list[LeakageScore]
     policy: Policy
+    provenance: Provenance  # of every row this run stores, the dataset checks' flags too
     run_id: str
     work_keys: dict[str, str]
     versions: dict[str, str]
@@ -310,28 +309,24 @@ def leakage_rows(resources: BuildResources, batch: LeakageBatch) -> DecidedRows:
     texts, instead of all of it after the last text. The rows come out in ``batch.todo`` order.
     """
     cfg = resources.cfg
-    index = resources.ordo
     summary = LeakageSummary()
-    todo, policy = batch.todo, batch.policy
+    todo = batch.todo
     have = {s.basis for s in batch.stored}
     to_score = [e for e in todo if e.basis not in have]
-    embedder: Any = SimpleNamespace(model_id=MODEL_ID, model_sha256=PINNED_MODEL_SHA256)
+    prov = batch.provenance
     matchers: dict[Any, Any] = {}
     detection: DetectionWaves | None = None
     if to_score:
         embedder = resources.leakage_embeddings()
+        prov.require_model(embedder)
         encoded_before = embedder.encoded
         detection = DetectionWaves(to_score, embedder)
         matchers = detection.matchers.by_key  # filled before the first wave: decide reuses them
-    prov = Provenance.for_run(
-        embedder, policy, ordo_version=index.release.version, config_hash=cfg.stage_hash("leakage"),
-        code_version=code_version(),
-    )
-    maker = _RowMaker(batch, cfg.thresholds, prov, matchers, datetime.now(UTC))
+    maker = _RowMaker(batch, cfg.thresholds, prov, matchers, prov.created_at)
     schemas = batch.schemas
     decided = _OrderedTables(todo, schemas, prov)
     with python_work():  # beside the encoder (the draft stage's texts), not after its last text
-        descriptors = [e.descriptor.row(e.item.item_id, index.release.version) for e in todo]
+        descriptors = [e.descriptor.row(e.item.item_id, prov.ordo_version) for e in todo]
         descriptor_table = rows_table("leakage_descriptors", descriptors, schemas["leakage_descriptors"])
         tables = {"leakage_descriptors": descriptor_table}
         del descriptors
@@ -407,8 +402,13 @@ def run_leakage_stage(
         check = any(e.basis not in have for e in todo)
         checked = checked_items(con, list(contents), [e.item for e in todo]) if check else []
         phashes = image_phashes(con, checked) if check else {}
+        # one provenance for the run's decisions, contexts, scores and flags, whichever task makes them
+        prov = Provenance.for_run(
+            resources.leakage_embeddings(), policy, ordo_version=index.release.version,
+            config_hash=cfg.stage_hash("leakage"), code_version=code_version(),
+        )
         batch = LeakageBatch(
-            todo=todo, stored=stored, policy=policy, run_id=run_id,
+            todo=todo, stored=stored, policy=policy, provenance=prov, run_id=run_id,
             work_keys={e.item.item_id: keys[e.item.item_id] for e in todo}, versions=versions,
             schemas=arrow_schemas(con, LEAKAGE_TABLES),
         )
@@ -418,8 +418,7 @@ def run_leakage_stage(
             # new ones against everything instead of everything against everything again
             focus = None if len(todo) == len(checked) else frozenset(e.item.item_id for e in todo)
             dataset_batch = DatasetBatch(
-                items=checked, focus=focus, phashes=phashes, policy=policy,
-                ordo_version=index.release.version, config_hash=cfg.stage_hash("leakage"),
+                items=checked, focus=focus, phashes=phashes, policy=policy, provenance=prov,
                 schema=batch.schemas["dataset_flags"],
             )
         with stage_progress("leakage", 1, show_progress) as advance:

@@ -28,7 +28,6 @@ from mmrare.flows.leakage_inputs import ContextVectors
 from mmrare.flows.resources import BuildResources
 from mmrare.leakage import Policy, Provenance
 from mmrare.leakage.dataset import CheckedItem, finish_dataset_checks, prepare_dataset_checks
-from mmrare.versions import code_version
 from mmrare.warehouse.shards import rows_table
 
 
@@ -66,8 +65,7 @@ class DatasetBatch:
     focus: frozenset[str] | None  # the items decided now; None when that is every item
     phashes: dict[str, str | None]
     policy: Policy
-    ordo_version: str  # with the embedder, the policy and the code: the flags' provenance
-    config_hash: str  # the leakage stage's
+    provenance: Provenance  # the run's, as on its decisions
     schema: pa.Schema  # of ``dataset_flags``
 
 
@@ -87,10 +85,8 @@ def dataset_flag_rows(resources: BuildResources, batch: DatasetBatch) -> Dataset
     cfg = resources.cfg
     embedder = resources.leakage_embeddings()
     encoded_before = embedder.encoded
-    prov = Provenance.for_run(
-        embedder, batch.policy, ordo_version=batch.ordo_version, config_hash=batch.config_hash,
-        code_version=code_version(),
-    )
+    prov = batch.provenance
+    prov.require_model(embedder)
     store = ContextVectors(cfg.cache_path / "context-vectors", embedder.model_sha256, embedder.dim)
     vector_keys = {i.item_id: store.key(i.context) for i in batch.items}
     with python_work():  # beside the encoder, still embedding detection's texts

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from mmrare.errors import FatalError
 from mmrare.records import Reject
 
 if TYPE_CHECKING:
@@ -56,6 +57,15 @@ class Provenance:
             policy_sha256=policy.sha256,
             code_version=code_version,
         )
+
+    def require_model(self, embedder: Embedder) -> None:
+        """Refuse to score with another model than the one these rows will name (one provenance is
+        made per run, before any task has its embedder: the flow's, not a worker's)."""
+        if embedder.model_sha256 != self.model_sha256:
+            raise FatalError(
+                f"leakage scoring with model {embedder.model_sha256[:12]}, but the run's provenance names "
+                f"{self.model_sha256[:12]}"
+            )
 
     def columns(self) -> dict[str, Any]:
         """The version columns shared by decision, context and flag rows."""
