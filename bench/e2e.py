@@ -18,6 +18,8 @@ text is embedded for real (ORDO is read cold too). Printed as one JSON object:
 - ``encoder_timeline`` (from the build's run record): the encoder's first call and the work left
   after its last call, in seconds from the flow's start and before its end, and how long it was busy;
   ``above_limit_s`` splits ``build wall - limit`` by where it went (see :func:`above_limit`);
+  ``cpu_floor`` splits the build's CPU by process (its own, the encoder's, the ORDO helper's) and
+  gives the wall that CPU alone implies on this many cores (see :func:`cpu_floor`);
 - the incremental step, as users top up: ``mmrare build-service`` is started on the built workspace
   (``service_ready_s``: its start-up, paid once per session), ``--incremental`` more packages
   (another seed, so other PMCIDs) are added, and ``mmrare build`` (sent to the service, which the
@@ -70,15 +72,27 @@ PMCID_TABLES = ("articles", "sections", "sentences", "figures", "cases", "case_d
 
 
 class TreeSampler:
-    """Peak of the summed RSS of a process, all its descendants and ``extra`` processes, on a thread."""
+    """Peak of the summed RSS of a process, all its descendants and ``extra`` processes, on a thread;
+    also each descendant's CPU seconds as last seen (``cpu_by_role``), so a build's CPU can be split
+    between its own process, the encoder's and the ORDO helper's."""
 
     def __init__(self, pid: int, every_s: float = 0.2, extra: tuple[int, ...] = ()) -> None:
         self._root = psutil.Process(pid)
         self._extra = [psutil.Process(p) for p in extra]
         self._every = every_s
         self.peak_mb = 0.0
+        self._cpu: dict[int, tuple[str, float]] = {}  # pid -> (role, user + system seconds)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def cpu_by_role(self) -> dict[str, float]:
+        """CPU seconds per role (``build``, ``encoder``, ``ordo_helper``, ``other``), as last sampled:
+        a process's last <= ``every_s`` before it exited are missing (the tree total is exact in
+        ``cpu_s``)."""
+        out: dict[str, float] = {}
+        for role, seconds in self._cpu.values():
+            out[role] = round(out.get(role, 0.0) + seconds, 2)
+        return out
 
     def __enter__(self) -> TreeSampler:
         self._thread.start()
@@ -87,6 +101,19 @@ class TreeSampler:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+    def _role(self, proc: psutil.Process) -> str:
+        if proc.pid == self._root.pid:
+            return "build"
+        known = self._cpu.get(proc.pid)
+        if known is not None:
+            return known[0]
+        command = " ".join(proc.cmdline())
+        if "mmrare.embedding.worker" in command:
+            return "encoder"
+        if "mmrare.ontology.store" in command:
+            return "ordo_helper"
+        return "other"
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -98,6 +125,9 @@ class TreeSampler:
             for proc in procs:
                 try:
                     total += proc.memory_info().rss
+                    if proc not in self._extra:
+                        times = proc.cpu_times()
+                        self._cpu[proc.pid] = (self._role(proc), times.user + times.system)
                 except psutil.Error:
                     continue
             self.peak_mb = max(self.peak_mb, total / 2**20)
@@ -252,6 +282,7 @@ def run_build(
         "wall_s": round(wall, 2),
         "cpu_s": round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 2),
         "tree_peak_rss_mb": round(sampler.peak_mb, 1),
+        "cpu_by_process_s": sampler.cpu_by_role(),
         # the build's own high-water mark (its stage clock resets the kernel's between stages, so
         # the reaped child's ru_maxrss would only cover the last stage)
         "build_process_peak_rss_mb": counts["stages"]["total"]["perf"]["peak_rss_mb"],
@@ -391,6 +422,7 @@ def bench_one(root: Path, n: int, args: argparse.Namespace, server: PrefectServe
     }
     if (build.get("encoder_timeline") or {}).get("calls"):
         result["above_limit_s"] = above_limit(build, limit)
+        result["cpu_floor"] = cpu_floor(build, limit, encoder["threads"])
     if args.incremental:
         old = pmcids_of(corpus)
         before = pmcid_counts(config, old)
@@ -433,6 +465,27 @@ def above_limit(build: dict[str, Any], limit: float) -> dict[str, float]:
         "after_last_encoder_call": build["flow_wall_s"] - inside,
     }
     return {name: round(value, 2) for name, value in parts.items()}
+
+
+def cpu_floor(build: dict[str, Any], limit: float, cores: int) -> dict[str, float]:
+    """What the build's CPU alone implies, whatever the overlap: its processes' CPU seconds spread
+    over ``cores`` with no core ever idle. ``encoder_extra_cpu_s`` is the encoder's CPU beyond what
+    it used alone for the same texts (``limit`` x ``cores``, its start-up included);
+    ``floor_ratio`` = that floor / limit, a bound the build's wall cannot beat on this machine
+    (1.25 needs the build's own process to use at most about a quarter of the encoder's CPU)."""
+    cpu = build["cpu_by_process_s"]
+    spent = sum(cpu.values())
+    floor = spent / cores
+    return {
+        "build_process_cpu_s": cpu.get("build", 0.0),
+        "encoder_cpu_s": cpu.get("encoder", 0.0),
+        "encoder_alone_cpu_s": round(limit * cores, 2),
+        "encoder_extra_cpu_s": round(cpu.get("encoder", 0.0) - limit * cores, 2),
+        "other_cpu_s": round(spent - cpu.get("build", 0.0) - cpu.get("encoder", 0.0), 2),
+        "floor_s": round(floor, 2),
+        "floor_ratio": round(floor / limit, 3),
+        "idle_core_s": round(build["wall_s"] * cores - spent, 2),
+    }
 
 
 def topup_figures(
