@@ -164,6 +164,10 @@ def test_the_checks_that_need_no_vector_run_before_any_embedding(
     assert [f for f in report.flags if f.flag in ("same_case_track", "duplicate_image")] == (
         prepared.vector_free_flags
     )
+    # what is left to store after the early flags: the rest of the report, nothing twice
+    stored_in_two_parts = prepared.vector_free_flags + report.vector_flags
+    assert sorted(map(repr, stored_in_two_parts)) == sorted(map(repr, report.flags))
+    assert all(f.flag in ("near_duplicate_context", "text_answerable") for f in report.vector_flags)
 
 
 def test_a_top_up_checks_new_items_against_all(cache: EmbeddingCache, aie_input: LeakageInput) -> None:

@@ -98,8 +98,7 @@ def dataset_flag_rows(resources: BuildResources, batch: DatasetBatch) -> Dataset
         parts = [rows_table("dataset_flags", [f.row(prov) for f in early], batch.schema)]
     report = finish_dataset_checks(prepared, embedder, batch.policy)  # waits for every text's vector
     store.put(vector_keys, report.vectors)
-    made = {id(f) for f in early}
-    late = [f.row(prov) for f in report.flags if id(f) not in made]
+    late = [f.row(prov) for f in report.vector_flags]
     parts.append(rows_table("dataset_flags", late, batch.schema))
     summary = report.summary()
     return DatasetOutcome(

@@ -521,6 +521,9 @@ class DatasetReport:
     # context vectors computed by this run (not the known ones passed in), by item id: a caller may
     # keep them for the next run's ``known_vectors``
     vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    # the flags that needed vectors (near-duplicate contexts, blind solver), also in ``flags``: what
+    # a caller that stored ``PreparedChecks.vector_free_flags`` early has left to store
+    vector_flags: list[DatasetFlag] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         counts: dict[str, int] = {}
@@ -597,11 +600,10 @@ def finish_dataset_checks(
     blind = blind_solve(
         prepared.solved, prepared.texts, embedder, policy.blind_margin, batch=batch, vectors=vectors
     )
-    flags = list(prepared.same_case)
-    flags += near_duplicate_contexts(items, vectors, policy.near_duplicate_cosine, focus=prepared.wanted)
-    flags += prepared.duplicate_images
-    flags += blind.flags()
-    return DatasetReport(flags, blind, fresh)
+    near = near_duplicate_contexts(items, vectors, policy.near_duplicate_cosine, focus=prepared.wanted)
+    solver = blind.flags()
+    flags = [*prepared.same_case, *near, *prepared.duplicate_images, *solver]
+    return DatasetReport(flags, blind, fresh, vector_flags=[*near, *solver])
 
 
 def dataset_checks(
