@@ -79,3 +79,16 @@ def test_predictions_round_trip_and_errors(tmp_path: Path) -> None:
     (tmp_path / "dup.jsonl").write_text(row + "\n" + row + "\n")
     with pytest.raises(FatalError, match=r"dup\.jsonl:2: second prediction"):
         read_predictions(tmp_path / "dup.jsonl")
+
+
+def test_the_hand_written_release_has_the_release_builders_schema(release_dir: Path) -> None:
+    """The fixture writes the release format by hand, to pin the file contract itself; this keeps its
+    copy of the schema the one the release builder writes (a changed column fails here, not later)."""
+    import pyarrow.parquet as pq
+
+    from mmrare.warehouse.release.schema import ITEM_SCHEMA
+
+    files = sorted(release_dir.rglob("*.parquet"))
+    assert files
+    for path in files:
+        assert pq.read_schema(path).equals(ITEM_SCHEMA, check_metadata=False), path.name
