@@ -28,7 +28,6 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -255,7 +254,6 @@ class _RowMaker:
     thresholds: Any
     prov: Provenance
     matchers: dict[Any, Any]  # detection's compiled matchers, reused by the post-condition
-    now: datetime
 
     def rows(
         self, entries: Sequence[LeakageInput], scores: list[LeakageScore], new_scores: bool
@@ -282,7 +280,7 @@ class _RowMaker:
                 stage_work={
                     "work_key": batch.work_keys[context.item_id], "stage": "leakage",
                     "record_id": context.item_id, "versions": versions, "outcome": outcome,
-                    "run_id": batch.run_id, "created_at": self.now,
+                    "run_id": batch.run_id, "created_at": prov.created_at,
                 },
                 reject=None if reject is None else {**reject.row(), "run_id": batch.run_id},
                 masked_spans=context.n_masked_spans,
@@ -322,7 +320,7 @@ def leakage_rows(resources: BuildResources, batch: LeakageBatch) -> DecidedRows:
         encoded_before = embedder.encoded
         detection = DetectionWaves(to_score, embedder)
         matchers = detection.matchers.by_key  # filled before the first wave: decide reuses them
-    maker = _RowMaker(batch, cfg.thresholds, prov, matchers, prov.created_at)
+    maker = _RowMaker(batch, cfg.thresholds, prov, matchers)
     schemas = batch.schemas
     decided = _OrderedTables(todo, schemas, prov)
     with python_work():  # beside the encoder (the draft stage's texts), not after its last text
