@@ -422,7 +422,7 @@ def bench_one(root: Path, n: int, args: argparse.Namespace, server: PrefectServe
     }
     if (build.get("encoder_timeline") or {}).get("calls"):
         result["above_limit_s"] = above_limit(build, limit)
-        result["cpu_floor"] = cpu_floor(build, limit, encoder["threads"])
+        result["cpu_floor"] = cpu_floor(build, limit, encoder["threads"], os.cpu_count() or 1)
     if args.incremental:
         old = pmcids_of(corpus)
         before = pmcid_counts(config, old)
@@ -467,10 +467,11 @@ def above_limit(build: dict[str, Any], limit: float) -> dict[str, float]:
     return {name: round(value, 2) for name, value in parts.items()}
 
 
-def cpu_floor(build: dict[str, Any], limit: float, cores: int) -> dict[str, float]:
+def cpu_floor(build: dict[str, Any], limit: float, threads: int, cores: int) -> dict[str, float]:
     """What the build's CPU alone implies, whatever the overlap: its processes' CPU seconds spread
-    over ``cores`` with no core ever idle. ``encoder_extra_cpu_s`` is the encoder's CPU beyond what
-    it used alone for the same texts (``limit`` x ``cores``, its start-up included);
+    over the machine's ``cores`` with no core ever idle. ``encoder_extra_cpu_s`` is the encoder's CPU
+    beyond what it used alone for the same texts (``limit`` x the raw encoder's torch ``threads``,
+    each kept busy; the difference includes its start-up);
     ``floor_ratio`` = that floor / limit, a bound the build's wall cannot beat on this machine
     (1.25 needs the build's own process to use at most about a quarter of the encoder's CPU)."""
     cpu = build["cpu_by_process_s"]
@@ -479,8 +480,8 @@ def cpu_floor(build: dict[str, Any], limit: float, cores: int) -> dict[str, floa
     return {
         "build_process_cpu_s": cpu.get("build", 0.0),
         "encoder_cpu_s": cpu.get("encoder", 0.0),
-        "encoder_alone_cpu_s": round(limit * cores, 2),
-        "encoder_extra_cpu_s": round(cpu.get("encoder", 0.0) - limit * cores, 2),
+        "encoder_alone_cpu_s": round(limit * threads, 2),
+        "encoder_extra_cpu_s": round(cpu.get("encoder", 0.0) - limit * threads, 2),
         "other_cpu_s": round(spent - cpu.get("build", 0.0) - cpu.get("encoder", 0.0), 2),
         "floor_s": round(floor, 2),
         "floor_ratio": round(floor / limit, 3),
