@@ -452,7 +452,8 @@ def bench_one(root: Path, n: int, args: argparse.Namespace, server: PrefectServe
 
 def above_limit(build: dict[str, Any], limit: float) -> dict[str, float]:
     """The build's time above the encoder-bound limit, by where it went (the parts add up to
-    ``build wall - limit``): outside the flow (start-up, teardown), before the encoder's first call,
+    ``build wall - limit``): outside the flow (start-up, teardown), before the encoder's first call
+    (negative when the CLI's prestarted label index reached the encoder before the flow started),
     the encoder's calls taking longer than the encoder alone would (it runs on one torch thread while
     the build's Python works), gaps between its calls, and the flow's work after its last call."""
     timeline = build["encoder_timeline"]

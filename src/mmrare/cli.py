@@ -109,6 +109,11 @@ def build(
             from mmrare.embedding.remote import import_spacy_without_torch
 
             import_spacy_without_torch()  # the encoder's process has torch; this one needs none
+        if threads_here:
+            from mmrare.flows.resources import prestart_build_resources
+
+            # the label index's texts reach the encoder as soon as its model is loaded
+            prestart_build_resources(cfg)
         with _prefect(cfg):
             from mmrare.flows.build import run_build_flow
 

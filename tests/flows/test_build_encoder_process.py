@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 from typer.testing import CliRunner
 from warehouse_rows import CONTENT_TABLES, warehouse_rows
@@ -13,6 +15,7 @@ from mmrare.cli import app
 from mmrare.config import load_config
 from mmrare.embedding import remote as remote_module
 from mmrare.embedding.remote import EncoderProcess
+from mmrare.flows import resources as resources_module
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
@@ -41,6 +44,14 @@ def test_a_build_with_the_encoder_process_stores_the_same_rows(
 
     monkeypatch.setattr(EncoderProcess, "encode", counting)
     monkeypatch.setattr(remote_module, "_prestarted", None)
+    prestarts: list[bool] = []
+    real_prestart = resources_module.prestart_build_resources
+
+    def recording(cfg):
+        prestarts.append(real_prestart(cfg))
+        return prestarts[-1]
+
+    monkeypatch.setattr(resources_module, "prestart_build_resources", recording)
 
     monkeypatch.setenv("MMRARE_EMBEDDING__PROCESS", "true")
     child = _config(write_config, tmp_path, "child", src, shared_cache)
@@ -49,6 +60,9 @@ def test_a_build_with_the_encoder_process_stores_the_same_rows(
     assert "1 processed -> 1 cases" in " ".join(built.output.split())
     assert sum(in_child) > 0  # the case's texts were encoded by the child
     assert remote_module._prestarted is None  # the prestarted child was the one the build used
+    assert prestarts == [True] and resources_module._PRESTARTED is None  # its label index too
+    counts = _last_run_counts(child)
+    assert counts["texts_encoded"] == sum(in_child)  # the prestarted label index's texts count
 
     monkeypatch.setenv("MMRARE_EMBEDDING__PROCESS", "false")
     here = _config(write_config, tmp_path, "here", src, shared_cache)
@@ -56,6 +70,16 @@ def test_a_build_with_the_encoder_process_stores_the_same_rows(
     built = runner.invoke(app, ["build", "--config", str(here), "--no-progress", "--no-service"])
     assert built.exit_code == 0, built.output
     assert sum(in_child) == encoded_in_child  # this build encoded in its own process
+    assert prestarts == [True, False]  # torch in this process: the flow starts the label index
 
     assert load_config(child).config_hash == load_config(here).config_hash  # where is not what
     assert warehouse_rows(child, CONTENT_TABLES) == warehouse_rows(here, CONTENT_TABLES)
+
+
+def _last_run_counts(config: Path) -> dict:
+    con = duckdb.connect(str(load_config(config).warehouse_path), read_only=True)
+    try:
+        (counts,) = con.execute("SELECT counts FROM runs ORDER BY started_at DESC LIMIT 1").fetchone()
+    finally:
+        con.close()
+    return json.loads(counts)

@@ -1,4 +1,5 @@
-"""BuildResources: when curation must wait for the label-index prefetch to start."""
+"""BuildResources: when curation must wait for the label-index prefetch, and the prefetch the CLI
+starts before the flow (handed to that build only)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mmrare.config import load_config
+from mmrare.flows import resources as resources_module
 from mmrare.flows.resources import BuildResources
 
 
@@ -27,3 +29,57 @@ def test_curation_waits_only_when_the_prefetch_is_this_process_python(
     monkeypatch.setenv("MMRARE_EMBEDDING__PROCESS", "false")
     here = BuildResources(load_config(write_config(tmp_path / "here.toml", tmp_path / "ws", src)))
     assert here.label_prefetch_holds_the_gil()  # torch's import and the model load, in this process
+
+
+def _stub_loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Encoder and label index as recorded stand-ins: the prefetch's threads, without a model."""
+    loads: list[str] = []
+    monkeypatch.setattr(BuildResources, "encoder", property(lambda self: loads.append("encoder")))
+    monkeypatch.setattr(BuildResources, "label_index", property(lambda self: loads.append("labels")))
+    return loads
+
+
+def test_the_label_index_prefetch_starts_once(
+    write_config, shared_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loads = _stub_loads(monkeypatch)
+    cfg = load_config(write_config(tmp_path / "m.toml", tmp_path / "ws", [shared_dir / "pmc" / "packages"]))
+    resources = BuildResources(cfg)
+    first = resources.prefetch_label_index()
+    assert resources.prefetch_label_index() is first
+    resources.await_label_index()
+    assert first.is_set()
+    assert sorted(loads) == ["encoder", "labels"]  # one prefetch, not two
+
+
+def test_build_resources_hands_on_the_prestarted_label_index(
+    write_config, shared_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loads = _stub_loads(monkeypatch)
+    src = [shared_dir / "pmc" / "packages"]
+    monkeypatch.setenv("MMRARE_EMBEDDING__PROCESS", "true")
+    cfg = load_config(write_config(tmp_path / "m.toml", tmp_path / "ws", src))
+    assert len(BuildResources(cfg).ordo) > 10_000  # the session's cache holds ORDO: no parse here
+    assert resources_module.prestart_build_resources(cfg)
+    same = load_config(write_config(tmp_path / "again.toml", tmp_path / "ws", src))  # as the flow reads it
+    resources = resources_module.build_resources(same)
+    resources.await_label_index()
+    assert resources.prefetch_label_index().is_set()  # the prestarted one's event: nothing starts again
+    assert sorted(loads) == ["encoder", "labels"]
+    assert resources_module.build_resources(same) is not resources  # handed on once
+
+    other = load_config(write_config(tmp_path / "other.toml", tmp_path / "ws2", src))
+    assert resources_module.prestart_build_resources(cfg)
+    assert resources_module.build_resources(other).cfg is other  # another build's: not handed on
+    assert resources_module.build_resources(cfg)._label_prefetch is None  # and dropped
+
+
+def test_no_prestart_when_the_prefetch_would_hold_this_process(
+    write_config, shared_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loads = _stub_loads(monkeypatch)
+    monkeypatch.setenv("MMRARE_EMBEDDING__PROCESS", "false")  # torch would load in this process
+    cfg = load_config(write_config(tmp_path / "m.toml", tmp_path / "ws", [shared_dir / "pmc" / "packages"]))
+    assert not resources_module.prestart_build_resources(cfg)
+    assert resources_module.build_resources(cfg)._label_prefetch is None
+    assert loads == []

@@ -171,7 +171,6 @@ def _run_build(cfg: Config, show_progress: bool, clock: StageClock) -> dict[str,
         logger.info("discovered %d packages, %d already done", summary.discovered, summary.skipped_done)
 
         resources = build_resources(cfg)
-        encoded_before = resources.texts_encoded()
         if todo and tasks_run_here():
             # encoder work overlapping curation and linking; it must start first (see the method)
             # when its start-up is this process's Python, else curation uses the core meanwhile
@@ -218,8 +217,9 @@ def _run_build(cfg: Config, show_progress: bool, clock: StageClock) -> dict[str,
         if prefetch is not None:
             prefetch.close()  # embeds nothing more by now: leakage control waited for it
         if tasks_run_here():
-            summary.texts_encoded = resources.texts_encoded() - encoded_before
-            summary.encoder = encoder_timeline(resources.encode_spans(started), started, time.monotonic())
+            summary.texts_encoded = resources.texts_encoded_for_this_build()
+            # from the flow's start: a label index the CLI prestarted makes first_call_s negative
+            summary.encoder = encoder_timeline(resources.encode_spans(), started, time.monotonic())
         else:
             summary.texts_encoded = None
         _add_perf(summary, clock)

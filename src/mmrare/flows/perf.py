@@ -177,6 +177,8 @@ def encoder_timeline(spans: list[tuple[float, float]], start: float, end: float)
     encoder gets its first texts (start-up, ORDO, discovery), the work left after its last call
     (dataset checks, the last load), and its slower pace beside Python work in between. The first two
     are ``first_call_s`` and ``after_last_call_s``; ``busy_s`` is the union of the calls' spans.
+    ``first_call_s`` is negative when the encoder got its first texts before the flow started (the
+    label index ``mmrare build`` prestarts).
     """
     if not spans:
         return {"calls": 0}

@@ -13,6 +13,7 @@ content-keyed cache directory, never a copy of the client's loaded objects.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,7 @@ _RESOURCES = ("ordo", "encoder", "embeddings", "fallback", "labels", "linker")
 _PROCESS_RESOURCES: dict[str, BuildResources] = {}
 _PROCESS_LOCK = threading.Lock()
 _WARM: WarmResources | None = None
+_PRESTARTED: BuildResources | None = None
 
 
 def shared_resources(cfg: Config) -> BuildResources:
@@ -38,7 +40,7 @@ def shared_resources(cfg: Config) -> BuildResources:
     The unpickling hook of :class:`BuildResources`, so every task a Dask worker runs shares one ORDO
     index, linker and encoder.
     """
-    key = cfg.model_dump_json() + str(cfg.base_dir)
+    key = _config_key(cfg)
     with _PROCESS_LOCK:
         found = _PROCESS_RESOURCES.get(key)
         if found is None:
@@ -47,10 +49,41 @@ def shared_resources(cfg: Config) -> BuildResources:
 
 
 def build_resources(cfg: Config) -> BuildResources:
-    """The resources of a build: fresh ones, or in a build service (:func:`keep_resources_warm`)
-    the loaded ORDO, linker, encoder and caches of the previous build, bound to ``cfg``."""
+    """The resources of a build: fresh ones, the ones :func:`prestart_build_resources` started for
+    this config, or in a build service (:func:`keep_resources_warm`) the loaded ORDO, linker,
+    encoder and caches of the previous build, bound to ``cfg``."""
+    global _PRESTARTED
     warm = _WARM
-    return warm.bind(cfg) if warm is not None else BuildResources(cfg)
+    if warm is not None:
+        return warm.bind(cfg)
+    with _PROCESS_LOCK:
+        prestarted, _PRESTARTED = _PRESTARTED, None
+    if prestarted is not None and _config_key(prestarted.cfg) == _config_key(cfg):
+        return prestarted
+    return BuildResources(cfg)
+
+
+def prestart_build_resources(cfg: Config) -> bool:
+    """Start the label index of the build about to run with ``cfg`` now, before Prefect imports and
+    discovery, when that costs this process no seconds of Python (encoder in its own process, ORDO
+    from a cache or its helper): the encoder's first texts are then ready when its model is, ~2 s
+    before the flow would have asked (bench/RESULTS.md, session 11). :func:`build_resources` hands
+    these resources to the build. Started before discovery knows whether anything is to be built:
+    with nothing to do, the index is made (or read from the cache) for the next build. Returns
+    whether it started."""
+    global _PRESTARTED
+    resources = BuildResources(cfg)
+    if resources.label_prefetch_holds_the_gil():
+        return False  # the flow decides after discovery, and waits for it before curation
+    resources.prefetch_label_index()
+    with _PROCESS_LOCK:
+        _PRESTARTED = resources
+    return True
+
+
+def _config_key(cfg: Config) -> str:
+    """What makes two configs the same build's: every setting and where relative paths resolve."""
+    return cfg.model_dump_json() + str(cfg.base_dir)
 
 
 def keep_resources_warm() -> WarmResources:
@@ -90,6 +123,7 @@ class WarmResources:
             last, self._last = self._last, fresh
         if last is not None:
             fresh.adopt(last)
+            fresh._encoded_at_start = fresh.texts_encoded()
         return fresh
 
 
@@ -119,8 +153,11 @@ class BuildResources:
     _labels: VectorIndex | None = None
     _linker: Linker | None = None
     _label_prefetch: threading.Thread | None = None
+    _label_ready: threading.Event | None = None
     _ordo_signature: tuple[int, int, int] | None = None
     _leakage_prefetch: EmbeddingPrefetch | None = None
+    _made_at: float = field(default_factory=time.monotonic)
+    _encoded_at_start: int = 0  # the adopted embedding cache's count (build service)
 
     def __reduce__(self) -> tuple[Any, tuple[Config]]:
         """Pickle the config only (no locks, no loaded models); see :func:`shared_resources`."""
@@ -175,11 +212,17 @@ class BuildResources:
         with self._locks["embeddings"]:
             return self._cache.encoded if self._cache is not None else 0
 
-    def encode_spans(self, since: float) -> list[tuple[float, float]]:
-        """When this process's encoder worked through the embedding cache since ``since``
-        (``time.monotonic()``; see :meth:`EmbeddingCache.encode_spans`)."""
+    def texts_encoded_for_this_build(self) -> int:
+        """:meth:`texts_encoded` since these resources were made: a prestarted label index counts, a
+        build service's earlier builds (whose embedding cache this one adopted) do not."""
+        return self.texts_encoded() - self._encoded_at_start
+
+    def encode_spans(self) -> list[tuple[float, float]]:
+        """When this process's encoder worked through the embedding cache since these resources were
+        made (``time.monotonic()`` pairs; see :meth:`EmbeddingCache.encode_spans`), the prestarted
+        label index included."""
         with self._locks["embeddings"]:
-            return self._cache.encode_spans(since) if self._cache is not None else []
+            return self._cache.encode_spans(self._made_at) if self._cache is not None else []
 
     @property
     def linker(self) -> Linker:
@@ -287,12 +330,15 @@ class BuildResources:
         starts the curation tasks when this process does that work
         (:meth:`label_prefetch_holds_the_gil`); with a cached index only ORDO is awaited (~0.2 s
         warm) and the encoder loads in the background. A failure here is not reported: the draft
-        stage's own call raises it again where it belongs.
+        stage's own call raises it again where it belongs. Once started (:func:`prestart_build_resources`
+        may have done it), a call returns the first call's event.
         """
         from mmrare.embedding import PINNED_MODEL_SHA256
         from mmrare.ontology.linking.fallback import answerable_label_index_ready
 
-        ready = threading.Event()
+        if self._label_ready is not None:
+            return self._label_ready
+        ready = self._label_ready = threading.Event()
 
         def load_encoder() -> None:
             try:
