@@ -38,7 +38,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mmrare.embedding.model import TextEncoder, as_text_list, checked_vectors
+from mmrare.embedding.model import DeferredEncoder, TextEncoder, as_text_list, checked_vectors
 from mmrare.errors import FatalError
 
 CACHE_FORMAT = "mmrare-embedding-cache/1"
@@ -355,8 +355,10 @@ class EmbeddingCache:
         if missing.size and self._store.refresh():
             missing = self._store.fill(keys, vectors, missing)
         if missing.size:
+            # a deferred model loads first: the span is the encoder's work, not its start-up
+            encoder = self._encoder.loaded() if isinstance(self._encoder, DeferredEncoder) else self._encoder
             started = time.monotonic()
-            fresh = self._encoder.encode(
+            fresh = encoder.encode(
                 [unique_texts[i] for i in missing], batch_size=self._batch_size, show_progress=show_progress
             )
             with self._lock:

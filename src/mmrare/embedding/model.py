@@ -266,14 +266,19 @@ class DeferredEncoder:
     def dim(self) -> int:
         return PINNED_MODEL_DIM
 
-    def encode(self, texts: Sequence[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+    def loaded(self) -> TextEncoder:
+        """The model, loaded now if it is not yet (the cache calls this before it times a call, so
+        a build's encoder timeline shows the load apart from the encoding)."""
         encoder = self._load()
         if (encoder.model_sha256, encoder.dim) != (PINNED_MODEL_SHA256, PINNED_MODEL_DIM):
             raise FatalError(
                 f"deferred encoder loaded {encoder.model_sha256[:12]} (dim {encoder.dim}), "
                 f"expected the pinned {PINNED_MODEL_SHA256[:12]} (dim {PINNED_MODEL_DIM})"
             )
-        return encoder.encode(texts, batch_size=batch_size, show_progress=show_progress)
+        return encoder
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+        return self.loaded().encode(texts, batch_size=batch_size, show_progress=show_progress)
 
 
 def load_encoder(
