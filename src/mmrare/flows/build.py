@@ -218,7 +218,7 @@ def _run_build(cfg: Config, show_progress: bool, clock: StageClock) -> dict[str,
             prefetch.close()  # embeds nothing more by now: leakage control waited for it
         if tasks_run_here():
             summary.texts_encoded = resources.texts_encoded_for_this_build()
-            # from the flow's start: a label index the CLI prestarted makes first_call_s negative
+            # from the flow's start: a label index the CLI prestarted may make first_call_s negative
             summary.encoder = encoder_timeline(resources.encode_spans(), started, time.monotonic())
         else:
             summary.texts_encoded = None

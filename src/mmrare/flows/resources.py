@@ -66,8 +66,9 @@ def build_resources(cfg: Config) -> BuildResources:
 def prestart_build_resources(cfg: Config) -> bool:
     """Start the label index of the build about to run with ``cfg`` now, before Prefect imports and
     discovery, when that costs this process no seconds of Python (encoder in its own process, ORDO
-    from a cache or its helper): the encoder's first texts are then ready when its model is, ~2 s
-    before the flow would have asked (bench/RESULTS.md, session 11). :func:`build_resources` hands
+    from a cache or its helper): the encoder's first texts are then ready when its model is, instead
+    of after discovery (which hashes every package: ~1.3 s of idle encoder at N = 2000, per-thread
+    timeline in bench/RESULTS.md, session 11). :func:`build_resources` hands
     these resources to the build. Started before discovery knows whether anything is to be built:
     with nothing to do, the index is made (or read from the cache) for the next build. Returns
     whether it started."""
