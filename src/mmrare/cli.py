@@ -48,7 +48,7 @@ app.add_typer(leakage_app, name="leakage")
 app.command("predict")(predict)
 app.command("score")(score)
 app.command("synth")(synth)
-_BUILT_HERE = False  # set by `build` once it built in this process (not on the build service)
+_BUILT_HERE = False  # set by `build` once it builds in this process (not on the build service)
 
 
 
@@ -114,6 +114,9 @@ def build(
 
             # the label index's texts reach the encoder as soon as its model is loaded
             prestart_build_resources(cfg)
+        # from here this process's heap is the build's, whether it completes or fails (its run
+        # record and rows are committed or rolled back by then): main() leaves without the teardown
+        _BUILT_HERE = True
         with _prefect(cfg):
             from mmrare.flows.build import run_build_flow
 
@@ -122,7 +125,6 @@ def build(
                 executor=executor if dask_address is None else "dask",  # type: ignore[arg-type]
                 dask_address=dask_address,
             )
-        _BUILT_HERE = True  # this process's heap is the build's: main() leaves without its teardown
     _print_rejects(result["reject_lines"])
     console.print(
         f"build {result['run_id']}: {result['discovered']} packages found, "
@@ -510,8 +512,10 @@ def ontology_map(
 
 
 def main() -> None:
-    """The ``mmrare`` console command. After a build that ran in this process it leaves without the
-    interpreter's teardown (:mod:`mmrare.commands.prompt_exit`): what it built is stored by then."""
+    """The ``mmrare`` console command. After a build that ran in this process, completed or failed,
+    it leaves without the interpreter's teardown (:mod:`mmrare.commands.prompt_exit`): what it built
+    is stored by then, and the teardown of a failed build's objects only printed DuckDB's nanobind
+    "leaked instances" report under the one-line error."""
     try:
         app()
     except FatalError as exc:

@@ -28,25 +28,33 @@ SCRIPT = textwrap.dedent(
         sys.stdout.write("thread finished\\n")
 
     threading.Thread(target=late).start()
+    # where Prefect's log and event workers drain, before its ephemeral server's atexit stop
+    threading._register_atexit(lambda: sys.stdout.write("threading atexit ran\\n"))
     sys.stdout.write("buffered, not flushed\\n")
-    leave_without_teardown({code!r})
+    {leave}({code!r})
     sys.stdout.write("after the exit\\n")
     """
 )
 
 
-def _run(code: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", SCRIPT.format(code=code)], capture_output=True, text=True, timeout=60
-    )
+def _run(code: object, leave: str = "leave_without_teardown") -> subprocess.CompletedProcess[str]:
+    script = SCRIPT.format(code=code, leave=leave)
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
 
 
 def test_threads_atexit_and_buffered_output_finish_and_the_status_is_kept() -> None:
     done = _run(3)
     assert done.returncode == 3, done.stderr
     lines = done.stdout.splitlines()
-    assert lines == ["buffered, not flushed", "thread finished", "atexit ran"]  # in a normal exit's order
+    assert lines == ["buffered, not flushed", "threading atexit ran", "thread finished", "atexit ran"]
     assert "teardown ran" not in done.stdout  # what was skipped: deallocating what is still alive
+
+
+def test_the_order_is_a_normal_exits() -> None:
+    normal = _run(3, leave="sys.exit")
+    assert normal.returncode == 3
+    kept = [line for line in normal.stdout.splitlines() if line != "teardown ran"]
+    assert kept == _run(3).stdout.splitlines()
 
 
 def test_a_message_as_the_code_is_printed_and_exits_1() -> None:

@@ -280,3 +280,37 @@ def test_bad_input_is_rejected_and_the_rest_goes_on(
     case = con.execute("SELECT n_figures, n_usable_images, multi_image FROM cases").fetchone()
     assert case == (4, 3, True)
     con.close()
+
+
+def test_a_failed_build_ends_on_its_one_line_error(write_config, shared_dir: Path, tmp_path: Path) -> None:
+    """``mmrare build`` in a process of its own, with a config whose ORDO file is missing: exit 2, the
+    one-line error last, the run recorded as failed. Nothing follows the error: neither the report of
+    DuckDB's bindings on objects a teardown found alive, nor Prefect's complaint that its log worker
+    drained after the ephemeral server had stopped."""
+    import os
+    import subprocess
+    import sys
+
+    src = tmp_path / "src"
+    shutil.copytree(shared_dir / "pmc" / "packages" / "PMC6358579", src / "PMC6358579")
+    config = write_config(tmp_path / "mmrare.toml", tmp_path / "ws", [src], cache=tmp_path / "cache")
+    missing = tmp_path / "missing.owl.gz"
+    text = re.sub(r'ordo_path = ".*"', f'ordo_path = "{missing}"', config.read_text())
+    config.write_text(text)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}  # its own ephemeral server
+    env["MMRARE_EMBEDDING__PROCESS"] = "false"  # the build fails before it needs the model
+    mmrare = str(Path(sys.executable).parent / "mmrare")
+    done = subprocess.run(
+        [mmrare, "build", "--config", str(config), "--no-progress", "--no-service"],
+        capture_output=True, text=True, env=env, timeout=600,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    tail = " ".join(done.stderr.split()[-8:])
+    assert tail.endswith("ORDO file not found") and "error:" in tail, done.stderr[-2000:]
+    for noise in ("nanobind", "leaked", "Error logging to API"):
+        assert noise not in done.stdout + done.stderr
+    con = duckdb.connect(str(load_config(config).warehouse_path), read_only=True)
+    try:
+        assert con.execute("SELECT status FROM runs").fetchall() == [("failed",)]
+    finally:
+        con.close()
