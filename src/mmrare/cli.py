@@ -299,6 +299,9 @@ def _prefect(cfg: Config) -> Iterator[None]:
     from mmrare.flows.environment import prepare_prefect_env
 
     prepare_prefect_env(cfg.workspace_dir, cfg.prefect.server_startup_timeout_s)
+    from mmrare.flows.logs import quiet_expected_errors_on_console
+
+    quiet_expected_errors_on_console()  # the FatalError's one line below, not Prefect's traceback too
     try:
         yield
     except FatalError as exc:
