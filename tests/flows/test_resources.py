@@ -83,3 +83,35 @@ def test_no_prestart_when_the_prefetch_would_hold_this_process(
     assert not resources_module.prestart_build_resources(cfg)
     assert resources_module.build_resources(cfg)._label_prefetch is None
     assert loads == []
+
+
+def test_a_started_prefetch_keeps_the_answer_it_started_with(
+    write_config, shared_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the prestarted prefetch has taken ORDO's helper (load_ordo pops it) and ORDO is not loaded
+    yet, asking again must not say "parse in this process": the flow would hold curation back for
+    the encoder's load although nothing here holds the GIL."""
+    import threading
+
+    from mmrare.ontology import store
+
+    _stub_loads(monkeypatch)
+    helper_done = threading.Event()
+
+    def ordo_still_loading(self: BuildResources) -> None:
+        helper_done.wait(30)
+        raise RuntimeError("stand-in ORDO")  # the prefetch swallows it, as it does a real failure
+
+    monkeypatch.setattr(BuildResources, "ordo", property(ordo_still_loading))
+    monkeypatch.setenv("MMRARE_EMBEDDING__PROCESS", "true")
+    cfg = load_config(write_config(tmp_path / "m.toml", tmp_path / "ws", [shared_dir / "pmc" / "packages"]))
+    monkeypatch.setattr(store, "loads_without_parsing", lambda path, cache: True)  # a helper warms it
+    resources = BuildResources(cfg)
+    try:
+        assert not resources.label_prefetch_holds_the_gil()
+        resources.prefetch_label_index()
+        monkeypatch.setattr(store, "loads_without_parsing", lambda path, cache: False)  # helper taken
+        assert not resources.label_prefetch_holds_the_gil()
+    finally:
+        helper_done.set()
+        resources.await_label_index()

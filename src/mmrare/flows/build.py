@@ -174,9 +174,8 @@ def _run_build(cfg: Config, show_progress: bool, clock: StageClock) -> dict[str,
         if todo and tasks_run_here():
             # encoder work overlapping curation and linking; it must start first (see the method)
             # when its start-up is this process's Python, else curation uses the core meanwhile
-            wait = resources.label_prefetch_holds_the_gil()  # asked first: the prefetch takes ORDO
-            label_index_started = resources.prefetch_label_index()
-            if wait:
+            label_index_started = resources.prefetch_label_index()  # once: the CLI may have started it
+            if resources.label_prefetch_holds_the_gil():
                 label_index_started.wait()
         schemas = arrow_schemas(con)
         if found.rejects:

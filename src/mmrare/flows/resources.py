@@ -155,6 +155,7 @@ class BuildResources:
     _linker: Linker | None = None
     _label_prefetch: threading.Thread | None = None
     _label_ready: threading.Event | None = None
+    _label_holds_gil: bool | None = None  # label_prefetch_holds_the_gil() when the prefetch started
     _ordo_signature: tuple[int, int, int] | None = None
     _leakage_prefetch: EmbeddingPrefetch | None = None
     _made_at: float = field(default_factory=time.monotonic)
@@ -339,6 +340,7 @@ class BuildResources:
 
         if self._label_ready is not None:
             return self._label_ready
+        self._label_holds_gil = self.label_prefetch_holds_the_gil()  # before it takes ORDO's helper
         ready = self._label_ready = threading.Event()
 
         def load_encoder() -> None:
@@ -371,9 +373,13 @@ class BuildResources:
         """Whether :meth:`prefetch_label_index` does seconds of Python in this process: torch's
         import and the model load when the encoder runs here, ORDO's parse when no cache or helper
         has it. Only then should curation wait for it; with the encoder in its own process and ORDO
-        read from a cache, curation may start at once on the core the encoder's start-up leaves."""
+        read from a cache, curation may start at once on the core the encoder's start-up leaves.
+        Once the prefetch has started, the answer it started with: its ORDO load takes the helper,
+        and asked again before ORDO is in, the question would read as a parse here."""
         from mmrare.ontology.store import loads_without_parsing
 
+        if self._label_holds_gil is not None:
+            return self._label_holds_gil
         if not self.cfg.embedding.process:
             return True
         if self._ordo is not None:
