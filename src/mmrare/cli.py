@@ -112,7 +112,8 @@ def build(
         if threads_here:
             from mmrare.flows.resources import prestart_build_resources
 
-            # the label index's texts reach the encoder as soon as its model is loaded
+            # the label index's texts reach the encoder as soon as its model is loaded (after the
+            # import above: its thread imports spaCy, which would otherwise bring torch in)
             prestart_build_resources(cfg)
         # from here this process's heap is the build's, whether it completes or fails (its run
         # record and rows are committed or rolled back by then): main() leaves without the teardown

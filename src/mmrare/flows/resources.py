@@ -124,7 +124,6 @@ class WarmResources:
             last, self._last = self._last, fresh
         if last is not None:
             fresh.adopt(last)
-            fresh._encoded_at_start = fresh.texts_encoded()
         return fresh
 
 
@@ -197,6 +196,7 @@ class BuildResources:
             return
         with previous._locks["embeddings"]:
             self._cache = previous._cache
+        self._encoded_at_start = self.texts_encoded()  # the earlier builds' count is not this one's
         path = self.cfg.resolve(self.cfg.ontology.ordo_path)
         same_ordo = (
             previous._ordo is not None
