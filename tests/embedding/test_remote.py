@@ -16,6 +16,7 @@ from lxml import etree
 from mmrare.embedding import PINNED_MODEL_SHA256, Encoder
 from mmrare.embedding import remote as remote_module
 from mmrare.embedding.cpushare import python_work
+from mmrare.embedding.model import thread_use_since
 from mmrare.embedding.remote import EncoderProcess, prestart, start_encoder_process
 from mmrare.errors import FatalError
 
@@ -68,6 +69,21 @@ def test_vectors_equal_the_encoder_in_this_process(
     assert child.threads == 2 and child.max_seq_length == 256 and child.model_dir == encoder.model_dir
 
 
+def test_thread_use_reports_the_childs_texts_and_word_pieces_per_thread_count(
+    child: EncoderProcess, encoder: Encoder, shared_dir: Path
+) -> None:
+    texts = _article_sentences(shared_dir, 40)
+    before = child.thread_use()
+    child.encode(texts)
+    with python_work():
+        child.encode(texts[:10])
+    since = thread_use_since(child.thread_use(), before)
+    pieces = encoder._token_lengths(texts)
+    assert since["2"]["texts"] == 40 and since["2"]["word_pieces"] == sum(pieces)
+    assert since["1"]["texts"] == 10 and since["1"]["word_pieces"] == sum(pieces[:10])
+    assert all(use["seconds"] > 0 for use in since.values())
+
+
 def test_empty_input_and_bare_string(child: EncoderProcess) -> None:
     assert child.encode([]).shape == (0, 384)
     with pytest.raises(TypeError, match="single string"):
@@ -91,6 +107,7 @@ def test_close_ends_the_child_and_later_calls_fail_clearly() -> None:
     assert not _alive(pid)
     with pytest.raises(FatalError, match="was closed"):
         process.encode(["renal cyst"])
+    assert process.thread_use() == {}  # a closed child has nothing more to report, and no error
     assert "closed" in repr(process)
 
 

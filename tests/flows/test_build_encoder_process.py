@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
-import duckdb
 import pytest
 from typer.testing import CliRunner
-from warehouse_rows import CONTENT_TABLES, warehouse_rows
+from warehouse_rows import CONTENT_TABLES, last_run_counts, warehouse_rows
 
 from mmrare.cli import app
 from mmrare.config import load_config
@@ -61,8 +59,9 @@ def test_a_build_with_the_encoder_process_stores_the_same_rows(
     assert sum(in_child) > 0  # the case's texts were encoded by the child
     assert remote_module._prestarted is None  # the prestarted child was the one the build used
     assert prestarts == [True] and resources_module._PRESTARTED is None  # its label index too
-    counts = _last_run_counts(child)
+    counts = last_run_counts(child)
     assert counts["texts_encoded"] == sum(in_child)  # the prestarted label index's texts count
+    _assert_thread_use_covers_the_build(counts)
 
     monkeypatch.setenv("MMRARE_EMBEDDING__PROCESS", "false")
     here = _config(write_config, tmp_path, "here", src, shared_cache)
@@ -71,15 +70,18 @@ def test_a_build_with_the_encoder_process_stores_the_same_rows(
     assert built.exit_code == 0, built.output
     assert sum(in_child) == encoded_in_child  # this build encoded in its own process
     assert prestarts == [True, False]  # torch in this process: the flow starts the label index
+    _assert_thread_use_covers_the_build(last_run_counts(here))
 
     assert load_config(child).config_hash == load_config(here).config_hash  # where is not what
     assert warehouse_rows(child, CONTENT_TABLES) == warehouse_rows(here, CONTENT_TABLES)
 
 
-def _last_run_counts(config: Path) -> dict:
-    con = duckdb.connect(str(load_config(config).warehouse_path), read_only=True)
-    try:
-        (counts,) = con.execute("SELECT counts FROM runs ORDER BY started_at DESC LIMIT 1").fetchone()
-    finally:
-        con.close()
-    return json.loads(counts)
+def _assert_thread_use_covers_the_build(counts: dict) -> None:
+    """The encoder's per-thread-count use adds up to the build's texts, and marked Python was timed."""
+    by_threads = counts["encoder"]["by_threads"]
+    assert sum(use["texts"] for use in by_threads.values()) == counts["texts_encoded"] > 0
+    assert all(use["seconds"] > 0 and use["word_pieces"] >= use["texts"] for use in by_threads.values())
+    marked = counts["encoder"]["python_work"]
+    assert marked["wall_s"] > 0 and marked["cpu_s"] > 0  # curation, linking, drafting mark their work
+
+

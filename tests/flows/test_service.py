@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
-from warehouse_rows import CONTENT_TABLES, warehouse_rows
+from warehouse_rows import CONTENT_TABLES, last_run_counts, warehouse_rows
 
 from mmrare.buildservice import (
     ServiceInfo,
@@ -105,6 +105,8 @@ def test_builds_go_to_the_service_keep_its_resources_and_match_a_local_build(
     assert now is not loaded  # a new object per build, bound to that build's config ...
     assert (now._encoder, now._ordo, now._linker) == (encoder, ordo, linker)  # ... with the same models
     assert health(info)["builds"] == 2
+    counts = last_run_counts(config)  # the adopted encoder's use counts from this build's start
+    assert sum(use["texts"] for use in counts["encoder"]["by_threads"].values()) == counts["texts_encoded"]
 
     svc.shutdown()
     assert svc.stopped.wait(30) and resources_module._WARM is None

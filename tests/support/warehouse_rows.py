@@ -1,8 +1,11 @@
-"""Content rows of a built warehouse, for tests that compare two builds of the same cases."""
+"""Content rows of a built warehouse, for tests that compare two builds of the same cases, and the
+last run's counts."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -29,3 +32,13 @@ def warehouse_rows(config: Path, tables: dict[str, str]) -> dict[str, list[tuple
         }
     finally:
         con.close()
+
+
+def last_run_counts(config: Path) -> dict[str, Any]:
+    """``runs.counts`` of the newest run in the warehouse ``config`` builds into."""
+    con = duckdb.connect(str(load_config(config).warehouse_path), read_only=True)
+    try:
+        (counts,) = con.execute("SELECT counts FROM runs ORDER BY started_at DESC LIMIT 1").fetchone()
+    finally:
+        con.close()
+    return json.loads(counts)

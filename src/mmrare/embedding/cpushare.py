@@ -16,6 +16,11 @@ So code that runs CPU-bound Python beside the encoder marks it with :func:`pytho
 encoder picks its torch threads per batch from :func:`encoder_threads`. Unmarked work is only a
 missed optimisation, never an error; the vectors do not depend on the thread count.
 
+What sharing costs is measured on both sides, so a benchmark can say where the build's time above
+the encoder alone went: :func:`python_work_totals` (how long this process marked work, and the CPU
+it used meanwhile) and ``Encoder.thread_use`` (the encoder's seconds, texts and word pieces per
+torch thread count).
+
 When the encoder runs in its own process (:mod:`mmrare.embedding.remote`), the mark crosses the
 process boundary through a one-byte shared buffer: the build's process mirrors its state into it
 (:func:`mirror_to`) and the encoder's process follows it (:func:`follow`).
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from collections.abc import Iterator, MutableSequence
 from contextlib import contextmanager
 
@@ -34,6 +40,8 @@ _lock = threading.Lock()
 _busy = 0
 _mirrors: list[MutableSequence[int]] = []  # buffers another process reads (this one marks work)
 _followed: list[MutableSequence[int]] = []  # buffers another process writes (it marks work)
+_marked_totals = [0.0, 0.0]  # wall s with work marked, this process's CPU s meanwhile (ended stretches)
+_marked_since = (0.0, 0.0)  # perf_counter, process_time when the current stretch began
 
 
 @contextmanager
@@ -44,6 +52,7 @@ def python_work() -> Iterator[None]:
         _busy += 1
         if _busy == 1:
             _write_mirrors(1)
+            _begin_stretch()
     try:
         yield
     finally:
@@ -51,6 +60,38 @@ def python_work() -> Iterator[None]:
             _busy -= 1
             if _busy == 0:
                 _write_mirrors(0)
+                _end_stretch()
+
+
+def python_work_totals() -> tuple[float, float]:
+    """Wall seconds during which some thread of this process marked Python work, and the process's
+    CPU seconds (all its threads) during them, since it started (a stretch still open counts so far).
+
+    The encoder leaves a core to exactly these stretches, so their CPU over their wall says how well
+    the core was used; the difference of two readings covers one build."""
+    with _lock:
+        wall, cpu = _marked_totals
+        if _busy:
+            began_wall, began_cpu = _marked_since
+            wall, cpu = wall + time.perf_counter() - began_wall, cpu + time.process_time() - began_cpu
+        return wall, cpu
+
+
+def python_work_since(before: tuple[float, float]) -> dict[str, float]:
+    """:func:`python_work_totals` since the reading ``before``, as ``{"wall_s", "cpu_s"}``."""
+    wall, cpu = python_work_totals()
+    return {"wall_s": round(wall - before[0], 3), "cpu_s": round(cpu - before[1], 3)}
+
+
+def _begin_stretch() -> None:
+    global _marked_since
+    _marked_since = (time.perf_counter(), time.process_time())
+
+
+def _end_stretch() -> None:
+    began_wall, began_cpu = _marked_since
+    _marked_totals[0] += time.perf_counter() - began_wall
+    _marked_totals[1] += time.process_time() - began_cpu
 
 
 def python_busy() -> bool:

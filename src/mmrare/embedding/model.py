@@ -20,6 +20,7 @@ import hashlib
 import importlib.resources
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -71,6 +72,21 @@ class TextEncoder(Protocol):
     def encode(
         self, texts: Sequence[str], batch_size: int = 64, show_progress: bool = False
     ) -> np.ndarray: ...
+
+
+# Encoder.thread_use: per torch thread count (a string, for JSON), seconds, texts and word pieces
+ThreadUse = dict[str, dict[str, float]]
+
+
+def thread_use_since(now: ThreadUse, before: ThreadUse) -> ThreadUse:
+    """Encoder use between two readings of ``thread_use`` (thread counts with no new texts left out)."""
+    since = {}
+    for threads, use in now.items():
+        earlier = before.get(threads, {})
+        delta = {name: value - earlier.get(name, 0) for name, value in use.items()}
+        if delta["texts"]:
+            since[threads] = {**delta, "seconds": round(delta["seconds"], 3)}
+    return since
 
 
 def available_cpus() -> int:
@@ -168,6 +184,8 @@ class Encoder:
         self._threads = threads
         self._dim = _embedding_dim(model)
         self._lock = threading.Lock()
+        self._use: dict[int, list[float]] = {}  # torch threads -> [seconds, texts, word pieces]
+        self._use_lock = threading.Lock()  # read while a call holds self._lock
 
     @property
     def model_id(self) -> str:
@@ -212,7 +230,9 @@ class Encoder:
         with self._lock:
             lengths = self._token_lengths(batch)
             for rows in length_batches(lengths, max(1, batch_size), TOKEN_BUDGET):
-                self._apply_threads(encoder_threads(self._threads))
+                threads = encoder_threads(self._threads)
+                self._apply_threads(threads)
+                started = time.perf_counter()
                 vectors = self._model.encode(
                     [batch[i] for i in rows],
                     batch_size=len(rows),
@@ -220,8 +240,26 @@ class Encoder:
                     convert_to_numpy=True,
                     normalize_embeddings=True,
                 )
+                self._tally(threads, time.perf_counter() - started, rows, lengths)
                 out[rows] = checked_vectors(vectors, len(rows), self._dim, source=f"model {self._model_id}")
         return out
+
+    def thread_use(self) -> ThreadUse:
+        """Seconds, texts and word pieces this encoder has encoded with each torch thread count
+        (keyed by the count as a string, for JSON): beside marked Python work it runs one thread
+        fewer (see :mod:`~mmrare.embedding.cpushare`), and the pace of each shows what that costs."""
+        with self._use_lock:
+            return {
+                str(threads): {"seconds": seconds, "texts": int(texts), "word_pieces": int(pieces)}
+                for threads, (seconds, texts, pieces) in sorted(self._use.items())
+            }
+
+    def _tally(self, threads: int, seconds: float, rows: list[int], lengths: list[int]) -> None:
+        with self._use_lock:
+            use = self._use.setdefault(threads, [0.0, 0, 0])
+            use[0] += seconds
+            use[1] += len(rows)
+            use[2] += sum(lengths[i] for i in rows)
 
     def _token_lengths(self, texts: list[str]) -> list[int]:
         """Word pieces per text as the model will see it (special tokens included, truncated)."""

@@ -35,7 +35,7 @@ from typing import IO, Any
 import numpy as np
 
 from mmrare.embedding.cpushare import mirror_to, stop_mirroring
-from mmrare.embedding.model import PINNED_MODEL_SHA256, as_text_list, available_cpus
+from mmrare.embedding.model import PINNED_MODEL_SHA256, ThreadUse, as_text_list, available_cpus
 from mmrare.errors import FatalError
 
 _CLOSE_TIMEOUT_S = 10.0
@@ -155,15 +155,27 @@ class EncoderProcess:
             info = self._ready()
             if not batch:
                 return np.empty((0, int(info["dim"])), dtype=np.float32)
-            try:
-                self._conn.send(("encode", batch, max(1, batch_size)))
-            except OSError as exc:
-                status = self._proc.poll()
-                raise FatalError(f"encoder process pid {self.pid} went away (exit status {status})") from exc
-            status, payload = self._receive(f"encoding {len(batch)} texts")
+            return self._ask(("encode", batch, max(1, batch_size)), f"encoding {len(batch)} texts")
+
+    def thread_use(self) -> ThreadUse:
+        """The child's ``Encoder.thread_use`` (empty once it is closed; waits for an encode in flight)."""
+        with self._lock:
+            if not self._finalizer.alive:
+                return {}
+            self._ready()
+            return self._ask(("thread_use",), "reporting its thread use")  # type: ignore[no-any-return]
+
+    def _ask(self, request: tuple[Any, ...], doing: str) -> Any:
+        """Send one request to the loaded child and return its reply's payload (lock held)."""
+        try:
+            self._conn.send(request)
+        except OSError as exc:
+            status = self._proc.poll()
+            raise FatalError(f"encoder process pid {self.pid} went away (exit status {status})") from exc
+        status, payload = self._receive(doing)
         if status != "ok":
             raise FatalError(f"encoder process pid {self.pid}: {payload}")
-        return payload  # type: ignore[no-any-return]
+        return payload
 
     def close(self) -> None:
         """Stop the child (idempotent)."""

@@ -2,9 +2,10 @@
 :class:`~mmrare.embedding.remote.EncoderProcess`, never by hand).
 
 It loads the pinned encoder with :func:`~mmrare.embedding.model.load_encoder` (same digest check, same
-offline rules), says who it is, then answers ``("encode", texts, batch_size)`` requests until it is
-told to close or its parent goes away (end of file on the socket). Every request gets exactly one
-reply: ``("ok", vectors)`` or ``("error", one line)``; a failed request does not end the process.
+offline rules), says who it is, then answers ``("encode", texts, batch_size)`` and ``("thread_use",)``
+requests until it is told to close or its parent goes away (end of file on the socket). Every
+request gets exactly one reply: ``("ok", vectors or Encoder.thread_use())`` or ``("error", one
+line)``; a failed request does not end the process.
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ def serve(conn: Connection, model_dir: Path | None, expected_sha256: str | None,
             return 0
         if request[0] == "close":
             return 0
+        if request[0] == "thread_use":
+            conn.send(("ok", encoder.thread_use()))
+            continue
         try:
             _, texts, batch_size = request
             conn.send(("ok", encoder.encode(texts, batch_size=batch_size)))

@@ -29,7 +29,12 @@ from mmrare.curation.digests import PackageDigests
 from mmrare.curation.discover import discover_local, discover_raw_cache
 from mmrare.curation.process import STAGE_VERSIONS, PackageInput, process_package, work_key
 from mmrare.curation.sources.rawcache import RawCache
-from mmrare.embedding.cpushare import python_work, short_switch_interval
+from mmrare.embedding.cpushare import (
+    python_work,
+    python_work_since,
+    python_work_totals,
+    short_switch_interval,
+)
 from mmrare.flows.chunks import Sealed, chunk_label, chunked
 from mmrare.flows.draft import run_draft_stage
 from mmrare.flows.heap import build_heap, freeze_long_lived
@@ -146,6 +151,7 @@ def run_build(cfg: Config, show_progress: bool = True) -> dict[str, Any]:
 def _run_build(cfg: Config, show_progress: bool, clock: StageClock) -> dict[str, Any]:
     logger = get_run_logger()
     started = time.monotonic()
+    marked_before = python_work_totals()
     ws = cfg.workspace_dir
     con = connect(cfg.warehouse_path)
     run_id = start_run(con, "build", cfg.config_hash, code_version())
@@ -219,6 +225,8 @@ def _run_build(cfg: Config, show_progress: bool, clock: StageClock) -> dict[str,
             summary.texts_encoded = resources.texts_encoded_for_this_build()
             # from the flow's start: a label index the CLI prestarted may make first_call_s negative
             summary.encoder = encoder_timeline(resources.encode_spans(), started, time.monotonic())
+            summary.encoder["by_threads"] = resources.encoder_thread_use_for_this_build()
+            summary.encoder["python_work"] = python_work_since(marked_before)
         else:
             summary.texts_encoded = None
         _add_perf(summary, clock)

@@ -22,6 +22,8 @@ from mmrare.config import Config
 
 if TYPE_CHECKING:
     from mmrare.embedding import EmbeddingCache, TextEncoder, VectorIndex
+    from mmrare.embedding.model import Encoder, ThreadUse
+    from mmrare.embedding.remote import EncoderProcess
     from mmrare.flows.prefetch import AfterPrefetch, EmbeddingPrefetch
     from mmrare.ontology.index import OrdoIndex
     from mmrare.ontology.linking import Linker
@@ -147,7 +149,7 @@ class BuildResources:
         default_factory=lambda: {name: threading.RLock() for name in _RESOURCES}
     )
     _ordo: OrdoIndex | None = None
-    _encoder: TextEncoder | None = None
+    _encoder: Encoder | EncoderProcess | None = None
     _cache: EmbeddingCache | None = None
     _fallback: LabelFallback | None = None
     _labels: VectorIndex | None = None
@@ -159,6 +161,7 @@ class BuildResources:
     _leakage_prefetch: EmbeddingPrefetch | None = None
     _made_at: float = field(default_factory=time.monotonic)
     _encoded_at_start: int = 0  # the adopted embedding cache's count (build service)
+    _thread_use_at_start: ThreadUse = field(default_factory=dict)  # adopted encoder's
 
     def __reduce__(self) -> tuple[Any, tuple[Config]]:
         """Pickle the config only (no locks, no loaded models); see :func:`shared_resources`."""
@@ -192,6 +195,7 @@ class BuildResources:
         previous.await_label_index()
         with previous._locks["encoder"]:
             self._encoder = previous._encoder
+        self._thread_use_at_start = self.encoder_thread_use()
         if previous.cache_dir != self.cache_dir:
             return
         with previous._locks["embeddings"]:
@@ -225,6 +229,25 @@ class BuildResources:
         label index included."""
         with self._locks["embeddings"]:
             return self._cache.encode_spans(self._made_at) if self._cache is not None else []
+
+    def encoder_thread_use(self) -> ThreadUse:
+        """The loaded encoder's ``thread_use`` (seconds, texts, word pieces per torch thread count);
+        empty while no encoder is loaded, or one is loading (this never waits for a model)."""
+        lock = self._locks["encoder"]
+        if not lock.acquire(blocking=False):
+            return {}
+        try:
+            encoder = self._encoder
+        finally:
+            lock.release()
+        return encoder.thread_use() if encoder is not None else {}
+
+    def encoder_thread_use_for_this_build(self) -> ThreadUse:
+        """:meth:`encoder_thread_use` since these resources were made (a build service's earlier
+        builds, whose encoder this one adopted, do not count)."""
+        from mmrare.embedding.model import thread_use_since
+
+        return thread_use_since(self.encoder_thread_use(), self._thread_use_at_start)
 
     @property
     def linker(self) -> Linker:
