@@ -20,6 +20,8 @@ text is embedded for real (ORDO is read cold too). Printed as one JSON object:
   ``above_limit_s`` splits ``build wall - limit`` by where it went (see :func:`above_limit`);
   ``cpu_floor`` splits the build's CPU by process (its own, the encoder's, the ORDO helper's) and
   gives the wall that CPU alone implies on this many cores (see :func:`cpu_floor`);
+  ``encoder_sharing`` gives the encoder's pace per torch thread count against the raw encoder's, and
+  what each CPU-second of the build's marked Python cost it (see :func:`encoder_sharing`);
 - the incremental step, as users top up: ``mmrare build-service`` is started on the built workspace
   (``service_ready_s``: its start-up, paid once per session), ``--incremental`` more packages
   (another seed, so other PMCIDs) are added, and ``mmrare build`` (sent to the service, which the
@@ -375,6 +377,7 @@ def encoder_rate(config: Path, cache: Path, sample_size: int, seed: int, repeats
         encoder.encode(sample, batch_size=64)
         passes.append(time.perf_counter() - started)
     seconds = min(passes)
+    word_pieces = sum(encoder._token_lengths(sample))  # as Encoder.thread_use counts them
     return {
         "sentences_embedded": len(keys),
         "identified": len(embedded),
@@ -382,6 +385,8 @@ def encoder_rate(config: Path, cache: Path, sample_size: int, seed: int, repeats
         "mean_chars": round(sum(map(len, sample)) / max(1, len(sample)), 1),
         "seconds": round(seconds, 2),
         "sentences_per_s": round(len(sample) / seconds, 1),
+        "word_pieces": word_pieces,
+        "word_pieces_per_s": round(word_pieces / seconds, 1),
         "passes_sentences_per_s": [round(len(sample) / t, 1) for t in passes],
         "threads": encoder.threads,
     }
@@ -423,6 +428,8 @@ def bench_one(root: Path, n: int, args: argparse.Namespace, server: PrefectServe
     if (build.get("encoder_timeline") or {}).get("calls"):
         result["above_limit_s"] = above_limit(build, limit)
         result["cpu_floor"] = cpu_floor(build, limit, encoder["threads"], os.cpu_count() or 1)
+        if build["encoder_timeline"].get("by_threads"):
+            result["encoder_sharing"] = encoder_sharing(build, encoder, limit)
     if args.incremental:
         old = pmcids_of(corpus)
         before = pmcid_counts(config, old)
@@ -488,6 +495,40 @@ def cpu_floor(build: dict[str, Any], limit: float, threads: int, cores: int) -> 
         "floor_ratio": round(floor / limit, 3),
         "idle_core_s": round(build["wall_s"] * cores - spent, 2),
     }
+
+
+def encoder_sharing(build: dict[str, Any], encoder: dict[str, Any], limit: float) -> dict[str, Any]:
+    """What the encoder lost to the build's Python, from the build's run record: per torch thread
+    count, its seconds and its pace in word pieces (texts differ in length between the two modes)
+    against the raw encoder's, and the seconds it took beyond what the raw encoder would have.
+
+    Beside marked Python work the encoder runs one thread fewer and leaves that core to Python; the
+    seconds it lost doing so, over the CPU seconds the build used in those stretches, is what each
+    CPU-second of the build's Python cost the build's wall (``lost_per_marked_cpu_s``).
+    ``ratio_at_that_cost`` is the ratio the build would have if all of its own CPU cost that much and
+    nothing else were above the limit (no start-up, no tail): the bound that less Python must lower.
+    """
+    alone = encoder["word_pieces_per_s"]
+    timeline = build["encoder_timeline"]
+    modes = {}
+    for threads, use in sorted(timeline["by_threads"].items()):
+        seconds, pieces = use["seconds"], use["word_pieces"]
+        modes[threads] = {
+            **use,
+            "word_pieces_per_s": round(pieces / seconds, 1) if seconds else None,
+            "pace_of_raw": round(pieces / seconds / alone, 3) if seconds else None,
+            "above_raw_s": round(seconds - pieces / alone, 2),
+        }
+    result: dict[str, Any] = {"raw_word_pieces_per_s": alone, "by_threads": modes}
+    marked = timeline.get("python_work") or {}
+    fewer = str(max(1, encoder["threads"] - 1))
+    if marked.get("cpu_s") and fewer in modes and fewer != str(encoder["threads"]):
+        lost = modes[fewer]["above_raw_s"] / marked["cpu_s"]
+        own_cpu = build["cpu_by_process_s"].get("build", 0.0)
+        result["python_work"] = marked
+        result["lost_per_marked_cpu_s"] = round(lost, 3)
+        result["ratio_at_that_cost"] = round(1 + lost * own_cpu / limit, 3)
+    return result
 
 
 def topup_figures(
