@@ -239,12 +239,13 @@ def run_draft_stage(
     summary.skipped_done = len(diagnoses) - len(todo)
     logger.info("drafting %d cases with %s", len(todo), drafter_version)
     if todo:
-        records = case_records(con, todo)
-        # the pool: stored entries of cases drafted before, computed entries of the new ones
-        own = {r.pmcid: case_pool_entries(case_input(r, None)) for r in records}
-        entries = stored_pool(con, [p for p in diagnoses if p not in own], drafter_version)
-        entries += [e for p in sorted(own) for e in own[p]]
-        pool = DistractorPool(tuple(sorted(entries, key=lambda e: e.pmcid)))
+        with python_work():  # the encoder (label index, leakage texts) leaves this core to the pool
+            records = case_records(con, todo)
+            # the pool: stored entries of cases drafted before, computed entries of the new ones
+            own = {r.pmcid: case_pool_entries(case_input(r, None)) for r in records}
+            entries = stored_pool(con, [p for p in diagnoses if p not in own], drafter_version)
+            entries += [e for p in sorted(own) for e in own[p]]
+            pool = DistractorPool(tuple(sorted(entries, key=lambda e: e.pmcid)))
         schemas = arrow_schemas(con, DRAFT_TABLES)
         with stage_progress("draft", len(todo), show_progress) as advance:
             futures = []

@@ -382,12 +382,12 @@ def run_leakage_stage(
         "ordo_sha256": index.release.sha256, "link": cfg.stage_hash("link"),
         "leakage": cfg.stage_hash("leakage"), "policy_sha256": policy.sha256, "detector": DETECTOR_VERSION,
     }
-    keys = {i: leakage_work_key(i, sha, versions) for i, sha in contents.items()}
-    done = done_stage_keys(con, "leakage", keys.values())
-    pending = [i for i in contents if keys[i] not in done]
-    summary.items = len(contents)
     with python_work():  # the encoder (drafted texts still queued) leaves this core to descriptors
+        keys = {i: leakage_work_key(i, sha, versions) for i, sha in contents.items()}
+        done = done_stage_keys(con, "leakage", keys.values())
+        pending = [i for i in contents if keys[i] not in done]
         inputs = leakage_inputs(con, index, load_items(con, pending))
+    summary.items = len(contents)
     decided_before = decided_keys(con, policy, cfg.stage_hash("leakage")) if inputs else set()
     todo = [e for e in inputs if (e.item.item_id, e.basis) not in decided_before]
     summary.decided = len(todo)

@@ -136,10 +136,10 @@ def link_cases(
     res = resources.value
     cfg = res.cfg
     fallback = res.fallback if cfg.ontology.embedding_fallback else None
-    linker, index = res.linker, res.ordo
     rows: dict[str, list[dict[str, Any]]] = {table: [] for table in LINK_TABLES}
     out = []
-    with python_work():  # the encoder (label index) leaves this core to the linker meanwhile
+    with python_work():  # the encoder (label index) leaves this core to the linker, and its build
+        linker, index = res.linker, res.ordo
         for case in cases.value:
             case_rows = link_one(
                 case, linker, index, config_hash=cfg.stage_hash("link"), run_id=run_id, fallback=fallback,

@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 from mmrare.config import Config
+from mmrare.embedding.cpushare import python_work
 from mmrare.flows.perf import section
 from mmrare.ontology.index import OrdoIndex
 from mmrare.warehouse.reads import StoredDiagnosis, current_diagnoses
@@ -22,8 +23,12 @@ from mmrare.warehouse.shards import SHARD_TABLES, load_shards
 def load_stage(
     con: duckdb.DuckDBPyConnection, shard_root: Path, tables: Sequence[str] = SHARD_TABLES
 ) -> dict[str, int]:
-    """Load every complete shard under ``shard_root`` (rows added per table), timed as ``load``."""
-    with section("load") as load:
+    """Load every complete shard under ``shard_root`` (rows added per table), timed as ``load``.
+
+    Marked as Python work: between stages the encoder still embeds (the label index, prefetched
+    leakage texts), and DuckDB's insert beside two torch threads would leave both slower than one
+    torch thread beside it (``bench/cpushare.py``)."""
+    with section("load") as load, python_work():
         added = load_shards(con, shard_root, tables=tables)
         load.items += sum(added.values())
     return added
