@@ -3,11 +3,13 @@ starts before the flow (handed to that build only)."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
 
 from mmrare.config import load_config
+from mmrare.errors import FatalError
 from mmrare.flows import resources as resources_module
 from mmrare.flows.resources import BuildResources
 
@@ -115,3 +117,24 @@ def test_a_started_prefetch_keeps_the_answer_it_started_with(
     finally:
         helper_done.set()
         resources.await_label_index()
+
+
+class _GoneEncoder:
+    """An encoder whose process has died: every request is a FatalError."""
+
+    def thread_use(self):
+        raise FatalError("encoder process pid 1 went away (exit status -9)")
+
+
+def test_encoder_thread_use_never_fails_or_waits(write_config, shared_dir: Path, tmp_path: Path) -> None:
+    cfg = load_config(write_config(tmp_path / "m.toml", tmp_path / "ws", [shared_dir / "pmc" / "packages"]))
+    resources = BuildResources(cfg)
+    assert resources.encoder_thread_use() == {}  # nothing loaded
+    resources._encoder = _GoneEncoder()
+    assert resources.encoder_thread_use() == {}  # a figure for the run record; the work is stored
+    seen: list[dict] = []
+    with resources._locks["encoder"]:  # the encoder is loading on this thread's behalf
+        other = threading.Thread(target=lambda: seen.append(resources.encoder_thread_use()))
+        other.start()
+        other.join(5)
+    assert seen == [{}]  # another thread got an answer at once instead of waiting for the model

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mmrare.config import Config
+from mmrare.errors import FatalError
 
 if TYPE_CHECKING:
     from mmrare.embedding import EmbeddingCache, TextEncoder, VectorIndex
@@ -232,7 +233,8 @@ class BuildResources:
 
     def encoder_thread_use(self) -> ThreadUse:
         """The loaded encoder's ``thread_use`` (seconds, texts, word pieces per torch thread count);
-        empty while no encoder is loaded, or one is loading (this never waits for a model)."""
+        empty while no encoder is loaded, or one is loading (this never waits for a model), and when
+        its process has gone: a figure for the run record must not fail a build whose work is stored."""
         lock = self._locks["encoder"]
         if not lock.acquire(blocking=False):
             return {}
@@ -240,7 +242,10 @@ class BuildResources:
             encoder = self._encoder
         finally:
             lock.release()
-        return encoder.thread_use() if encoder is not None else {}
+        try:
+            return encoder.thread_use() if encoder is not None else {}
+        except FatalError:
+            return {}
 
     def encoder_thread_use_for_this_build(self) -> ThreadUse:
         """:meth:`encoder_thread_use` since these resources were made (a build service's earlier
