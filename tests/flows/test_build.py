@@ -178,6 +178,8 @@ def _check_leakage(con: duckdb.DuckDBPyConnection) -> None:
     and drop has its decision row."""
     n_items = con.execute("SELECT count(*) FROM qa_items").fetchone()[0]
     assert con.execute("SELECT count(DISTINCT item_id) FROM leakage_contexts").fetchone()[0] == n_items
+    unexplained = "SELECT count(*) FROM leakage_contexts WHERE reason IS NULL OR reason = ''"
+    assert con.execute(unexplained).fetchone()[0] == 0  # kept items say why as well as dropped ones
     rows = con.execute(
         "SELECT c.item_id, c.masked_context, c.status, d.descriptor FROM leakage_contexts c"
         " JOIN qa_items q USING (item_id) JOIN leakage_descriptors d USING (item_id)"

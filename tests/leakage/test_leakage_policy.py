@@ -11,6 +11,7 @@ from mmrare.embedding import EmbeddingCache
 from mmrare.errors import FatalError
 from mmrare.leakage import (
     DEFAULT_POLICY,
+    KEPT_REASON,
     Action,
     AnswerDescriptor,
     LeakageInput,
@@ -106,7 +107,7 @@ def test_option_length_outlier_is_flagged() -> None:
     assert length.score > 3.0 and length.detail["extreme"] == "longest"
     flags = [d for d in apply_policy(scores) if d.action is Action.FLAG]
     assert [f.detector for f in flags] == ["option.length"]
-    assert item_status(apply_policy(scores)) == ("kept", "")  # a flag never drops an item
+    assert item_status(apply_policy(scores)) == ("kept", KEPT_REASON)  # a flag never drops an item
 
 
 def test_ordinary_length_differences_are_not_flagged(aie_input: LeakageInput) -> None:

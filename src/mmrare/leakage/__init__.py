@@ -40,6 +40,7 @@ from mmrare.leakage.freetext import MaskResult, mask_free_text
 from mmrare.leakage.masking import Decided, decide, masked_context, postcondition_hits
 from mmrare.leakage.policy import (
     DEFAULT_POLICY,
+    KEPT_REASON,
     MASK_TOKEN,
     Action,
     LeakageDecision,
@@ -56,6 +57,7 @@ __all__ = [
     "DEFAULT_POLICY",
     "DETECTORS",
     "DETECTOR_VERSION",
+    "KEPT_REASON",
     "MASK_TOKEN",
     "Action",
     "AnswerDescriptor",

@@ -536,7 +536,12 @@ def _order(d: LeakageDecision) -> tuple[Any, ...]:
     )
 
 
+# Why an item is kept: its masks and dropped sentences carry reasons of their own (leakage_decisions)
+KEPT_REASON = "no drop_item rule of the policy matched its scores"
+
+
 def item_status(decisions: Iterable[LeakageDecision]) -> tuple[str, str]:
-    """("kept", "") or ("dropped", the reasons of every drop_item decision joined)."""
+    """("kept", :data:`KEPT_REASON`) or ("dropped", the reasons of every drop_item decision joined):
+    a kept item's stored context says why too, not only a dropped one's."""
     reasons = [d.reason for d in decisions if d.action is Action.DROP_ITEM]
-    return ("dropped", "; ".join(dict.fromkeys(reasons))) if reasons else ("kept", "")
+    return ("dropped", "; ".join(dict.fromkeys(reasons))) if reasons else ("kept", KEPT_REASON)
