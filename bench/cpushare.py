@@ -50,20 +50,21 @@ PAIRINGS: dict[str, list[tuple[str, dict[str, str]]]] = {
 def encoder_side(threads: int, seconds: float, n_texts: int) -> dict[str, Any]:
     """Encode real sentences in batches of 100 for ``seconds`` once told to start."""
     from mmrare.embedding import load_encoder
+    from mmrare.embedding.model import thread_use_since
 
     texts = jats_sentences(SHARED / "pmc")[:n_texts]
     encoder = load_encoder(threads=threads)
-    pieces = encoder._token_lengths(texts)
     encoder.encode(texts[:64])  # warm-up
     start_signal()
-    started, cpu, done, done_pieces = time.perf_counter(), time.process_time(), 0, 0
+    before = encoder.thread_use()
+    started, cpu, done = time.perf_counter(), time.process_time(), 0
     while time.perf_counter() - started < seconds:
         at = done % len(texts)
         encoder.encode(texts[at : at + 100])
-        done_pieces += sum(pieces[at : at + 100])
         done += 100
     wall = time.perf_counter() - started
-    return {"word_pieces_per_s": done_pieces / wall, "cpu_per_wall": (time.process_time() - cpu) / wall}
+    pieces = sum(use["word_pieces"] for use in thread_use_since(encoder.thread_use(), before).values())
+    return {"word_pieces_per_s": pieces / wall, "cpu_per_wall": (time.process_time() - cpu) / wall}
 
 
 def python_side(seconds: float) -> dict[str, Any]:

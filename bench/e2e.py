@@ -359,6 +359,7 @@ def encoder_rate(config: Path, cache: Path, sample_size: int, seed: int, repeats
     to the build's own encoder time (session 9: 269-294/s); the fastest pass is the strictest
     limit, so a noisy slow pass can never make the ratio look better."""
     from mmrare.embedding import load_encoder
+    from mmrare.embedding.model import thread_use_since
 
     encoder = load_encoder()
     keys = cache_keys(cache)
@@ -371,13 +372,15 @@ def encoder_rate(config: Path, cache: Path, sample_size: int, seed: int, repeats
             embedded.append(text)
     sample = random.Random(seed).sample(embedded, min(sample_size, len(embedded)))
     encoder.encode(sample[:64], batch_size=64)  # warm-up
+    before = encoder.thread_use()
     passes = []
     for _ in range(max(1, repeats)):
         started = time.perf_counter()
         encoder.encode(sample, batch_size=64)
         passes.append(time.perf_counter() - started)
     seconds = min(passes)
-    word_pieces = sum(encoder._token_lengths(sample))  # as Encoder.thread_use counts them
+    timed = thread_use_since(encoder.thread_use(), before)  # the build's run record counts the same way
+    word_pieces = sum(use["word_pieces"] for use in timed.values()) // len(passes)  # per pass
     return {
         "sentences_embedded": len(keys),
         "identified": len(embedded),
