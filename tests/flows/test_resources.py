@@ -33,6 +33,11 @@ def test_curation_waits_only_when_the_prefetch_is_this_process_python(
     assert here.label_prefetch_holds_the_gil()  # torch's import and the model load, in this process
 
 
+def _config(write_config, shared_dir: Path, tmp_path: Path):
+    """A build of the shared packages into ``tmp_path / "ws"``."""
+    return load_config(write_config(tmp_path / "m.toml", tmp_path / "ws", [shared_dir / "pmc" / "packages"]))
+
+
 def _stub_loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Encoder and label index as recorded stand-ins: the prefetch's threads, without a model."""
     loads: list[str] = []
@@ -45,7 +50,7 @@ def test_the_label_index_prefetch_starts_once(
     write_config, shared_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     loads = _stub_loads(monkeypatch)
-    cfg = load_config(write_config(tmp_path / "m.toml", tmp_path / "ws", [shared_dir / "pmc" / "packages"]))
+    cfg = _config(write_config, shared_dir, tmp_path)
     resources = BuildResources(cfg)
     first = resources.prefetch_label_index()
     assert resources.prefetch_label_index() is first
@@ -81,7 +86,7 @@ def test_no_prestart_when_the_prefetch_would_hold_this_process(
 ) -> None:
     loads = _stub_loads(monkeypatch)
     monkeypatch.setenv("MMRARE_EMBEDDING__PROCESS", "false")  # torch would load in this process
-    cfg = load_config(write_config(tmp_path / "m.toml", tmp_path / "ws", [shared_dir / "pmc" / "packages"]))
+    cfg = _config(write_config, shared_dir, tmp_path)
     assert not resources_module.prestart_build_resources(cfg)
     assert resources_module.build_resources(cfg)._label_prefetch is None
     assert loads == []
@@ -93,8 +98,6 @@ def test_a_started_prefetch_keeps_the_answer_it_started_with(
     """Once the prestarted prefetch has taken ORDO's helper (load_ordo pops it) and ORDO is not loaded
     yet, asking again must not say "parse in this process": the flow would hold curation back for
     the encoder's load although nothing here holds the GIL."""
-    import threading
-
     from mmrare.ontology import store
 
     _stub_loads(monkeypatch)
@@ -106,7 +109,7 @@ def test_a_started_prefetch_keeps_the_answer_it_started_with(
 
     monkeypatch.setattr(BuildResources, "ordo", property(ordo_still_loading))
     monkeypatch.setenv("MMRARE_EMBEDDING__PROCESS", "true")
-    cfg = load_config(write_config(tmp_path / "m.toml", tmp_path / "ws", [shared_dir / "pmc" / "packages"]))
+    cfg = _config(write_config, shared_dir, tmp_path)
     monkeypatch.setattr(store, "loads_without_parsing", lambda path, cache: True)  # a helper warms it
     resources = BuildResources(cfg)
     try:
@@ -127,7 +130,7 @@ class _GoneEncoder:
 
 
 def test_encoder_thread_use_never_fails_or_waits(write_config, shared_dir: Path, tmp_path: Path) -> None:
-    cfg = load_config(write_config(tmp_path / "m.toml", tmp_path / "ws", [shared_dir / "pmc" / "packages"]))
+    cfg = _config(write_config, shared_dir, tmp_path)
     resources = BuildResources(cfg)
     assert resources.encoder_thread_use() == {}  # nothing loaded
     resources._encoder = _GoneEncoder()
