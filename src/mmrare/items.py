@@ -16,7 +16,7 @@ import hashlib
 import heapq
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
@@ -110,14 +110,22 @@ class QAItem:
             raise ValueError("an item needs at least one evidence id")
 
     @classmethod
-    def from_row(cls, row: dict[str, Any], evidence: list[dict[str, Any]]) -> QAItem:
+    def from_row(cls, row: Mapping[str, Any], evidence: list[dict[str, Any]] | None = None) -> QAItem:
         """Inverse of :meth:`row` plus :meth:`evidence_rows` (a stored ``qa_items`` row and its
-        ``qa_evidence`` rows, any order)."""
+        ``qa_evidence`` rows, any order). Without ``evidence`` the row carries the evidence ids as
+        JSON lists itself, as a reviewed version does (``accepted_items``), so a reviewed item is
+        this same record rather than another declaration of its fields."""
 
         def loads(value: Any) -> Any:
             return json.loads(value) if isinstance(value, str) else value
 
-        ordered = sorted(evidence, key=lambda e: (e["kind"], e["ordinal"]))
+        if evidence is None:
+            sentences = tuple(loads(row["evidence_sentence_ids"]))
+            figures = tuple(loads(row["evidence_figure_ids"]))
+        else:
+            ordered = sorted(evidence, key=lambda e: (e["kind"], e["ordinal"]))
+            sentences = tuple(e["ref_id"] for e in ordered if e["kind"] == "sentence")
+            figures = tuple(e["ref_id"] for e in ordered if e["kind"] == "figure")
         return cls(
             item_id=row["item_id"],
             track=row["track"],
@@ -133,8 +141,8 @@ class QAItem:
             aliases=tuple(loads(row["aliases"])),
             orpha_code=row["orpha_code"],
             answer_category=row["answer_category"],
-            evidence_sentence_ids=tuple(e["ref_id"] for e in ordered if e["kind"] == "sentence"),
-            evidence_figure_ids=tuple(e["ref_id"] for e in ordered if e["kind"] == "figure"),
+            evidence_sentence_ids=sentences,
+            evidence_figure_ids=figures,
             rationale=row["rationale"],
             drafter=row["drafter"],
             drafter_version=row["drafter_version"],

@@ -90,7 +90,7 @@ def build_release(
         )
     pinned = reads.pinned_splits(con)
     splits = assign_splits(_tracks_of(content.items), settings.dev_fraction, settings.split_salt, pinned)
-    items = [i.with_split(splits[i.pmcid]) for i in content.items]
+    items = [i.with_split(splits[i.item.pmcid]) for i in content.items]
     created = now or datetime.now(UTC)
     releases_root.mkdir(parents=True, exist_ok=True)
     tmp = releases_root / f".{version}.{uuid.uuid4().hex[:8]}.tmp"
@@ -125,7 +125,7 @@ def build_release(
 def _tracks_of(items: list[ReleaseItem]) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for item in items:
-        out.setdefault(item.pmcid, set()).add(item.track)
+        out.setdefault(item.item.pmcid, set()).add(item.item.track)
     return out
 
 
@@ -142,7 +142,7 @@ def _write_files(
     written = list(content.images)
     present: dict[str, list[str]] = {}
     for track in TRACKS:
-        mine = [i for i in items if i.track == track]
+        mine = [i for i in items if i.item.track == track]
         if not mine:
             continue
         for split in SPLITS:
@@ -206,8 +206,8 @@ def _record(
             "settings": json.dumps({k: doc[k] for k in SETTINGS_KEYS}, sort_keys=True),
         }])  # fmt: skip
         insert_rows(con, "release_items", [
-            {"version": version, "item_id": i.item_id, "item_version": i.item_version, "track": i.track,
-             "pmcid": i.pmcid, "split": i.split, "row_sha256": i.row_sha256}
+            {"version": version, "item_id": i.item.item_id, "item_version": i.item_version,
+             "track": i.item.track, "pmcid": i.item.pmcid, "split": i.split, "row_sha256": i.row_sha256}
             for i in items
         ])  # fmt: skip
         rejects = [

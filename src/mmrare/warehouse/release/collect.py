@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 
 from mmrare.errors import FatalError
+from mmrare.items import QAItem
 from mmrare.versions import code_version
 from mmrare.warehouse.release import reads
 from mmrare.warehouse.release.checks import article_exclusion, image_problem
@@ -26,11 +27,10 @@ from mmrare.warehouse.release.records import (
     ArticleInfo,
     Exclusion,
     ImageSource,
-    Provenance,
     ReleaseImage,
     ReleaseItem,
+    ReleaseProvenance,
 )
-from mmrare.warehouse.release.schema import LETTERS, TRACKS
 from mmrare.warehouse.release.settings import ReleaseSettings
 
 
@@ -42,19 +42,9 @@ class Collected:
     exclusions: list[Exclusion]
     articles: dict[str, ArticleInfo]
     images: dict[str, ImageSource]  # release file name -> source graphic
-    provenance: Provenance
+    provenance: ReleaseProvenance
     n_accepted: int
     flags: FlagSummary = field(default_factory=FlagSummary)
-
-
-def _malformed(row: reads.AcceptedRow) -> str | None:
-    if row.track not in TRACKS:
-        return f"unknown track {row.track!r}"
-    if not 1 <= len(row.options) <= len(LETTERS):
-        return f"{len(row.options)} options (1..{len(LETTERS)} allowed)"
-    if not 0 <= row.answer_index < len(row.options) or row.options[row.answer_index] != row.answer:
-        return "answer_index does not point at the answer"
-    return None
 
 
 def collect(
@@ -65,18 +55,13 @@ def collect(
     semantic_thresholds: Mapping[str, float],
 ) -> Collected:
     """Read and check the release content (no files are written here)."""
-    rows = reads.accepted_items(con)
-    exclusions: list[Exclusion] = []
-    kept: list[reads.AcceptedRow] = []
-    for row in rows:
-        problem = _malformed(row)
-        if problem:
-            exclusions.append(Exclusion(row.pmcid, row.item_id, "malformed_item", problem))
-        else:
-            kept.append(row)
+    accepted, malformed = reads.accepted_items(con)
+    exclusions = list(malformed)
+    kept = [a.item for a in accepted]
+    versions = {a.item.item_id: a.version for a in accepted}
     per_case: dict[str, int] = {}
-    for row in kept:
-        per_case[row.pmcid] = per_case.get(row.pmcid, 0) + 1
+    for item in kept:
+        per_case[item.pmcid] = per_case.get(item.pmcid, 0) + 1
     pmcids = sorted(per_case)
     arts = reads.articles(con, pmcids)
     rejected = reads.retraction_rejects(con, pmcids)
@@ -88,19 +73,19 @@ def collect(
         if ex:
             exclusions.append(ex)
             excluded_cases.add(pmcid)
-    kept = [r for r in kept if r.pmcid not in excluded_cases]
+    kept = [i for i in kept if i.pmcid not in excluded_cases]
 
     sources = reads.image_sources(con, sorted({s.graphic_id for r in kept for s in r.images}))
     hashed: dict[str, str] = {}
     shippable = []
-    for row in kept:
+    for item in kept:
         problems = [
-            p for s in row.images if (p := image_problem(s.graphic_id, sources.get(s.graphic_id), hashed))
+            p for s in item.images if (p := image_problem(s.graphic_id, sources.get(s.graphic_id), hashed))
         ]
         if problems:
-            exclusions.append(Exclusion(row.pmcid, row.item_id, "image_unavailable", "; ".join(problems)))
+            exclusions.append(Exclusion(item.pmcid, item.item_id, "image_unavailable", "; ".join(problems)))
         else:
-            shippable.append(row)
+            shippable.append(item)
 
     ordo, hierarchy = _ordo(con, shippable)
     ids = [r.item_id for r in shippable]
@@ -115,9 +100,9 @@ def collect(
     )
     images: dict[str, ImageSource] = {}
     items = []
-    for row in shippable:
+    for item in shippable:
         shown = []
-        for slot in row.images:
+        for slot in item.images:
             src = sources[slot.graphic_id]
             assert src.sha256 is not None
             name = release_name(src.sha256, src.format, src.path)
@@ -129,32 +114,19 @@ def collect(
             )
         items.append(
             ReleaseItem(
-                item_id=row.item_id,
-                item_version=row.item_version,
-                track=row.track,
-                question_type=row.question_type,
-                pmcid=row.pmcid,
-                question=row.question,
-                context=row.context,
+                item=item,
+                item_version=versions[item.item_id],
                 images=tuple(shown),
-                options=row.options,
-                answer_index=row.answer_index,
-                answer=row.answer,
-                aliases=row.aliases,
-                orpha_code=row.orpha_code,
-                answer_category=row.answer_category,
-                evidence_sentence_ids=row.evidence_sentence_ids,
-                evidence_figure_ids=row.evidence_figure_ids,
-                licence=arts[row.pmcid].licence,
-                related_concepts=hierarchy.related(row.orpha_code) if hierarchy else (),
-                leakage_flags=flags.by_item.get(row.item_id, ()),
+                licence=arts[item.pmcid].licence,
+                related_concepts=hierarchy.related(item.orpha_code) if hierarchy else (),
+                leakage_flags=flags.by_item.get(item.item_id, ()),
             )
         )
-    released = {i.pmcid for i in items}
+    released = {i.item.pmcid for i in items}
     articles = {
         p: _with_flag(a, settings.policy.is_flagged(a.licence)) for p, a in arts.items() if p in released
     }
-    provenance = Provenance(
+    provenance = ReleaseProvenance(
         code_version=code_version(),
         config_hash=config_hash,
         ordo=ordo,
@@ -167,7 +139,7 @@ def collect(
         articles=articles,
         images=images,
         provenance=provenance,
-        n_accepted=len(rows),
+        n_accepted=len(accepted) + len(malformed),
         flags=flags,
     )
 
@@ -177,14 +149,14 @@ def _with_flag(article: ArticleInfo, flagged: bool) -> ArticleInfo:
 
 
 def _ordo(
-    con: duckdb.DuckDBPyConnection, rows: list[reads.AcceptedRow]
+    con: duckdb.DuckDBPyConnection, items: list[QAItem]
 ) -> tuple[dict[str, str] | None, Hierarchy | None]:
     """The one ORDO file the released cases were linked with, and its hierarchy."""
     gold: dict[str, set[str]] = {}
-    for row in rows:
-        gold.setdefault(row.pmcid, set())
-        if row.orpha_code:
-            gold[row.pmcid].add(row.orpha_code)
+    for item in items:
+        gold.setdefault(item.pmcid, set())
+        if item.orpha_code:
+            gold[item.pmcid].add(item.orpha_code)
     chosen: dict[str, reads.DiagnosisRow] = {}
     for diag in reads.diagnoses(con, sorted(gold)):  # newest first
         current = chosen.get(diag.pmcid)

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mmrare.warehouse.release.records import Exclusion, Provenance
+from mmrare.warehouse.release.records import Exclusion, ReleaseProvenance
 from mmrare.warehouse.release.schema import COLUMNS, SPLITS, TRACKS, data_path
 from mmrare.warehouse.release.split import __doc__ as SPLIT_METHOD
 
@@ -45,7 +45,7 @@ def datasheet(
     *,
     name: str,
     version: str,
-    provenance: Provenance,
+    provenance: ReleaseProvenance,
     counts: Mapping[str, Any],
     present: Mapping[str, Sequence[str]],
     licences: Counter[str],

@@ -63,14 +63,15 @@ def ledger_rows(
     seen: set[tuple[str, str]] = set()
     image_rows = []
     for item in items:
+        pmcid = item.item.pmcid
         for im in item.images:
-            key = (item.pmcid, im.file)
+            key = (pmcid, im.file)
             if key in seen:
                 continue
             seen.add(key)
-            a, src = articles[item.pmcid], images[im.file]
+            a, src = articles[pmcid], images[im.file]
             image_rows.append(
-                [item.pmcid, im.file, "image", im.file, a.pmcid, a.pmid or "", a.doi or "", a.title,
+                [pmcid, im.file, "image", im.file, a.pmcid, a.pmid or "", a.doi or "", a.title,
                  a.journal or "", a.year or "", src.figure_label, im.original_name, a.licence,
                  a.licence_url or "", "yes" if a.licence_flagged else "no",
                  attribution(a, src.figure_label or "Figure")]

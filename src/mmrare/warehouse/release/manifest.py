@@ -14,7 +14,7 @@ from typing import Any
 
 from mmrare.errors import FatalError
 from mmrare.warehouse.release.checks import sha256_file
-from mmrare.warehouse.release.records import Exclusion, Provenance, ReleaseItem
+from mmrare.warehouse.release.records import Exclusion, ReleaseItem, ReleaseProvenance
 from mmrare.warehouse.release.schema import FORMAT, SPLITS, TRACKS
 
 MANIFEST = "manifest.json"
@@ -24,18 +24,18 @@ def counts(items: Sequence[ReleaseItem], exclusions: Sequence[Exclusion], n_imag
     """Items per track and split (with leakage-clean counts), totals, images, articles, exclusions."""
     out: dict[str, Any] = {}
     for track in TRACKS:
-        mine = [i for i in items if i.track == track]
+        mine = [i for i in items if i.item.track == track]
         row = {split: sum(1 for i in mine if i.split == split) for split in SPLITS}
         row["total"] = len(mine)
         row["leakage_clean"] = sum(1 for i in mine if i.leakage_clean)
-        row["cases"] = len({i.pmcid for i in mine})
+        row["cases"] = len({i.item.pmcid for i in mine})
         out[track] = row
     total = {split: sum(1 for i in items if i.split == split) for split in SPLITS}
     total["total"] = len(items)
     total["leakage_clean"] = sum(1 for i in items if i.leakage_clean)
-    total["cases"] = len({i.pmcid for i in items})
+    total["cases"] = len({i.item.pmcid for i in items})
     out["all"] = total
-    out["cases_per_split"] = {s: len({i.pmcid for i in items if i.split == s}) for s in SPLITS}
+    out["cases_per_split"] = {s: len({i.item.pmcid for i in items if i.split == s}) for s in SPLITS}
     out["images"] = n_images
     out["excluded_articles"] = sum(1 for e in exclusions if not e.item_id)
     out["excluded_items"] = sum(1 for e in exclusions if e.item_id)
@@ -50,7 +50,7 @@ def manifest(
     *,
     version: str,
     created_at: datetime,
-    provenance: Provenance,
+    provenance: ReleaseProvenance,
     settings: Mapping[str, Any],
     split_method: Mapping[str, Any],
     counts: Mapping[str, Any],

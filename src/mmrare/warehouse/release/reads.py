@@ -15,8 +15,8 @@ from typing import Any
 
 import duckdb
 
-from mmrare.items import ImageRef
-from mmrare.warehouse.release.records import ArticleInfo, ImageSource
+from mmrare.items import QAItem
+from mmrare.warehouse.release.records import ArticleInfo, Exclusion, ImageSource
 
 
 def _json(value: Any) -> Any:
@@ -38,61 +38,35 @@ def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class AcceptedRow:
-    """One row of the ``accepted_items`` view (the final reviewed version of an item)."""
+class AcceptedItem:
+    """An item of the ``accepted_items`` view: its final reviewed version, as the one item record."""
 
-    item_id: str
-    item_version: int
-    track: str
-    question_type: str
-    pmcid: str
-    question: str
-    context: str
-    images: tuple[ImageRef, ...]
-    options: tuple[str, ...]
-    answer_index: int
-    answer: str
-    aliases: tuple[str, ...]
-    orpha_code: str | None
-    answer_category: str | None
-    evidence_sentence_ids: tuple[str, ...]
-    evidence_figure_ids: tuple[str, ...]
+    item: QAItem  # context is the leakage-masked one; question, options, answer, evidence the review's
+    version: int
 
 
-def accepted_items(con: duckdb.DuckDBPyConnection) -> list[AcceptedRow]:
-    """Every accepted item at its final version, ordered by item id."""
-    rows = con.execute(
-        "SELECT item_id, item_version, track, question_type, pmcid, question, context, images, options,"
-        " answer_index, answer, aliases, orpha_code, answer_category, evidence_sentence_ids,"
-        " evidence_figure_ids FROM accepted_items ORDER BY item_id"
-    ).fetchall()
-    out = []
-    for r in rows:
-        slots = sorted(_json(r[7]) or [], key=lambda s: int(s["position"]))
-        out.append(
-            AcceptedRow(
-                item_id=r[0],
-                item_version=int(r[1]),
-                track=r[2],
-                question_type=r[3],
-                pmcid=r[4],
-                question=r[5],
-                context=r[6],
-                images=tuple(
-                    ImageRef(int(s["position"]), str(s["marker"]), str(s["figure_id"]), str(s["graphic_id"]))
-                    for s in slots
-                ),
-                options=_strings(r[8]),
-                answer_index=int(r[9]),
-                answer=r[10],
-                aliases=_strings(r[11]),
-                orpha_code=r[12],
-                answer_category=r[13],
-                evidence_sentence_ids=_strings(r[14]),
-                evidence_figure_ids=_strings(r[15]),
-            )
-        )
-    return out
+_ACCEPTED = (
+    "SELECT a.item_id, a.item_version, a.track, a.question_type, a.pmcid, a.question, a.context,"
+    " a.context_sentence_ids, a.images, a.options, a.answer_index, a.answer, a.aliases, a.orpha_code,"
+    " a.answer_category, a.rationale, a.evidence_sentence_ids, a.evidence_figure_ids,"
+    " q.drafter, q.drafter_version, q.seed, q.status"
+    " FROM accepted_items a JOIN qa_items q USING (item_id) ORDER BY a.item_id"
+)
+
+
+def accepted_items(con: duckdb.DuckDBPyConnection) -> tuple[list[AcceptedItem], list[Exclusion]]:
+    """Every accepted item at its final version, ordered by item id, and a ``malformed_item``
+    exclusion for each row that breaks an item invariant (such a row is never released)."""
+    cur = con.execute(_ACCEPTED)
+    names = [d[0] for d in cur.description]
+    items, malformed = [], []
+    for values in cur.fetchall():
+        row = dict(zip(names, values, strict=True))
+        try:
+            items.append(AcceptedItem(QAItem.from_row(row), int(row["item_version"])))
+        except ValueError as exc:
+            malformed.append(Exclusion(row["pmcid"], row["item_id"], "malformed_item", str(exc)))
+    return items, malformed
 
 
 def articles(con: duckdb.DuckDBPyConnection, pmcids: Sequence[str]) -> dict[str, ArticleInfo]:

@@ -2,6 +2,7 @@
 
 Warehouse rows become these records at the edge (``reads``), and every file writer takes them, so no
 writer depends on SQL column order and the item row has exactly one definition (:meth:`ReleaseItem.row`).
+An item's own fields live in :class:`~mmrare.items.QAItem`; a release item wraps one.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from mmrare.items import QAItem
 from mmrare.warehouse.release.schema import COLUMN_NAMES, LETTERS
 
 
@@ -58,24 +60,13 @@ class RelatedConcept:
 
 @dataclass(frozen=True, slots=True)
 class ReleaseItem:
-    """One accepted item with everything the release files carry (columns of docs/release-format.md)."""
+    """An accepted item as released: the reviewed :class:`QAItem` plus what only a release adds
+    (columns of docs/release-format.md). ``images`` are the item's images as shipped files, in the
+    order of ``item.images``."""
 
-    item_id: str
+    item: QAItem
     item_version: int
-    track: str
-    question_type: str
-    pmcid: str
-    question: str
-    context: str
     images: tuple[ReleaseImage, ...]
-    options: tuple[str, ...]
-    answer_index: int
-    answer: str
-    aliases: tuple[str, ...]
-    orpha_code: str | None
-    answer_category: str | None
-    evidence_sentence_ids: tuple[str, ...]
-    evidence_figure_ids: tuple[str, ...]
     licence: str
     split: str = ""
     related_concepts: tuple[RelatedConcept, ...] = ()
@@ -83,7 +74,7 @@ class ReleaseItem:
 
     @property
     def answer_letter(self) -> str:
-        return LETTERS[self.answer_index]
+        return LETTERS[self.item.answer_index]
 
     @property
     def leakage_clean(self) -> bool:
@@ -92,7 +83,7 @@ class ReleaseItem:
     @property
     def evidence_image_positions(self) -> tuple[int, ...]:
         """Positions of the shown images that belong to an evidence figure."""
-        wanted = set(self.evidence_figure_ids)
+        wanted = set(self.item.evidence_figure_ids)
         return tuple(im.position for im in self.images if im.figure_id in wanted)
 
     def with_split(self, split: str) -> ReleaseItem:
@@ -100,26 +91,27 @@ class ReleaseItem:
 
     def row(self) -> dict[str, Any]:
         """The Parquet / JSONL row, keys in schema order."""
+        item = self.item
         out: dict[str, Any] = {
-            "item_id": self.item_id,
+            "item_id": item.item_id,
             "item_version": self.item_version,
-            "track": self.track,
-            "question_type": self.question_type,
-            "pmcid": self.pmcid,
+            "track": item.track,
+            "question_type": item.question_type,
+            "pmcid": item.pmcid,
             "split": self.split,
-            "question": self.question,
-            "context": self.context,
+            "question": item.question,
+            "context": item.context,
             "images": [im.row() for im in self.images],
-            "options": list(self.options),
-            "answer_index": self.answer_index,
+            "options": list(item.options),
+            "answer_index": item.answer_index,
             "answer_letter": self.answer_letter,
-            "answer": self.answer,
-            "aliases": list(self.aliases),
-            "orpha_code": self.orpha_code,
-            "answer_category": self.answer_category,
+            "answer": item.answer,
+            "aliases": list(item.aliases),
+            "orpha_code": item.orpha_code,
+            "answer_category": item.answer_category,
             "related_concepts": [rc.row() for rc in self.related_concepts],
-            "evidence_sentence_ids": list(self.evidence_sentence_ids),
-            "evidence_figure_ids": list(self.evidence_figure_ids),
+            "evidence_sentence_ids": list(item.evidence_sentence_ids),
+            "evidence_figure_ids": list(item.evidence_figure_ids),
             "evidence_image_positions": list(self.evidence_image_positions),
             "leakage_clean": self.leakage_clean,
             "leakage_flags": list(self.leakage_flags),
@@ -180,8 +172,9 @@ class ImageSource:
 
 
 @dataclass(frozen=True, slots=True)
-class Provenance:
-    """The versions behind a release, read from stored rows and the running code (manifest.json)."""
+class ReleaseProvenance:
+    """The versions behind a whole release, summarised from the stored rows it ships and the running
+    code (manifest.json); not :class:`mmrare.leakage.Provenance`, which stamps one leakage run's rows."""
 
     code_version: str
     config_hash: str

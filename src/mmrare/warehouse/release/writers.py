@@ -27,7 +27,7 @@ TSV_COLUMNS: tuple[str, ...] = (
 
 def ordered(items: Sequence[ReleaseItem]) -> list[ReleaseItem]:
     """The one row order of every file: dev before test, then item id."""
-    return sorted(items, key=lambda i: (SPLITS.index(i.split), i.item_id))
+    return sorted(items, key=lambda i: (SPLITS.index(i.split), i.item.item_id))
 
 
 def write_parquet(root: Path, track: str, split: str, items: Sequence[ReleaseItem]) -> str:
@@ -72,12 +72,13 @@ def write_tsv(root: Path, track: str, items: Sequence[ReleaseItem]) -> str:
     writer = csv.writer(buffer, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(TSV_COLUMNS)
     cache: dict[str, str] = {}
-    for index, item in enumerate(ordered(items)):
+    for index, released in enumerate(ordered(items)):
+        item = released.item
         options = list(item.options) + [""] * (len(LETTERS) - len(item.options))
-        images = json.dumps([_b64(root, im.file, cache) for im in item.images])
+        images = json.dumps([_b64(root, im.file, cache) for im in released.images])
         writer.writerow(
-            [index, item.item_id, item.split, images, item.question, item.context, *options,
-             item.answer_letter, item.question_type, item.track]
+            [index, item.item_id, released.split, images, item.question, item.context, *options,
+             released.answer_letter, item.question_type, item.track]
         )  # fmt: skip
     path.write_text(buffer.getvalue(), encoding="utf-8")
     return relative
