@@ -83,3 +83,24 @@ def test_nothing_to_release_is_an_error(con: duckdb.DuckDBPyConnection, tmp_path
     with pytest.raises(FatalError, match="nothing to release"):
         builder(con, tmp_path / "releases", policy=policy)
     assert not (tmp_path / "releases").exists()
+
+
+def test_an_accepted_item_breaking_an_item_invariant_is_excluded(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, builder, facts
+) -> None:
+    """Accepted rows are read as QAItem, so its invariants are the release's too; a broken row is a
+    reason in excluded.tsv, not a crash and not a shipped item."""
+    broken = sorted(facts.accepted - {facts.edited})[0]
+    con.execute(
+        "UPDATE item_versions SET answer = 'not an option' WHERE item_id = ? AND version = 0", [broken]
+    )
+    result = builder(con, tmp_path)
+    rows = [r for r in _excluded(result.root) if r["item_id"] == broken]
+    assert [(r["reason"], r["detail"]) for r in rows] == [
+        ("malformed_item", "answer_index does not point at the answer")
+    ]
+    shipped = {
+        r["item_id"] for p in result.root.glob("data/*/*.parquet") for r in pq.read_table(p).to_pylist()
+    }
+    assert broken not in shipped and len(shipped) == len(facts.accepted) - 1
+    assert result.manifest["counts"]["excluded_items"] == 1
