@@ -17,10 +17,10 @@ Typical run::
 
 A threshold change re-decides from stored scores (``apply_policy`` / ``decide`` / ``dry_run``) and never
 embeds again. Modules: descriptors, segments, textnorm, lexical, semantic, shortcuts, detect, policy,
-masking, dataset, explain, freetext, audit. Importing this package does not load spaCy or torch.
+masking, dataset, explain, freetext, audit, provenance. Importing this package does not load spaCy or torch.
 """
 
-from mmrare.leakage.audit import ContextRecord, Provenance
+from mmrare.leakage.audit import ContextRecord
 from mmrare.leakage.dataset import (
     BlindReport,
     BlindResult,
@@ -50,6 +50,7 @@ from mmrare.leakage.policy import (
     item_status,
     with_threshold,
 )
+from mmrare.leakage.provenance import Provenance
 from mmrare.leakage.scores import DETECTOR_VERSION, DETECTORS, LeakageScore
 from mmrare.leakage.semantic import Embedder, EncoderEmbedder, as_embedder
 

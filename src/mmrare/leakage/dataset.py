@@ -18,7 +18,7 @@ import itertools
 import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -26,12 +26,10 @@ from mmrare.embedding import VectorIndex
 from mmrare.embedding.index import Hit
 from mmrare.items import TRACKS, QAItem
 from mmrare.leakage.policy import DEFAULT_POLICY, Policy
+from mmrare.leakage.provenance import Provenance
 from mmrare.leakage.scores import JSON_SORTED
 from mmrare.leakage.segments import split_sentences
 from mmrare.leakage.semantic import Embedder, TextBatch, as_embedder
-
-if TYPE_CHECKING:
-    from mmrare.leakage.audit import Provenance
 
 FLAGS = ("same_case_track", "near_duplicate_context", "duplicate_image", "text_answerable")
 _NEIGHBOURS = 20

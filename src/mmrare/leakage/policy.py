@@ -31,11 +31,12 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mmrare.config import ThresholdsConfig
 from mmrare.errors import FatalError
 from mmrare.items import TRACKS
+from mmrare.leakage.provenance import Provenance
 from mmrare.leakage.scores import (
     JSON_SORTED,
     JSON_TEXT,
@@ -44,9 +45,6 @@ from mmrare.leakage.scores import (
     by_item,
     check_detector_pattern,
 )
-
-if TYPE_CHECKING:
-    from mmrare.leakage.audit import Provenance
 
 POLICY_VERSION = "leakage-policy/1"
 CONFIG_THRESHOLD = "threshold"  # min_score in a policy table meaning "Config.thresholds.semantic[track]"

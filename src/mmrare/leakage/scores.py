@@ -17,12 +17,10 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mmrare.errors import FatalError
-
-if TYPE_CHECKING:
-    from mmrare.leakage.audit import Provenance
+from mmrare.leakage.provenance import Provenance
 
 # Encoders made once and shared by the row builders: json.dumps with any non-default option builds a
 # new encoder per call, and a stage writes rows by the ten thousand. Output is json.dumps's.
