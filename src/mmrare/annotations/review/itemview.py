@@ -13,11 +13,12 @@ from typing import Any
 
 import duckdb
 
-from mmrare.annotations.review.drafts import DraftItem, load_item
+from mmrare.annotations.review.drafts import load_item
 from mmrare.annotations.review.highlight import Segment, segments
 from mmrare.annotations.review.records import ItemVersion
 from mmrare.annotations.review.store import ReviewStore
 from mmrare.annotations.review.versions import get_version
+from mmrare.items import QAItem
 
 REVIEW_VERSION = 0
 
@@ -54,7 +55,7 @@ class ContextSentence:
 
 @dataclass(slots=True)
 class ItemPage:
-    item: DraftItem
+    item: QAItem  # the draft; the content under review is ``version``
     version: ItemVersion
     context: str  # masked when leakage control ran, else the drafted context
     masked: bool
@@ -79,7 +80,7 @@ def _sentence_texts(cur: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str,
     return {r[0]: r[1] for r in rows}
 
 
-def _images(cur: duckdb.DuckDBPyConnection, item: DraftItem, evidence: tuple[str, ...]) -> list[ImageView]:
+def _images(cur: duckdb.DuckDBPyConnection, item: QAItem, evidence: tuple[str, ...]) -> list[ImageView]:
     out = []
     for slot in item.images:
         fig = cur.execute(

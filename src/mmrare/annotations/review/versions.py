@@ -13,12 +13,10 @@ from datetime import datetime
 
 import duckdb
 
-from mmrare.annotations.review.drafts import DraftItem
 from mmrare.annotations.review.errors import InvalidInput, NotFound
 from mmrare.annotations.review.records import EditInput, ItemVersion, insert
+from mmrare.items import MAX_OPTIONS, MIN_OPTIONS, QAItem
 
-MIN_OPTIONS = 4
-MAX_OPTIONS = 10
 MAX_TEXT = 4000  # characters per field: a form is not a place for whole articles
 
 
@@ -87,7 +85,7 @@ def ensure_version0(cur: duckdb.DuckDBPyConnection, item_id: str, now: datetime)
     insert(cur, "item_versions", row)
 
 
-def validate_edit(cur: duckdb.DuckDBPyConnection, item: DraftItem, edit: EditInput) -> EditInput:
+def validate_edit(cur: duckdb.DuckDBPyConnection, item: QAItem, edit: EditInput) -> EditInput:
     """The edit with whitespace tidied, or :class:`InvalidInput` naming the field that is wrong.
 
     Evidence must point into the item's own article (sentences) and at images the model is shown
@@ -123,7 +121,8 @@ def validate_edit(cur: duckdb.DuckDBPyConnection, item: DraftItem, edit: EditInp
         unknown = [s for s in sentences if s not in known]
         if unknown:
             raise InvalidInput(f"evidence: {', '.join(unknown)} is not a sentence of {item.pmcid}")
-    unknown_figs = [f for f in figures if f not in item.figure_ids]
+    shown = {i.figure_id for i in item.images}
+    unknown_figs = [f for f in figures if f not in shown]
     if unknown_figs:
         raise InvalidInput(f"evidence: {', '.join(unknown_figs)} is not one of the item's images")
     return EditInput(question, options, edit.answer_index, aliases, sentences, figures, _clean(edit.note))
@@ -131,7 +130,7 @@ def validate_edit(cur: duckdb.DuckDBPyConnection, item: DraftItem, edit: EditInp
 
 def add_version(
     cur: duckdb.DuckDBPyConnection,
-    item: DraftItem,
+    item: QAItem,
     base: ItemVersion,
     edit: EditInput,
     editor: str,
