@@ -225,6 +225,7 @@ class BuildService:
 
     def __enter__(self) -> BuildService:
         from mmrare.buildservice import find_service
+
         from mmrare.config import load_config
 
         workspace = load_config(self.config).workspace_dir

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import traceback
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +23,6 @@ from mmrare.commands.common import fail as _fail
 from mmrare.commands.common import load as _config
 from mmrare.commands.evaluate import predict, score
 from mmrare.commands.leakage import audit_app, leakage_app
-from mmrare.commands.prompt_exit import leave_without_teardown
 from mmrare.commands.release import release_app
 from mmrare.commands.review import review_app
 from mmrare.commands.synth import synth
@@ -48,10 +48,6 @@ app.add_typer(leakage_app, name="leakage")
 app.command("predict")(predict)
 app.command("score")(score)
 app.command("synth")(synth)
-_BUILT_HERE = False  # set by `build` once it builds in this process (not on the build service)
-
-
-
 
 
 @config_app.command("show")
@@ -83,49 +79,17 @@ def build(
         ),
     ] = None,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
-    service: Annotated[
-        bool, typer.Option(help="send the build to this workspace's `mmrare build-service` if one runs")
-    ] = True,
 ) -> None:
     """Build or top up the warehouse from the configured sources (a Prefect flow run)."""
-    global _BUILT_HERE
     cfg = _config(config)
-    result = None
-    threads_here = executor == "threads" and dask_address is None  # Dask workers load their own
-    if service and threads_here:
-        result = _build_on_service(cfg, config, workers)
-    if result is None:
-        encoder_apart = cfg.embedding.process and threads_here
-        if encoder_apart:
-            from mmrare.embedding.remote import prestart
+    with _prefect(cfg):
+        from mmrare.flows.build import run_build_flow
 
-            prestart()  # the model loads on the other core while Prefect and the stages import
-        if threads_here:
-            from mmrare.ontology.store import warm_cache_in_background
-
-            # a cold ORDO cache is parsed meanwhile too, instead of after the imports and discovery
-            warm_cache_in_background(cfg.resolve(cfg.ontology.ordo_path), cfg.cache_path / "ordo")
-        if encoder_apart:
-            from mmrare.embedding.remote import import_spacy_without_torch
-
-            import_spacy_without_torch()  # the encoder's process has torch; this one needs none
-        if threads_here:
-            from mmrare.flows.resources import prestart_build_resources
-
-            # the label index's texts reach the encoder as soon as its model is loaded (after the
-            # import above: its thread imports spaCy, which would otherwise bring torch in)
-            prestart_build_resources(cfg)
-        # from here this process's heap is the build's, whether it completes or fails (its run
-        # record and rows are committed or rolled back by then): main() leaves without the teardown
-        _BUILT_HERE = True
-        with _prefect(cfg):
-            from mmrare.flows.build import run_build_flow
-
-            result = run_build_flow(
-                str(config) if config else None, workers=workers, show_progress=progress,
-                executor=executor if dask_address is None else "dask",  # type: ignore[arg-type]
-                dask_address=dask_address,
-            )
+        result = run_build_flow(
+            str(config) if config else None, workers=workers, show_progress=progress,
+            executor=executor if dask_address is None else "dask",  # type: ignore[arg-type]
+            dask_address=dask_address,
+        )
     _print_rejects(result["reject_lines"])
     console.print(
         f"build {result['run_id']}: {result['discovered']} packages found, "
@@ -145,91 +109,6 @@ def build(
     console.print("time: " + ", ".join(timings), highlight=False)
 
 
-def _build_on_service(cfg: Config, config: Path | None, workers: int) -> dict | None:
-    """The build's summary from the workspace's build service, or None to build in this process
-    (no service, or one that runs other code or resolves the config differently: said on stderr).
-
-    The service reads the config file itself for every build, so editing it (a new source folder,
-    other thresholds) needs no restart; the client's ``config_hash`` catches a file or ``MMRARE_*``
-    variables that resolve differently in the service's process."""
-    from mmrare.buildservice import ServiceRefused, find_service, health, request_build
-    from mmrare.versions import code_version
-
-    info = find_service(cfg.workspace_dir)
-    if info is None:
-        return None
-    where = f"build service pid {info.pid} ({info.url})"
-    if info.code_version != code_version():
-        err_console.print(
-            f"[yellow]note[/yellow] {where} runs {info.code_version}, this is {code_version()}: "
-            "building here (restart `mmrare build-service`)", highlight=False,
-        )
-        return None
-    if health(info) is None:
-        err_console.print(f"[yellow]note[/yellow] {where} does not answer: building here", highlight=False)
-        return None
-    try:
-        result = request_build(info, _config_file(config), cfg.config_hash, workers)
-    except ServiceRefused as exc:
-        err_console.print(f"[yellow]note[/yellow] {exc}: building here", highlight=False)
-        return None
-    except FatalError as exc:
-        raise _fail(exc) from exc
-    console.print(f"built by the {where}", highlight=False)
-    return result
-
-
-def _config_file(config: Path | None) -> str | None:
-    """The config file as an absolute path, as :func:`load_config` finds it (None: built-in defaults)."""
-    import os
-
-    from mmrare.config import DEFAULT_CONFIG_FILE
-
-    path = Path(config or os.environ.get("MMRARE_CONFIG", DEFAULT_CONFIG_FILE)).resolve()
-    return str(path) if config is not None or path.exists() else None
-
-
-@app.command("build-service")
-def build_service(
-    config: ConfigOption = None,
-    port: Annotated[int, typer.Option(help="port on 127.0.0.1 (0: any free port)")] = 0,
-    workers: Annotated[int, typer.Option(help="threads per build")] = 2,
-    catch_up: Annotated[bool, typer.Option(help="build what is new once before serving")] = True,
-) -> None:
-    """Run this workspace's build service until Ctrl-C: `mmrare build` sends it its builds, which then
-    skip a new process's start-up (imports, ORDO, linker, encoder, Prefect; ~10 s)."""
-    import signal
-
-    from mmrare.buildservice import find_service
-
-    cfg = _config(config)
-    running = find_service(cfg.workspace_dir)
-    if running is not None:
-        raise _fail(FatalError(
-            f"{cfg.workspace_dir}: a build service already runs (pid {running.pid}, {running.url})"
-        ))
-    with _prefect(cfg):
-        from mmrare.flows.service import BuildService
-
-        service = BuildService(cfg, _config_file(config), port=port, workers=workers)
-        loaded = service.warm_up()
-        console.print("loaded: " + ", ".join(f"{k} {v:.1f}s" for k, v in loaded.items()), highlight=False)
-        if catch_up:
-            result = service.build(_config_file(config), cfg.config_hash, workers)
-            console.print(f"caught up: {result['processed']} packages processed", highlight=False)
-
-        def stop(signum: int, frame: object) -> None:
-            raise KeyboardInterrupt
-
-        signal.signal(signal.SIGTERM, stop)
-        console.print(f"build service for {cfg.workspace_dir} on {service.info.url} "
-                      f"(pid {service.info.pid}); Ctrl-C stops it", highlight=False)
-        try:
-            service.serve_forever()
-        except KeyboardInterrupt:
-            console.print("build service stopped")
-
-
 @app.command()
 def draft(
     config: ConfigOption = None,
@@ -243,7 +122,7 @@ def draft(
     """Draft benchmark items for linked cases (also part of `mmrare build`)."""
     cfg = _config(config)
     with _prefect(cfg):
-        from mmrare.flows.draft import run_draft_flow
+        from mmrare.flows.build import run_draft_flow
 
         result = run_draft_flow(
             str(config) if config else None, track or None, drafter, workers, show_progress=progress
@@ -306,7 +185,10 @@ def _prefect(cfg: Config) -> Iterator[None]:
     try:
         yield
     except FatalError as exc:
-        raise _fail(exc) from exc
+        # Prefect keeps the error (flow run state, API log queue) until the interpreter exits; its
+        # frames' locals would keep the build's DuckDB objects alive past DuckDB's own teardown
+        traceback.clear_frames(exc.__traceback__)
+        raise _fail(exc) from None
 
 
 def _print_rejects(lines: list[str]) -> None:
@@ -329,7 +211,7 @@ def status(config: ConfigOption = None) -> None:
     """Row counts per table and the last run."""
     cfg = _config(config)
     from mmrare.warehouse.db import connect, table_counts
-    from mmrare.warehouse.runs import last_run
+    from mmrare.warehouse.runs import last_run, rejects_by_reason
 
     try:
         con = connect(cfg.warehouse_path, read_only=True)
@@ -338,9 +220,7 @@ def status(config: ConfigOption = None) -> None:
     try:
         counts = table_counts(con)
         run = last_run(con)
-        by_reason = con.execute(
-            "SELECT stage, reason, count(*) FROM rejects GROUP BY ALL ORDER BY 3 DESC, 1, 2"
-        ).fetchall()
+        by_reason = rejects_by_reason(con)
     finally:
         con.close()
     table = Table(title=f"warehouse {cfg.warehouse_path}")
@@ -362,14 +242,6 @@ def status(config: ConfigOption = None) -> None:
             f"finished {run['finished_at']}, config {run['config_hash']}, code {run['code_version']}"
         )
         console.print(f"counts: {run['counts']}")
-    from mmrare.buildservice import find_service
-
-    service = find_service(cfg.workspace_dir)
-    if service is not None:
-        console.print(
-            f"build service: pid {service.pid} on {service.url}, since {service.started_at}, "
-            f"code {service.code_version}", highlight=False,
-        )
 
 
 @app.command()
@@ -516,16 +388,10 @@ def ontology_map(
 
 
 def main() -> None:
-    """The ``mmrare`` console command. After a build that ran in this process, completed or failed,
-    it leaves without the interpreter's teardown (:mod:`mmrare.commands.prompt_exit`): what it built
-    is stored by then, and the teardown of a failed build's objects only printed DuckDB's nanobind
-    "leaked instances" report under the one-line error."""
+    """The ``mmrare`` console command: a :class:`FatalError` is one red line and exit 2."""
     try:
         app()
     except FatalError as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         sys.exit(2)
-    except SystemExit as exc:
-        if _BUILT_HERE:
-            leave_without_teardown(exc.code)
-        raise
+

@@ -90,8 +90,8 @@ def test_sample_build_then_rebuild_adds_nothing(
 
     second = _build(config)
     assert second["processed"] == 0 and second["skipped_done"] == 57
-    assert second["stages"]["link"]["linked"] == 0 and second["stages"]["link"]["skipped_done"] == 7
-    assert second["stages"]["draft"]["cases"] == 0 and second["stages"]["draft"]["skipped_done"] == 3
+    assert second["stages"]["link"]["processed"] == 0 and second["stages"]["link"]["skipped_done"] == 7
+    assert second["stages"]["draft"]["processed"] == 0 and second["stages"]["draft"]["skipped_done"] == 3
     assert second["rows_added"] == {}
     con = duckdb.connect(str(db), read_only=True)
     for table, n in counts_before.items():
@@ -116,7 +116,7 @@ def test_sample_build_then_rebuild_adds_nothing(
         + "".join(f"{t} = 0.3\n" for t in ("diagnosis", "treatment", "examination", "cross_image")),
     )
     third = _build(stricter)
-    assert third["processed"] == 0 and third["stages"]["draft"]["cases"] == 0
+    assert third["processed"] == 0 and third["stages"]["draft"]["processed"] == 0
     leak = third["stages"]["leakage"]
     assert leak["decided"] == leak["items"] > 0 and leak["scored"] == 0 and leak["texts_embedded"] == 0
     con = duckdb.connect(str(db), read_only=True)
@@ -209,7 +209,7 @@ def _check_leakage(con: duckdb.DuckDBPyConnection) -> None:
 def test_draft_command_and_a_second_workspace_give_identical_items(
     prefect_harness, write_config, shared_dir: Path, tmp_path: Path
 ) -> None:
-    from mmrare.flows.draft import run_draft_flow
+    from mmrare.flows.build import run_draft_flow
 
     src = tmp_path / "src"
     for pmcid in ("PMC6358579", "PMC7500000"):
@@ -225,7 +225,7 @@ def test_draft_command_and_a_second_workspace_give_identical_items(
 
     # `mmrare draft --track diagnosis`: new work key (other tracks), same item ids -> no new items
     result = run_draft_flow(str(config), ["diagnosis"], None, workers=2, show_progress=False)
-    assert result["stages"]["draft"]["cases"] == 2
+    assert result["stages"]["draft"]["processed"] == 2
     assert set(result["stages"]["draft"]["items"]) == {"diagnosis"}
     assert "qa_items" not in result["rows_added"] and result["rows_added"]["stage_work"] == 2
 
@@ -303,7 +303,7 @@ def test_a_failed_build_ends_on_its_one_line_error(write_config, shared_dir: Pat
     env["MMRARE_EMBEDDING__PROCESS"] = "false"  # the build fails before it needs the model
     mmrare = str(Path(sys.executable).parent / "mmrare")
     done = subprocess.run(
-        [mmrare, "build", "--config", str(config), "--no-progress", "--no-service"],
+        [mmrare, "build", "--config", str(config), "--no-progress"],
         capture_output=True, text=True, env=env, timeout=600,
     )
     assert done.returncode == 2, done.stdout + done.stderr

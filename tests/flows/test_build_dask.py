@@ -58,12 +58,7 @@ def test_dask_build_gives_the_rows_of_a_threaded_build(
 
     assert threaded["cases"] == on_dask["cases"] == 3
     assert threaded["rows_added"] == on_dask["rows_added"]
-    assert on_dask["stages"]["draft"]["cases"] == 3 and on_dask["stages"]["leakage"]["decided"] > 0
-    assert on_dask["encoder"] is None  # the workers' encoders are not this process's
-    timeline = threaded["encoder"]  # the suite's embedding cache may already hold every text
-    assert (timeline["calls"] > 0) == (threaded["texts_encoded"] > 0)
-    if timeline["calls"]:
-        assert timeline["busy_s"] > 0 and timeline["first_call_s"] >= 0 and timeline["after_last_call_s"] >= 0
+    assert on_dask["stages"]["draft"]["processed"] == 3 and on_dask["stages"]["leakage"]["decided"] > 0
     expected = _content_rows(load_config(threads).warehouse_path)
     got = _content_rows(load_config(dask).warehouse_path)
     assert set(got) == set(expected)

@@ -1,4 +1,4 @@
-"""Stage clock, task chunks and picklable resources: the build layer without a Prefect run."""
+"""Stage clock and task chunks: the build layer without a Prefect run."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pickle
 from types import SimpleNamespace
 
 from mmrare.flows.chunks import Sealed, chunk_label, chunked
-from mmrare.flows.perf import StageClock, encoder_timeline, measuring, section
+from mmrare.flows.perf import StageClock
 
 
 def test_nested_sections_are_exclusive_and_add_up(monkeypatch) -> None:
@@ -15,27 +15,20 @@ def test_nested_sections_are_exclusive_and_add_up(monkeypatch) -> None:
     now = [100.0]  # a clock the test moves by hand: no timed assertion
     monkeypatch.setattr(perf, "time", SimpleNamespace(perf_counter=lambda: now[0]))
     clock = StageClock()
-    with measuring(clock):
-        with section("draft") as draft:
-            now[0] += 5
-            with section("load") as load:
-                now[0] += 10
-                load.items += 7
-            draft.items = 3
-        with section("load"):
-            now[0] += 2
+    with clock.stage("draft") as draft:
+        now[0] += 5
+        with clock.stage("load") as load:
+            now[0] += 10
+            load.items += 7
+        draft.items = 3
+    with clock.stage("load"):
+        now[0] += 2
     report = clock.report()
     assert report["draft"]["wall_s"] == 5  # the nested load is not counted twice
     assert report["load"]["wall_s"] == 12 and report["load"]["items"] == 7
     assert report["draft"]["items"] == 3 and report["draft"]["items_per_s"] == 0.6
     assert report["total"]["wall_s"] == 17
     assert report["total"]["peak_rss_mb"] > 0 and report["draft"]["cpu_s"] >= 0
-
-
-def test_section_without_a_clock_is_a_no_op() -> None:
-    with section("link") as figures:
-        figures.items += 1
-    assert figures.items == 1
 
 
 def test_chunks_keep_order_and_balance_small_runs() -> None:
@@ -52,28 +45,3 @@ def test_chunks_keep_order_and_balance_small_runs() -> None:
 def test_sealed_pickles_as_its_value() -> None:
     sealed = pickle.loads(pickle.dumps(Sealed({"pool": [1, 2]})))
     assert isinstance(sealed, Sealed) and sealed.value == {"pool": [1, 2]}
-
-
-def test_resources_pickle_as_config_and_unpickle_to_one_instance_per_process(tmp_path) -> None:
-    from mmrare.config import load_config
-    from mmrare.flows.resources import BuildResources
-
-    cfg = load_config(None, workspace=tmp_path / "ws")
-    original = BuildResources(cfg)
-    original._locks["ordo"].acquire()  # a held lock must not travel (nor block the copy)
-    try:
-        first = pickle.loads(pickle.dumps(original))
-        second = pickle.loads(pickle.dumps(original))
-    finally:
-        original._locks["ordo"].release()
-    assert first is second and first is not original
-    assert first.cfg == cfg and first._ordo is None
-
-
-def test_encoder_timeline_counts_overlapping_calls_once() -> None:
-    # a call waiting for the encoder (11-14) overlaps the one it waits for (10-13)
-    spans = [(20.0, 21.0), (10.0, 13.0), (11.0, 14.0)]
-    assert encoder_timeline(spans, start=8.0, end=25.5) == {
-        "calls": 3, "first_call_s": 2.0, "after_last_call_s": 4.5, "busy_s": 5.0, "idle_between_s": 6.0,
-    }
-    assert encoder_timeline([], start=0.0, end=1.0) == {"calls": 0}

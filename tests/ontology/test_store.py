@@ -26,8 +26,6 @@ from mmrare.ontology.store import (
     EXTRACTOR_VERSION,
     cached_artifact,
     load_ordo,
-    loads_without_parsing,
-    warm_cache_in_background,
 )
 from mmrare.warehouse.db import connect
 
@@ -244,44 +242,6 @@ def test_warm_load_reads_the_cache_without_parsing(
     assert list(warm.concepts()) == list(cold.concepts())
     assert warm.release == cold.release and warm.gene_associations == cold.gene_associations
     assert warm.cache_entry == entry
-
-
-def test_a_load_waits_for_the_background_warm_up_and_reads_what_it_cached(
-    slice_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    parsed_here = load_ordo(slice_path)  # no cache: what a parse in this process gives
-    cache = tmp_path / "cache"
-    warm_cache_in_background(slice_path, cache)
-    warm_cache_in_background(slice_path, cache)  # one helper per file and cache
-
-    def no_parse(path: Path) -> None:
-        raise AssertionError("the helper process parses, not this one")
-
-    monkeypatch.setattr(owl, "read_ordo", no_parse)
-    loaded = load_ordo(slice_path, cache)
-    assert list(loaded.concepts()) == list(parsed_here.concepts())
-    assert loaded.release == parsed_here.release and loaded.cache_entry == cache / parsed_here.release.sha256
-
-
-def test_loads_without_parsing_when_a_helper_or_the_cache_has_the_file(
-    slice_path: Path, tmp_path: Path
-) -> None:
-    cold, warmed = tmp_path / "cold", tmp_path / "warmed"
-    assert not loads_without_parsing(slice_path, cold)
-    assert not loads_without_parsing(tmp_path / "missing.owl", cold)  # the load reports that file
-    warm_cache_in_background(slice_path, warmed)
-    assert loads_without_parsing(slice_path, warmed)  # the helper is still at it, or done
-    load_ordo(slice_path, warmed)  # waits for the helper
-    assert loads_without_parsing(slice_path, warmed)  # now from the entry's marker
-    assert not loads_without_parsing(slice_path, cold)
-
-
-def test_a_failed_background_warm_up_leaves_the_error_to_the_load(tmp_path: Path) -> None:
-    bad = tmp_path / "ordo.owl"
-    bad.write_text("not an ontology")
-    warm_cache_in_background(bad, tmp_path / "cache")
-    with pytest.raises(FatalError, match=r"ordo\.owl"):
-        load_ordo(bad, tmp_path / "cache")
 
 
 @pytest.mark.parametrize("damage", ["corrupt_pickle", "no_marker", "wrong_marker"])

@@ -43,8 +43,8 @@ def audit_item(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Every leakage decision about one item, in plain words, with the versions that made it."""
-    from mmrare.flows.leakage_audit import item_audit
     from mmrare.leakage import explain_item
+    from mmrare.stages.audit import item_audit
 
     cfg = _config(config)
     con = _connect(cfg)
@@ -94,9 +94,9 @@ def leakage_apply(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """List the items whose outcome changes under a new threshold (from stored scores; no embedding)."""
-    from mmrare.flows.leakage_audit import stored_inputs, stored_scores_for
     from mmrare.leakage import dry_run as preview
     from mmrare.leakage import with_threshold
+    from mmrare.stages.audit import stored_inputs, stored_scores_for
 
     cfg = _config(config)
     try:
@@ -173,10 +173,10 @@ def leakage_mask(
 
 def _ordo_descriptor(cfg: Config, code: str, text: str):
     """Label, synonyms, definition, short forms the text defines for it, causal genes it names."""
-    from mmrare.flows.leakage_inputs import named_genes
     from mmrare.leakage import AnswerDescriptor
     from mmrare.ontology.linking import Linker, link_text
     from mmrare.ontology.store import load_ordo
+    from mmrare.stages.descriptors import named_genes
 
     index = load_ordo(cfg.resolve(cfg.ontology.ordo_path), cfg.cache_path / "ordo")
     concept = index.get(code)

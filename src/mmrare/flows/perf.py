@@ -1,4 +1,4 @@
-"""Per-stage wall time, CPU time, peak RSS and items/s of a build (issue 9's scale figures).
+"""Per-stage wall time, CPU time, peak RSS and items/s of a build, for the run record and bench/.
 
 Stages nest in code (each stage loads its shards into the warehouse), but the figures must add up
 to the whole build, so :class:`StageClock` keeps *exclusive* time: while a nested section such as
@@ -18,7 +18,6 @@ import resource
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,6 @@ from typing import Any
 import psutil
 
 _CLEAR_REFS = Path("/proc/self/clear_refs")
-_ACTIVE: ContextVar[StageClock | None] = ContextVar("mmrare_stage_clock", default=None)
 
 
 def tree_cpu_seconds() -> float:
@@ -146,53 +144,3 @@ class StageClock:
             name = self._stack.pop()[0]
             self._stack.append((name, time.perf_counter(), tree_cpu_seconds()))
             reset_peak_rss()
-
-
-@contextmanager
-def measuring(clock: StageClock) -> Iterator[StageClock]:
-    """Make ``clock`` the one :func:`section` reports to (stage functions do not take it as an argument)."""
-    token = _ACTIVE.set(clock)
-    try:
-        yield clock
-    finally:
-        _ACTIVE.reset(token)
-
-
-@contextmanager
-def section(name: str) -> Iterator[StageFigures]:
-    """Time a section on the active clock; without one (``mmrare draft``, unit tests) only a scratch
-    :class:`StageFigures` is yielded, so callers can always add ``items``."""
-    clock = _ACTIVE.get()
-    if clock is None:
-        yield StageFigures()
-        return
-    with clock.stage(name) as figures:
-        yield figures
-
-
-def encoder_timeline(spans: list[tuple[float, float]], start: float, end: float) -> dict[str, Any]:
-    """When the encoder worked during a build that ran from ``start`` to ``end`` (``time.monotonic()``).
-
-    The build's distance from the encoder-bound limit is mostly three things: the time before the
-    encoder gets its first texts (start-up, ORDO, discovery), the work left after its last call
-    (dataset checks, the last load), and its slower pace beside Python work in between. The first two
-    are ``first_call_s`` and ``after_last_call_s``; ``busy_s`` is the union of the calls' spans.
-    ``first_call_s`` is negative when the encoder got its first texts before the flow started (the
-    label index ``mmrare build`` prestarts).
-    """
-    if not spans:
-        return {"calls": 0}
-    busy = 0.0
-    reach = float("-inf")
-    for begin, finish in sorted(spans):
-        if finish > reach:
-            busy += finish - max(begin, reach)
-            reach = finish
-    first = min(begin for begin, _ in spans)
-    return {
-        "calls": len(spans),
-        "first_call_s": round(first - start, 3),
-        "after_last_call_s": round(end - reach, 3),
-        "busy_s": round(busy, 3),
-        "idle_between_s": round(reach - first - busy, 3),
-    }

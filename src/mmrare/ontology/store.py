@@ -13,16 +13,12 @@ from the cache the pipeline itself wrote; it is not an exchange format.
 
 from __future__ import annotations
 
-import atexit
 import json
 import logging
 import os
 import pickle
 import re
-import subprocess
-import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -70,7 +66,6 @@ def load_ordo(path: Path | str, cache_dir: Path | str | None = None) -> OrdoInde
     sha256 = file_sha256(path)
     entry = Path(cache_dir) / sha256 if cache_dir is not None else None
     if entry is not None:
-        _await_warming(path, Path(cache_dir))
         index = _read_cache(entry, sha256, path)
         if index is not None:
             return index
@@ -83,69 +78,6 @@ def load_ordo(path: Path | str, cache_dir: Path | str | None = None) -> OrdoInde
     if entry is not None:
         _write_cache(entry, _to_payload(parsed.release, parsed.concepts, parsed.gene_associations))
     return index
-
-
-_warming: dict[tuple[Path, Path], subprocess.Popen[bytes]] = {}
-_warming_lock = threading.Lock()
-
-
-def warm_cache_in_background(path: Path | str, cache_dir: Path | str) -> None:
-    """Start parsing ORDO ``path`` into ``cache_dir`` in a helper process (once per pair), for a
-    :func:`load_ordo` of this process to find warm. The helper's own failure is silent: the load
-    then parses itself and reports a bad file the usual way."""
-    key = _warming_key(path, cache_dir)
-    with _warming_lock:
-        if key in _warming:
-            return
-        _warming[key] = subprocess.Popen(
-            [sys.executable, "-m", "mmrare.ontology.store", str(key[0]), str(key[1])],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-
-
-def loads_without_parsing(path: Path | str, cache_dir: Path | str) -> bool:
-    """Whether :func:`load_ordo` of ``path`` with ``cache_dir`` will read a cache instead of parsing
-    in this process: a helper warms it, or a complete entry for the file's bytes is there. Callers
-    use it to tell a ~0.1 s load from seconds of GIL-holding parse."""
-    from mmrare.ontology.owl import file_sha256
-
-    with _warming_lock:
-        if _warming_key(path, cache_dir) in _warming:
-            return True
-    try:
-        sha256 = file_sha256(Path(path))
-    except FatalError:
-        return False  # the load reports the file
-    return _marker_path(Path(cache_dir) / sha256).is_file()
-
-
-def _warming_key(path: Path | str, cache_dir: Path | str) -> tuple[Path, Path]:
-    return Path(path).resolve(), Path(cache_dir).resolve()
-
-
-def _await_warming(path: Path, cache_dir: Path) -> None:
-    """Wait for a helper warming this cache, if one was started (parsing beside it would only slow
-    both down)."""
-    with _warming_lock:
-        helper = _warming.pop(_warming_key(path, cache_dir), None)
-    if helper is not None:
-        code = helper.wait()
-        if code:
-            log.info("ORDO cache helper for %s exited with %s; parsing here", path, code)
-
-
-def _stop_warming() -> None:
-    """At exit, end helpers nobody waited for (the command failed before it needed ORDO)."""
-    with _warming_lock:
-        helpers = list(_warming.values())
-        _warming.clear()
-    for helper in helpers:
-        if helper.poll() is None:
-            helper.terminate()
-            helper.wait()
-
-
-atexit.register(_stop_warming)
 
 
 def cached_artifact(index: OrdoIndex, name: str, build: Callable[[], T]) -> T:
@@ -333,6 +265,3 @@ def _from_payload(payload: dict[str, Any], source_name: str, entry: Path | None)
     genes = [GeneAssociation(*g) for g in payload["genes"]]
     return OrdoIndex(release, concepts, genes, cache_entry=entry)
 
-
-if __name__ == "__main__":  # the helper of warm_cache_in_background: python -m ... ORDO_PATH CACHE_DIR
-    load_ordo(sys.argv[1], sys.argv[2])

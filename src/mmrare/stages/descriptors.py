@@ -1,4 +1,4 @@
-"""Plain functions that turn stored drafts into leakage-control input (no Prefect here).
+"""Stored drafts as leakage-control input, and the content-keyed store of their context vectors.
 
 The leakage package never reads ORDO, the linker's output or the warehouse, so this orchestrator
 resolves every name of each item's answer into an :class:`~mmrare.leakage.AnswerDescriptor`:
@@ -14,13 +14,11 @@ resolves every name of each item's answer into an :class:`~mmrare.leakage.Answer
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-import duckdb
 import numpy as np
 
 from mmrare.annotations.drafting.vocab import Vocabulary, examinations, treatments
@@ -28,46 +26,15 @@ from mmrare.embedding.cache import KEY_DTYPE, VectorStore, key_digest
 from mmrare.embedding.model import PINNED_MODEL_DIM
 from mmrare.items import QAItem
 from mmrare.leakage import AnswerDescriptor, FigureText, LeakageInput
-from mmrare.leakage.dataset import CONTEXT_VECTOR_VERSION, CheckedItem, DatasetItem, graphic_ids
-from mmrare.ontology.index import OrdoIndex
+from mmrare.leakage.dataset import CONTEXT_VECTOR_VERSION
+from mmrare.warehouse.queries import leakage as queries
 
-# Rows come back from DuckDB in no fixed order without ORDER BY (two builds of the same corpus return
-# them differently): every read of scores uses the order the build decides in.
-SCORE_ORDER = " ORDER BY item_id, coalesce(start, -1), detector, score_id"
+if TYPE_CHECKING:
+    import duckdb
+
+    from mmrare.ontology.index import OrdoIndex
+
 CONTEXT_VECTORS_FORMAT = "mmrare-context-vectors/2"  # /2: the embedding cache's shard store
-
-
-def load_items(con: duckdb.DuckDBPyConnection, item_ids: Sequence[str]) -> list[QAItem]:
-    """Stored drafts as :class:`QAItem`, in the order of ``item_ids``."""
-    wanted = list(item_ids)
-    if not wanted:
-        return []
-    cur = con.execute("SELECT * FROM qa_items WHERE list_contains(?, item_id)", [wanted])
-    names = [d[0] for d in cur.description]
-    rows = {r[0]: dict(zip(names, r, strict=True)) for r in cur.fetchall()}
-    evidence: dict[str, list[dict[str, Any]]] = {i: [] for i in wanted}
-    for item_id, kind, ref_id, ordinal in con.execute(
-        "SELECT item_id, kind, ref_id, ordinal FROM qa_evidence WHERE list_contains(?, item_id)", [wanted]
-    ).fetchall():
-        evidence[item_id].append({"kind": kind, "ref_id": ref_id, "ordinal": ordinal})
-    return [QAItem.from_row(rows[i], evidence[i]) for i in wanted if i in rows]
-
-
-def dataset_items(con: duckdb.DuckDBPyConnection, item_ids: Sequence[str]) -> list[DatasetItem]:
-    """Stored drafts as the :class:`DatasetItem` records the dataset checks compare new items with,
-    in the order of ``item_ids``: one query, no evidence rows and no draft validation, which made
-    loading every earlier item as a :class:`QAItem` a second of each top-up."""
-    wanted = list(item_ids)
-    if not wanted:
-        return []
-    rows = con.execute(
-        "SELECT item_id, track, question_type, pmcid, context,"
-        " CAST(json_extract_string(images, '$[*].graphic_id') AS VARCHAR[]) FROM qa_items"
-        " WHERE item_id IN (SELECT unnest(?))",
-        [wanted],
-    ).fetchall()
-    found = {r[0]: DatasetItem(r[0], r[1], r[2], r[3], r[4], tuple(r[5] or ())) for r in rows}
-    return [found[i] for i in wanted if i in found]
 
 
 class ContextVectors:
@@ -111,41 +78,6 @@ class ContextVectors:
             np.array(list(first), dtype=KEY_DTYPE),
             np.stack([vectors[i] for i in first.values()]).astype(np.float32),
         )
-
-
-def case_sentences(con: duckdb.DuckDBPyConnection, pmcids: Sequence[str]) -> dict[str, dict[str, str]]:
-    """pmcid -> {sentence_id: text} in reading order."""
-    out: dict[str, dict[str, str]] = {p: {} for p in pmcids}
-    for pmcid, sid, text in con.execute(
-        "SELECT pmcid, sentence_id, text FROM sentences"
-        " WHERE list_contains(?, pmcid) ORDER BY pmcid, ordinal",
-        [list(pmcids)],
-    ).fetchall():
-        out[pmcid][sid] = text
-    return out
-
-
-def defined_abbreviations(con: duckdb.DuckDBPyConnection, pmcid: str, codes: set[str]) -> tuple[str, ...]:
-    rows = con.execute(
-        "SELECT DISTINCT text FROM disease_mentions"
-        " WHERE pmcid = ? AND match_kind = 'abbreviation' AND list_contains(?, code) ORDER BY text",
-        [pmcid, sorted(codes)],
-    ).fetchall()
-    return tuple(r[0] for r in rows)
-
-
-def case_abbreviations(
-    con: duckdb.DuckDBPyConnection, pmcids: Sequence[str]
-) -> dict[str, list[tuple[str, str]]]:
-    """pmcid -> [(code, short form)] of every abbreviation mention, in one query for all cases."""
-    out: dict[str, list[tuple[str, str]]] = {p: [] for p in pmcids}
-    for pmcid, code, text in con.execute(
-        "SELECT DISTINCT pmcid, code, text FROM disease_mentions"
-        " WHERE match_kind = 'abbreviation' AND pmcid IN (SELECT unnest(?)) ORDER BY pmcid, text",
-        [list(pmcids)],
-    ).fetchall():
-        out[pmcid].append((code, text))
-    return out
 
 
 def abbreviations_for(found: Sequence[tuple[str, str]], codes: set[str]) -> tuple[str, ...]:
@@ -206,19 +138,12 @@ class CaseFacts:
 def descriptor_for(
     item: QAItem,
     index: OrdoIndex,
-    con: duckdb.DuckDBPyConnection | None,
     sentences: dict[str, str],
     figures: dict[str, tuple[str, str]],
-    facts: CaseFacts | None = None,
+    facts: CaseFacts,
 ) -> AnswerDescriptor:
-    """Everything that names ``item``'s answer (see the module docstring).
-
-    ``facts`` (the case's abbreviations and vocabulary phrases, shared by its items) saves a query
-    and a vocabulary pass per item; without it they are read from ``con``."""
-    if facts is None:
-        if con is None:
-            raise ValueError("descriptor_for needs the case facts or a warehouse connection")
-        facts = CaseFacts(sentences, case_abbreviations(con, [item.pmcid])[item.pmcid])
+    """Everything that names ``item``'s answer (see the module docstring); ``facts`` are the case's
+    abbreviations and vocabulary phrases, shared by its items."""
     if item.track == "diagnosis" and item.orpha_code and item.orpha_code in index:
         concept = index[item.orpha_code]
         family = {item.orpha_code} | index.ancestors(item.orpha_code) | index.descendants(item.orpha_code)
@@ -254,41 +179,19 @@ def descriptor_for(
     return AnswerDescriptor.for_item(item)
 
 
-def figure_texts(con: duckdb.DuckDBPyConnection, pmcids: Sequence[str]) -> dict[str, tuple[str, str]]:
-    """figure_id -> (label, caption title + text)."""
-    rows = con.execute(
-        "SELECT figure_id, label, caption_title, caption_text FROM figures WHERE list_contains(?, pmcid)",
-        [list(pmcids)],
-    ).fetchall()
-    return {fid: (label, " ".join(p for p in (title, text) if p).strip()) for fid, label, title, text in rows}
-
-
 def leakage_inputs(
     con: duckdb.DuckDBPyConnection, index: OrdoIndex, items: Sequence[QAItem]
 ) -> list[LeakageInput]:
     """One :class:`LeakageInput` per item, with the raw texts of its context sentences."""
     pmcids = sorted({i.pmcid for i in items})
-    sentences = case_sentences(con, pmcids)
-    figures = figure_texts(con, pmcids)
-    abbreviations = case_abbreviations(con, pmcids)
+    sentences = queries.case_sentences(con, pmcids)
+    figures = queries.figure_texts(con, pmcids)
+    abbreviations = queries.case_abbreviations(con, pmcids)
     facts = {p: CaseFacts(sentences.get(p, {}), abbreviations.get(p, [])) for p in pmcids}
     out = []
     for item in items:
         texts = sentences.get(item.pmcid, {})
-        descriptor = descriptor_for(item, index, con, texts, figures, facts[item.pmcid])
+        descriptor = descriptor_for(item, index, texts, figures, facts[item.pmcid])
         context_texts = {sid: texts[sid] for sid in item.context_sentence_ids if sid in texts}
         out.append(LeakageInput(item=item, descriptor=descriptor, sentence_texts=context_texts))
     return out
-
-
-def image_phashes(con: duckdb.DuckDBPyConnection, items: Sequence[CheckedItem]) -> dict[str, str | None]:
-    """graphic_id -> perceptual hash, for the duplicate-image check."""
-    ids = sorted({g for item in items for g in graphic_ids(item)})
-    if not ids:
-        return {}
-    rows = con.execute("SELECT graphic_id, phash FROM graphics WHERE list_contains(?, graphic_id)", [ids])
-    return dict(rows.fetchall())
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)

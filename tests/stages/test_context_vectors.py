@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mmrare.errors import FatalError
-from mmrare.flows.leakage_inputs import CONTEXT_VECTORS_FORMAT, ContextVectors
+from mmrare.stages.descriptors import CONTEXT_VECTORS_FORMAT, ContextVectors
 
 
 def test_vectors_come_back_by_context_and_model(tmp_path: Path) -> None:

@@ -1,5 +1,4 @@
-"""The leakage stage's dataset checks run beside the insert of its decisions, and the decisions are
-committed with the checks' flags or not at all."""
+"""Leakage control's decisions are committed with the dataset checks' flags or not at all."""
 
 from __future__ import annotations
 
@@ -10,7 +9,6 @@ import duckdb
 import pytest
 
 from mmrare.config import load_config
-from mmrare.flows.leakage_dataset import EncodedCount, encoded_during
 
 _LEAKAGE_TABLES = (
     "leakage_descriptors", "leakage_scores", "leakage_decisions", "leakage_contexts", "dataset_flags",
@@ -35,44 +33,34 @@ def _counts(db: Path) -> dict[str, int]:
         con.close()
 
 
-def test_encoded_texts_are_counted_once_per_cache_over_overlapping_tasks() -> None:
-    detection = EncodedCount("pid:cache", 100, 180)
-    checks = EncodedCount("pid:cache", 150, 200)  # ran beside detection on the same cache
-    elsewhere = EncodedCount("worker:cache", 0, 7)  # a Dask worker's own cache
-    assert encoded_during([detection, checks]) == 100
-    assert encoded_during([detection, checks, elsewhere, None]) == 107
-    assert encoded_during([None]) == 0
-
-
 @pytest.mark.slow
 def test_failed_dataset_checks_store_no_decision_and_the_next_build_stores_both(
     prefect_harness, write_config, shared_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mmrare.flows import leakage_dataset
+    from mmrare.stages import leakage
 
     config = write_config(tmp_path / "mmrare.toml", tmp_path / "ws", [shared_dir / "pmc"])
     db = load_config(config).warehouse_path
-    checks = leakage_dataset.dataset_flag_rows
+    checks = leakage._dataset_flags
 
     def dying(*args: object, **kwargs: object) -> None:
         raise RuntimeError("dataset checks died")
 
-    monkeypatch.setattr(leakage_dataset, "dataset_flag_rows", dying)
+    monkeypatch.setattr(leakage, "_dataset_flags", dying)
     with pytest.raises(RuntimeError, match="dataset checks died") as failure:
         _build(config)
     traceback.clear_frames(failure.tb)  # Prefect keeps the error; its frames held the warehouse open
     after_failure = _counts(db)
     assert after_failure["qa_items"] > 0  # the stages before leakage kept what they stored
-    # the decisions were inserted while the checks ran, and rolled back with them
+    # no decision without its flags
     assert {t: n for t, n in after_failure.items() if t != "qa_items"} == dict.fromkeys(
         [*_LEAKAGE_TABLES, "leakage_work"], 0
     )
 
-    monkeypatch.setattr(leakage_dataset, "dataset_flag_rows", checks)
+    monkeypatch.setattr(leakage, "_dataset_flags", checks)
     again = _build(config)
     leak = again["stages"]["leakage"]
     assert leak["decided"] == leak["items"] == leak["scored"] == after_failure["qa_items"]
-    assert leak["encoded"] == 0  # the failed run's texts are in the embedding cache
     stored = _counts(db)
     assert stored["leakage_contexts"] == stored["leakage_work"] == stored["qa_items"]
     assert stored["dataset_flags"] > 0 and stored["leakage_scores"] > 0

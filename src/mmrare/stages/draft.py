@@ -1,0 +1,186 @@
+"""Drafting as a stage: diagnosed cases -> benchmark item drafts for four tracks.
+
+Reads stored records back as typed :class:`~mmrare.items.CaseInput`, adds the ORDO diagnosis with
+its aliases and distractor candidates, and shares one cross-case distractor pool with every chunk.
+Work key: (pmcid, diagnosis, drafter version, drafting settings, ORDO sha256), kept in the
+``stage_work`` ledger: an unchanged case is never drafted twice; a new drafter version drafts again
+beside the old items.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from mmrare.annotations.drafting import draft_case, get_drafter
+from mmrare.annotations.drafting.pool import case_pool_entries
+from mmrare.config import Config, DraftingConfig
+from mmrare.items import CaseInput, DiagnosisInput, DistractorPool, PoolEntry
+from mmrare.ontology.distractors import diagnosis_distractors
+from mmrare.stages.base import Done, Pending
+from mmrare.warehouse.queries.draft import stored_pool
+from mmrare.warehouse.reads import (
+    CaseRecords,
+    StoredDiagnosis,
+    case_records,
+    current_diagnoses,
+    done_stage_keys,
+)
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from mmrare.ontology.index import OrdoIndex
+    from mmrare.stages.resources import BuildResources
+
+
+def stage_diagnoses(
+    con: duckdb.DuckDBPyConnection, cfg: Config, index: OrdoIndex
+) -> dict[str, StoredDiagnosis]:
+    """The diagnosed cases drafting and leakage control work on: selected under the current curation
+    settings and linked under the current link settings and ORDO file."""
+    return current_diagnoses(con, cfg.stage_hash("curation"), cfg.stage_hash("link"), index.release.sha256)
+
+
+def draft_work_key(diag: StoredDiagnosis, drafter_version: str, drafting: DraftingConfig) -> str:
+    """sha256 of everything that changes a case's drafts."""
+    payload = json.dumps(
+        [
+            diag.pmcid,
+            diag.code,
+            diag.statement_sentence_id,
+            diag.ordo_sha256,
+            drafter_version,
+            drafting.model_dump(mode="json"),
+        ],
+        sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def diagnosis_input(
+    index: OrdoIndex, diag: StoredDiagnosis, drafting: DraftingConfig, resources: BuildResources | None
+) -> DiagnosisInput:
+    """Gold concept, its ORDO synonyms as aliases, the sentence stating the final diagnosis and
+    distractor candidates (ORDO siblings, then embedding neighbours of the label)."""
+    concept = index[diag.code]
+    distractors = diagnosis_distractors(
+        index,
+        diag.code,
+        drafting.diagnosis_distractor_candidates,
+        neighbours=resources.neighbours if resources is not None else None,
+        min_before_neighbours=drafting.options - 1,
+    )
+    return DiagnosisInput(
+        code=diag.code,
+        label=concept.label,
+        aliases=tuple(concept.synonyms),
+        evidence_sentence_ids=(diag.statement_sentence_id,) if diag.statement_sentence_id else (),
+        distractors=tuple(distractors),
+    )
+
+
+def case_input(records: CaseRecords, diagnosis: DiagnosisInput | None) -> CaseInput:
+    return CaseInput(
+        pmcid=records.pmcid,
+        title=records.title,
+        sections=records.sections,
+        sentences=records.sentences,
+        figures=records.figures,
+        graphics=records.graphics,
+        mentions=records.mentions,
+        diagnosis=diagnosis,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DraftShared:
+    """What every chunk of one draft run reads: the pool and, per case, its diagnosis, work key and
+    own pool entries."""
+
+    drafter_version: str
+    pool: DistractorPool
+    diagnoses: dict[str, StoredDiagnosis]
+    work_keys: dict[str, str]
+    own_pools: dict[str, list[PoolEntry]]
+
+
+@dataclass(frozen=True, slots=True)
+class DraftStage:
+    """Diagnosed cases -> items, evidence, rejects, pool entries and the ledger row."""
+
+    name: str = "draft"
+    tables: tuple[str, ...] = ("qa_items", "qa_evidence", "rejects", "draft_pool", "stage_work")
+
+    def pending(self, con: duckdb.DuckDBPyConnection, resources: BuildResources) -> Pending[CaseRecords]:
+        cfg = resources.cfg
+        drafter_version = get_drafter(cfg.drafting.drafter).version
+        diagnoses = stage_diagnoses(con, cfg, resources.ordo)
+        keys = {p: draft_work_key(d, drafter_version, cfg.drafting) for p, d in diagnoses.items()}
+        done = done_stage_keys(con, "draft", keys.values())
+        todo = [p for p in diagnoses if keys[p] not in done]
+        if not todo:
+            return Pending(records=[], skipped_done=len(diagnoses))
+        records = case_records(con, todo)
+        # the pool: stored entries of cases drafted before, computed entries of the new ones
+        own = {r.pmcid: case_pool_entries(case_input(r, None)) for r in records}
+        entries = stored_pool(con, [p for p in diagnoses if p not in own], drafter_version)
+        entries += [e for p in sorted(own) for e in own[p]]
+        pool = DistractorPool(tuple(sorted(entries, key=lambda e: e.pmcid)))
+        shared = DraftShared(drafter_version, pool, diagnoses, keys, own)
+        return Pending(records=records, shared=shared, skipped_done=len(diagnoses) - len(todo))
+
+    def record_id(self, record: CaseRecords) -> str:
+        return record.pmcid
+
+    def run(self, record: CaseRecords, shared: DraftShared, resources: BuildResources, run_id: str) -> Done:
+        drafting = resources.cfg.drafting
+        dx = diagnosis_input(resources.ordo, shared.diagnoses[record.pmcid], drafting, resources)
+        result = draft_case(
+            case_input(record, dx),
+            tracks=drafting.tracks,
+            drafter=drafting.drafter,
+            options=drafting.options,
+            seed=drafting.seed,
+            pool=shared.pool,
+        )
+        per_track: dict[str, int] = {}
+        for item in result.items:
+            per_track[item.track] = per_track.get(item.track, 0) + 1
+        rows = {
+            "qa_items": [item.row() for item in result.items],
+            "qa_evidence": [row for item in result.items for row in item.evidence_rows()],
+            "rejects": [{**r.row(), "run_id": run_id} for r in result.rejects],
+            "draft_pool": [
+                {
+                    "pmcid": e.pmcid,
+                    "drafter_version": shared.drafter_version,
+                    "ordinal": i,
+                    "kind": e.kind,
+                    "text": e.text,
+                    "category": e.category,
+                }
+                for i, e in enumerate(shared.own_pools[record.pmcid])
+            ],
+            "stage_work": [
+                {
+                    "work_key": shared.work_keys[record.pmcid],
+                    "stage": "draft",
+                    "record_id": record.pmcid,
+                    "versions": json.dumps(
+                        {"drafter": shared.drafter_version, **drafting.model_dump(mode="json")}
+                    ),
+                    "outcome": f"{len(result.items)} items, {len(result.rejects)} rejects",
+                    "run_id": run_id,
+                    "created_at": datetime.now(UTC),
+                }
+            ],
+        }
+        lines = [f"draft: {r['record_id']}: {r['reason']} ({r['detail']})" for r in rows["rejects"]]
+        return Done(record.pmcid, "drafted", rows, counts=per_track, reject_lines=lines)
+
+
+DRAFT = DraftStage()

@@ -1,0 +1,237 @@
+"""Leakage control as a batch stage: detectors score, the policy decides, everything is stored.
+
+Two ledgers make a threshold change cheap: scores are keyed by the item's *basis* (context, options
+and answer descriptor) and detector version, decisions by (item, basis, policy sha256, leakage stage
+hash). A new draft is scored once; a changed threshold or policy re-decides from the stored scores
+and embeds nothing. Which items need work at all comes from a ``stage_work`` row per item, keyed by
+its content and everything its descriptor is made from, so a top-up builds descriptors for the new
+items only.
+
+Dataset-level checks (same-case pairs, near-duplicate contexts, duplicate images, blind solver) run
+whenever new items were scored, new items against all, reading earlier items as light records and
+their context vectors from a content-keyed store. The batch is one unit: its decisions and flags are
+committed together or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mmrare.annotations.drafting import get_drafter
+from mmrare.items import QAItem
+from mmrare.leakage import DEFAULT_POLICY, LeakageInput, LeakageScore, Policy, Provenance, decide, detect
+from mmrare.leakage.dataset import CheckedItem, DatasetItem, dataset_checks, graphic_ids
+from mmrare.leakage.scores import DETECTOR_VERSION
+from mmrare.stages.base import Rows
+from mmrare.stages.descriptors import ContextVectors, leakage_inputs
+from mmrare.stages.draft import stage_diagnoses
+from mmrare.versions import code_version
+from mmrare.warehouse.queries import leakage as queries
+from mmrare.warehouse.reads import done_stage_keys
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from mmrare.stages.resources import BuildResources
+
+LEAKAGE_TABLES = (
+    "leakage_descriptors",
+    "leakage_scores",
+    "leakage_decisions",
+    "leakage_contexts",
+    "dataset_flags",
+    "rejects",
+    "stage_work",
+)
+
+
+@dataclass(slots=True)
+class LeakageSummary:
+    """What leakage control did, for the run record and the CLI."""
+
+    items: int = 0
+    decided: int = 0
+    scored: int = 0
+    texts_embedded: int = 0
+    kept: int = 0
+    dropped: int = 0
+    masked_spans: int = 0
+    flags: dict[str, int] = field(default_factory=dict)
+    blind_solver: dict[str, Any] = field(default_factory=dict)
+    reject_lines: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, Any]:
+        return {
+            "items": self.items,
+            "decided": self.decided,
+            "scored": self.scored,
+            "texts_embedded": self.texts_embedded,
+            "kept": self.kept,
+            "dropped": self.dropped,
+            "masked_spans": self.masked_spans,
+            "flags": self.flags,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class LeakageBatch:
+    """Everything one leakage run decides, as plain data (picklable for a Dask worker)."""
+
+    todo: list[LeakageInput]
+    stored: list[LeakageScore]  # scores already stored for some of the bases
+    checked: list[CheckedItem]  # the dataset checks' items; empty when nothing new was scored
+    focus: frozenset[str] | None  # the items new to the checks; None when that is every item
+    phashes: dict[str, str | None]
+    policy: Policy
+    provenance: Provenance  # of every row this run stores
+    run_id: str
+    work_keys: dict[str, str]
+    versions: dict[str, str]
+    items: int  # current items, decided or not
+
+
+def leakage_work_key(item_id: str, content_sha256: str, versions: dict[str, str]) -> str:
+    """sha256 of the item's content and of everything its descriptor and decision are made from."""
+    payload = json.dumps([item_id, content_sha256, versions], sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def checked_items(
+    con: duckdb.DuckDBPyConnection, item_ids: list[str], todo: list[QAItem]
+) -> list[CheckedItem]:
+    """The dataset checks' items in the order of ``item_ids``: the drafts to decide as loaded, the
+    others as light :class:`DatasetItem` records (all the checks read of them)."""
+    loaded: dict[str, CheckedItem] = {i.item_id: i for i in todo}
+    if len(loaded) < len(item_ids):
+        others = queries.light_items(con, [i for i in item_ids if i not in loaded])
+        loaded.update({row[0]: DatasetItem(*row) for row in others})
+    return [loaded[i] for i in item_ids if i in loaded]
+
+
+def pending_batch(
+    con: duckdb.DuckDBPyConnection, resources: BuildResources, run_id: str, policy: Policy = DEFAULT_POLICY
+) -> LeakageBatch | None:
+    """The current drafts not yet decided under this policy and these settings (None: nothing to do)."""
+    cfg = resources.cfg
+    index = resources.ordo
+    diagnoses = stage_diagnoses(con, cfg, index)
+    contents = queries.current_items(con, sorted(diagnoses), get_drafter(cfg.drafting.drafter).version)
+    leakage_hash = cfg.stage_hash("leakage")
+    versions = {
+        "ordo_sha256": index.release.sha256,
+        "link": cfg.stage_hash("link"),
+        "leakage": leakage_hash,
+        "policy_sha256": policy.sha256,
+        "detector": DETECTOR_VERSION,
+    }
+    keys = {i: leakage_work_key(i, sha, versions) for i, sha in contents.items()}
+    done = done_stage_keys(con, "leakage", keys.values())
+    inputs = leakage_inputs(con, index, queries.load_items(con, [i for i in contents if keys[i] not in done]))
+    decided_before = queries.decided_keys(con, policy.sha256, leakage_hash) if inputs else set()
+    todo = [e for e in inputs if (e.item.item_id, e.basis) not in decided_before]
+    if not todo:
+        return None
+    bases = sorted({e.basis for e in todo})
+    stored = [LeakageScore.from_row(r) for r in queries.score_rows(con, bases, DETECTOR_VERSION)]
+    have = {s.basis for s in stored}
+    # the dataset checks run only when something is scored: items decided again from stored scores
+    # (a changed threshold) were checked when they were scored
+    check = any(e.basis not in have for e in todo)
+    checked = checked_items(con, list(contents), [e.item for e in todo]) if check else []
+    return LeakageBatch(
+        todo=todo,
+        stored=stored,
+        checked=checked,
+        # items decided in earlier runs were checked then: check the new ones against everything
+        focus=None if len(todo) == len(checked) else frozenset(e.item.item_id for e in todo),
+        phashes=queries.image_phashes(con, sorted({g for i in checked for g in graphic_ids(i)})),
+        policy=policy,
+        provenance=Provenance.for_run(
+            resources.embeddings,
+            policy,
+            ordo_version=index.release.version,
+            config_hash=leakage_hash,
+            code_version=code_version(),
+        ),
+        run_id=run_id,
+        work_keys={e.item.item_id: keys[e.item.item_id] for e in todo},
+        versions=versions,
+        items=len(contents),
+    )
+
+
+def run_batch(batch: LeakageBatch, resources: BuildResources) -> tuple[Rows, LeakageSummary]:
+    """Score what has no scores, decide every item of the batch, run the dataset checks: the rows to
+    store per table and what was done."""
+    summary = LeakageSummary(items=batch.items, decided=len(batch.todo))
+    prov = batch.provenance
+    have = {s.basis for s in batch.stored}
+    to_score = [e for e in batch.todo if e.basis not in have]
+    scores = list(batch.stored)
+    matchers: dict[Any, Any] = {}
+    new_scores: list[LeakageScore] = []
+    if to_score:
+        prov.require_model(resources.embeddings)
+        detection = detect(to_score, resources.embeddings)
+        new_scores, matchers = detection.scores, detection.matchers
+        summary.scored, summary.texts_embedded = len(to_score), detection.texts_embedded
+    decided = decide(
+        batch.todo, scores + new_scores, batch.policy, resources.cfg.thresholds, matchers=matchers
+    )
+    versions = json.dumps(batch.versions, sort_keys=True)
+    rows: Rows = {
+        "leakage_descriptors": [e.descriptor.row(e.item.item_id, prov.ordo_version) for e in batch.todo],
+        "leakage_scores": [s.row(prov) for s in new_scores],
+        "leakage_decisions": [d.row(prov) for d in decided.decisions],
+        "leakage_contexts": [],
+        "rejects": [],
+        "stage_work": [],
+    }
+    for context in decided.contexts:
+        rows["leakage_contexts"].append(context.row(prov))
+        reject = context.reject(prov)
+        summary.masked_spans += context.n_masked_spans
+        if reject is None:
+            summary.kept += 1
+        else:
+            summary.dropped += 1
+            rows["rejects"].append({**reject.row(), "run_id": batch.run_id})
+            summary.reject_lines.append(f"leakage: {reject.record_id}: {reject.reason} ({reject.detail})")
+        rows["stage_work"].append(
+            {
+                "work_key": batch.work_keys[context.item_id],
+                "stage": "leakage",
+                "record_id": context.item_id,
+                "versions": versions,
+                "outcome": "kept" if reject is None else reject.reason,
+                "run_id": batch.run_id,
+                "created_at": prov.created_at,
+            }
+        )
+    if batch.checked:
+        rows["dataset_flags"] = _dataset_flags(batch, resources, summary)
+    return rows, summary
+
+
+def _dataset_flags(
+    batch: LeakageBatch, resources: BuildResources, summary: LeakageSummary
+) -> list[dict[str, Any]]:
+    """Every dataset check over the batch's items, reusing and storing context vectors by content."""
+    embedder = resources.embeddings
+    store = ContextVectors(resources.cache_dir / "context-vectors", embedder.model_sha256, embedder.dim)
+    vector_keys = {i.item_id: store.key(i.context) for i in batch.checked}
+    report = dataset_checks(
+        batch.checked,
+        embedder,
+        batch.policy,
+        phashes=batch.phashes,
+        focus=batch.focus,
+        known_vectors=store.get(vector_keys),
+    )
+    store.put(vector_keys, report.vectors)
+    found = report.summary()
+    summary.flags, summary.blind_solver = found["flagged"], found["blind_solver"]
+    return [f.row(batch.provenance) for f in report.flags]
