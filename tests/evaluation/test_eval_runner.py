@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -144,12 +143,21 @@ def test_refused_request_is_a_failure_not_cached(
     assert (summary.requested, summary.failed) == (1, [])
 
 
-def test_token_bucket_limits_the_rate() -> None:
+def test_token_bucket_limits_the_rate(monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from mmrare.evaluation import client
+
+    now = [0.0]  # a clock only the bucket's sleeps move: no wall time is measured
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    monkeypatch.setattr(client, "time", SimpleNamespace(monotonic=lambda: now[0], sleep=sleep))
     bucket = TokenBucket(rate=50.0, capacity=1.0)
-    start = time.monotonic()
     for _ in range(11):
         bucket.acquire()
-    assert time.monotonic() - start >= 10 / 50 * 0.9
+    assert now[0] == pytest.approx(10 / 50)  # one burst token, then one every 1/50 s
 
 
 def test_concurrency_overlaps_slow_requests(
