@@ -1,12 +1,9 @@
 """The sentence encoder in a child process, so that torch and the caller's Python never share a GIL.
 
-A build runs Python work (curation, drafting, leakage bookkeeping) while the encoder embeds. In one
-process the two take turns at the GIL; in two they do not. :class:`EncoderProcess` is a
-:class:`~mmrare.embedding.model.TextEncoder` whose child runs the very encoder
-:func:`~mmrare.embedding.model.load_encoder` gives (same digest check, offline rules and length
-batching), so a vector never depends on where it was computed. The child is the one worker of a
-"spawn" :class:`~concurrent.futures.ProcessPoolExecutor`: a fresh interpreter, never a fork of the
-caller's threads and locks.
+The child is the one worker of a "spawn" :class:`~concurrent.futures.ProcessPoolExecutor` (a fresh
+interpreter, never a fork of the caller's threads and locks) and runs the very encoder
+:func:`~mmrare.embedding.model.load_encoder` gives: same digest check, offline rules and length
+batching, so a vector never depends on where it was computed.
 """
 
 from __future__ import annotations
@@ -56,8 +53,7 @@ def _encoder() -> Encoder:
 
 
 def _identity() -> tuple[str, str, int]:
-    encoder = _encoder()
-    return encoder.model_id, encoder.model_sha256, encoder.dim
+    return _encoder().model_id, _encoder().model_sha256, _encoder().dim
 
 
 def _encode(texts: list[str], batch_size: int) -> np.ndarray:
@@ -65,12 +61,9 @@ def _encode(texts: list[str], batch_size: int) -> np.ndarray:
 
 
 class EncoderProcess:
-    """The pinned encoder in a child process; requests run one at a time, in the order they came.
-
-    The child starts loading the model at once; the identity properties wait for it. Every failure
-    (a model that does not verify, a child that died, a closed process) is a
-    :class:`~mmrare.errors.FatalError` with a one-line reason. :meth:`close` (or leaving a ``with``
-    block, or this object being collected, or the interpreter exiting) ends the child.
+    """A :class:`~mmrare.embedding.model.TextEncoder` whose child loads the model at once (the identity
+    properties wait for it) and runs requests one at a time, in order. Every failure is a one-line
+    :class:`~mmrare.errors.FatalError`. :meth:`close`, a ``with`` block, collection or exit end the child.
     """
 
     def __init__(
@@ -80,12 +73,8 @@ class EncoderProcess:
         *,
         threads: int | None = None,
     ) -> None:
-        self._pool = ProcessPoolExecutor(
-            max_workers=1,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_load,
-            initargs=(model_dir, expected_sha256, threads),
-        )
+        spawn, loading = multiprocessing.get_context("spawn"), (model_dir, expected_sha256, threads)
+        self._pool = ProcessPoolExecutor(1, spawn, initializer=_load, initargs=loading)
         self._closer = weakref.finalize(self, self._pool.shutdown, wait=True, cancel_futures=True)
         self._identity: Future[tuple[str, str, int]] = self._submit(_identity)
 
@@ -94,7 +83,7 @@ class EncoderProcess:
         out: Future[Any] = Future()
         try:
             done = self._pool.submit(fn, *args)
-        except (RuntimeError, BrokenProcessPool) as exc:  # closed, or the child died earlier
+        except RuntimeError as exc:  # closed, or the child died earlier (BrokenProcessPool)
             out.set_exception(_fatal(exc))
             return out
         done.add_done_callback(lambda f: _settle(out, f))
@@ -139,11 +128,12 @@ class EncoderProcess:
 
 
 def _settle(out: Future[Any], done: Future[Any]) -> None:
+    """Copy ``done`` into ``out``, a failure of the child (or a closed process) as a one-line FatalError."""
     try:
         out.set_result(done.result())
     except (FatalError, BrokenProcessPool, CancelledError) as exc:
         out.set_exception(_fatal(exc))
-    except Exception as exc:  # a bug in a request (bad argument): raised as it is
+    except Exception as exc:  # a bad request (a caller's bug): raised as it is
         out.set_exception(exc)
 
 
