@@ -16,8 +16,7 @@ Layout under ``root/<model_sha256>/``::
 Shards are append-only and immutable, so any number of threads and processes can read while others
 write; each :meth:`EmbeddingCache.embed` call that encodes something writes exactly one shard. The
 in-memory key index is a handful of sorted digest arrays (merged Bentley–Saxe style as shards are
-added), so a lookup is a few vectorised binary searches: 100k cached texts take ~0.2 s in a warm
-cache and ~0.6 s in a freshly opened one (hashing the texts, then paging the vectors in).
+added), so a lookup is a few vectorised binary searches, never a Python loop over the keys.
 """
 
 from __future__ import annotations
@@ -293,7 +292,7 @@ class EmbeddingCache:
         self._lock = threading.Lock()  # the counters
         self._hits = self._misses = self._encoded = 0
         # (start, end) of the latest encoder calls, time.monotonic(): a long-lived process's cache
-        # keeps the last SPANS_KEPT (an N = 2000 build makes ~25 calls), not one per call forever
+        # keeps the last SPANS_KEPT (a build makes a few dozen calls), not one per call forever
         self._spans: collections.deque[tuple[float, float]] = collections.deque(maxlen=SPANS_KEPT)
 
     @property

@@ -45,12 +45,10 @@ PINNED_MODEL_DIM = 384  # all-MiniLM-L6-v2; what the pinned files give (checked 
 _INERT_FILES = frozenset({"README.md", "data_config.json"})
 _NORM_TOLERANCE = 1e-3
 # Padded word pieces per batch. A batch costs what its longest text costs times its size, and the
-# texts a build embeds are short with a long tail (median 19 word pieces, p99 126, max 256): 64 texts
-# padded to one ORDO definition's 256 cost as much as ~800 typical sentences. So a batch holds at most
-# ``batch_size`` texts and at most this many padded word pieces. Measured on 2,000 of an N = 2000
-# build's texts: ~185/s with batches of 64 by character length, ~210-265/s with 512-1536 here; a
-# top-up's leakage descriptors (264 texts, six of them > 128 word pieces): 4.6 s -> 1.4 s. Vectors
-# differ from the old batching by float rounding only (<= 2.5e-7).
+# texts a build embeds are short with a long tail (a few ORDO definitions reach the model's 256 word
+# pieces): 64 texts padded to one long definition cost as much as hundreds of typical sentences. So a
+# batch holds at most ``batch_size`` texts and at most this many padded word pieces (the measurements
+# behind the value are in bench/RESULTS.md).
 TOKEN_BUDGET = 1024
 
 
@@ -119,8 +117,8 @@ def model_digest(model_dir: Path) -> str:
 
     The lines are exactly what ``sha256sum`` prints for the files of :func:`model_files`, so the value
     can be checked with coreutils (recipe at ``PINNED_MODEL_SHA256``). It depends on content and
-    relative names only, never on where the directory lives or on timestamps. Hashing the ~90 MB of
-    weights takes about 0.06 s with a warm page cache (SHA-NI), so there is no digest memo to go stale.
+    relative names only, never on where the directory lives or on timestamps. Hashing the weights is
+    cheap next to loading them, so there is no digest memo to go stale.
     """
     if not model_dir.is_dir():
         raise FatalError(f"embedding model directory {model_dir} does not exist or is not a directory")
