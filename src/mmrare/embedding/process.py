@@ -3,7 +3,9 @@
 The child is the one worker of a "spawn" :class:`~concurrent.futures.ProcessPoolExecutor` (a fresh
 interpreter, never a fork of the caller's threads and locks) and runs the very encoder
 :func:`~mmrare.embedding.model.load_encoder` gives: same digest check, offline rules and length
-batching, so a vector never depends on where it was computed.
+batching, so a vector never depends on where it was computed. Like every spawned child it imports
+the caller's ``__main__`` module first, so a script that starts one keeps its top level under
+``if __name__ == "__main__":``.
 """
 
 from __future__ import annotations
