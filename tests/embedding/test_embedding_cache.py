@@ -214,23 +214,3 @@ def test_real_encoder_through_the_cache(tmp_path: Path, encoder: Encoder) -> Non
     np.testing.assert_allclose(EmbeddingCache(tmp_path, encoder).embed(TEXTS), direct, atol=1e-5)
     assert (cache.directory / "meta.json").is_file() and cache.directory.name == encoder.model_sha256
 
-
-def test_a_deferred_models_load_is_not_a_span_of_encoder_work(
-    tmp_path: Path, make_fake_encoder: Callable[..., Any]
-) -> None:
-    import time
-
-    from mmrare.embedding import PINNED_MODEL_SHA256
-    from mmrare.embedding.model import DeferredEncoder
-
-    loaded_at: list[float] = []
-
-    def slow_load() -> Any:
-        time.sleep(0.2)  # torch's import and the model's load, in miniature
-        loaded_at.append(time.monotonic())
-        return make_fake_encoder(model_sha256=PINNED_MODEL_SHA256)
-
-    cache = EmbeddingCache(tmp_path, DeferredEncoder(slow_load))
-    cache.embed(TEXTS)
-    (span,) = cache.encode_spans()
-    assert span[0] >= loaded_at[0]  # the build's encoder timeline starts when encoding does

@@ -11,6 +11,8 @@ yet stages never import each other; so this layer is its own top-level package.
   :class:`VectorStore`, which also keeps vectors derived from embeddings (leakage's context vectors).
 - :mod:`~mmrare.embedding.index`: :class:`VectorIndex` (exact cosine search with faiss) and
   ``cached_index()``, which builds an index over a corpus once and reloads it afterwards.
+- :mod:`~mmrare.embedding.process`: :class:`EncoderProcess` — the same encoder in a child process,
+  so its torch work never waits for the GIL of the caller's Python.
 
 Typical use::
 
@@ -34,6 +36,7 @@ from mmrare.embedding.model import (
     model_digest,
     packaged_model_dir,
 )
+from mmrare.embedding.process import EncoderProcess
 
 __all__ = [
     "MODEL_ID",
@@ -41,6 +44,7 @@ __all__ = [
     "CacheStats",
     "EmbeddingCache",
     "Encoder",
+    "EncoderProcess",
     "Hit",
     "TextEncoder",
     "VectorIndex",

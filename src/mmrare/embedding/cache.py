@@ -16,8 +16,7 @@ Layout under ``root/<model_sha256>/``::
 Shards are append-only and immutable, so any number of threads and processes can read while others
 write; each :meth:`EmbeddingCache.embed` call that encodes something writes exactly one shard. The
 in-memory key index is a handful of sorted digest arrays (merged Bentley–Saxe style as shards are
-added), so a lookup is a few vectorised binary searches: 100k cached texts take ~0.2 s in a warm
-cache and ~0.6 s in a freshly opened one (hashing the texts, then paging the vectors in).
+added), so a lookup is a few vectorised binary searches, never a Python loop over the keys.
 """
 
 from __future__ import annotations
@@ -38,7 +37,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mmrare.embedding.model import DeferredEncoder, TextEncoder, as_text_list, checked_vectors
+from mmrare.embedding.model import TextEncoder, as_text_list, checked_vectors
 from mmrare.errors import FatalError
 
 CACHE_FORMAT = "mmrare-embedding-cache/1"
@@ -292,8 +291,8 @@ class EmbeddingCache:
         self._store = VectorStore(directory, int(encoder.dim), meta, what="embedding cache")
         self._lock = threading.Lock()  # the counters
         self._hits = self._misses = self._encoded = 0
-        # (start, end) of the latest encoder calls, time.monotonic(): a long-lived build service's cache
-        # keeps the last SPANS_KEPT (an N = 2000 build makes ~25 calls), not one per call forever
+        # (start, end) of the latest encoder calls, time.monotonic(): a long-lived process's cache
+        # keeps the last SPANS_KEPT (a build makes a few dozen calls), not one per call forever
         self._spans: collections.deque[tuple[float, float]] = collections.deque(maxlen=SPANS_KEPT)
 
     @property
@@ -355,10 +354,8 @@ class EmbeddingCache:
         if missing.size and self._store.refresh():
             missing = self._store.fill(keys, vectors, missing)
         if missing.size:
-            # a deferred model loads first: the span is the encoder's work, not its start-up
-            encoder = self._encoder.loaded() if isinstance(self._encoder, DeferredEncoder) else self._encoder
             started = time.monotonic()
-            fresh = encoder.encode(
+            fresh = self._encoder.encode(
                 [unique_texts[i] for i in missing], batch_size=self._batch_size, show_progress=show_progress
             )
             with self._lock:

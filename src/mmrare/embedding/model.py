@@ -20,14 +20,12 @@ import hashlib
 import importlib.resources
 import os
 import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
-from mmrare.embedding.cpushare import encoder_threads
 from mmrare.errors import FatalError
 
 if TYPE_CHECKING:
@@ -47,12 +45,10 @@ PINNED_MODEL_DIM = 384  # all-MiniLM-L6-v2; what the pinned files give (checked 
 _INERT_FILES = frozenset({"README.md", "data_config.json"})
 _NORM_TOLERANCE = 1e-3
 # Padded word pieces per batch. A batch costs what its longest text costs times its size, and the
-# texts a build embeds are short with a long tail (median 19 word pieces, p99 126, max 256): 64 texts
-# padded to one ORDO definition's 256 cost as much as ~800 typical sentences. So a batch holds at most
-# ``batch_size`` texts and at most this many padded word pieces. Measured on 2,000 of an N = 2000
-# build's texts: ~185/s with batches of 64 by character length, ~210-265/s with 512-1536 here; a
-# top-up's leakage descriptors (264 texts, six of them > 128 word pieces): 4.6 s -> 1.4 s. Vectors
-# differ from the old batching by float rounding only (<= 2.5e-7).
+# texts a build embeds are short with a long tail (a few ORDO definitions reach the model's 256 word
+# pieces): 64 texts padded to one long definition cost as much as hundreds of typical sentences. So a
+# batch holds at most ``batch_size`` texts and at most this many padded word pieces (the measurements
+# behind the value are in bench/RESULTS.md).
 TOKEN_BUDGET = 1024
 
 
@@ -72,21 +68,6 @@ class TextEncoder(Protocol):
     def encode(
         self, texts: Sequence[str], batch_size: int = 64, show_progress: bool = False
     ) -> np.ndarray: ...
-
-
-# Encoder.thread_use: per torch thread count (a string, for JSON), seconds, texts and word pieces
-ThreadUse = dict[str, dict[str, float]]
-
-
-def thread_use_since(now: ThreadUse, before: ThreadUse) -> ThreadUse:
-    """Encoder use between two readings of ``thread_use`` (thread counts with no new texts left out)."""
-    since = {}
-    for threads, use in now.items():
-        earlier = before.get(threads, {})
-        delta = {name: value - earlier.get(name, 0) for name, value in use.items()}
-        if delta["texts"]:
-            since[threads] = {**delta, "seconds": round(delta["seconds"], 3)}
-    return since
 
 
 def available_cpus() -> int:
@@ -136,8 +117,8 @@ def model_digest(model_dir: Path) -> str:
 
     The lines are exactly what ``sha256sum`` prints for the files of :func:`model_files`, so the value
     can be checked with coreutils (recipe at ``PINNED_MODEL_SHA256``). It depends on content and
-    relative names only, never on where the directory lives or on timestamps. Hashing the ~90 MB of
-    weights takes about 0.06 s with a warm page cache (SHA-NI), so there is no digest memo to go stale.
+    relative names only, never on where the directory lives or on timestamps. Hashing the weights is
+    cheap next to loading them, so there is no digest memo to go stale.
     """
     if not model_dir.is_dir():
         raise FatalError(f"embedding model directory {model_dir} does not exist or is not a directory")
@@ -184,8 +165,6 @@ class Encoder:
         self._threads = threads
         self._dim = _embedding_dim(model)
         self._lock = threading.Lock()
-        self._use: dict[int, list[float]] = {}  # torch threads -> [seconds, texts, word pieces]
-        self._use_lock = threading.Lock()  # read while a call holds self._lock
 
     @property
     def model_id(self) -> str:
@@ -219,9 +198,7 @@ class Encoder:
         """Embed ``texts`` as an ``(len(texts), dim)`` float32 array of unit-length rows, in input order.
 
         Batches group texts of similar length in word pieces (:func:`length_batches`), so little is
-        padded. Before each batch the torch thread count is chosen again
-        (:func:`~mmrare.embedding.cpushare.encoder_threads`), so a long call gives a core back to
-        Python work that starts beside it, and takes it again when that work ends.
+        padded. The torch thread count was set once, when the model loaded.
         """
         batch = as_text_list(texts)
         if not batch:
@@ -230,9 +207,6 @@ class Encoder:
         with self._lock:
             lengths = self._token_lengths(batch)
             for rows in length_batches(lengths, max(1, batch_size), TOKEN_BUDGET):
-                threads = encoder_threads(self._threads)
-                self._apply_threads(threads)
-                started = time.perf_counter()
                 vectors = self._model.encode(
                     [batch[i] for i in rows],
                     batch_size=len(rows),
@@ -240,26 +214,8 @@ class Encoder:
                     convert_to_numpy=True,
                     normalize_embeddings=True,
                 )
-                self._tally(threads, time.perf_counter() - started, rows, lengths)
                 out[rows] = checked_vectors(vectors, len(rows), self._dim, source=f"model {self._model_id}")
         return out
-
-    def thread_use(self) -> ThreadUse:
-        """Seconds, texts and word pieces this encoder has encoded with each torch thread count
-        (keyed by the count as a string, for JSON): beside marked Python work it runs one thread
-        fewer (see :mod:`~mmrare.embedding.cpushare`), and the pace of each shows what that costs."""
-        with self._use_lock:
-            return {
-                str(threads): {"seconds": seconds, "texts": int(texts), "word_pieces": int(pieces)}
-                for threads, (seconds, texts, pieces) in sorted(self._use.items())
-            }
-
-    def _tally(self, threads: int, seconds: float, rows: list[int], lengths: list[int]) -> None:
-        with self._use_lock:
-            use = self._use.setdefault(threads, [0.0, 0, 0])
-            use[0] += seconds
-            use[1] += len(rows)
-            use[2] += sum(lengths[i] for i in rows)
 
     def _token_lengths(self, texts: list[str]) -> list[int]:
         """Word pieces per text as the model will see it (special tokens included, truncated)."""
@@ -268,55 +224,8 @@ class Encoder:
         )
         return [len(ids) for ids in encoded["input_ids"]]
 
-    def _apply_threads(self, threads: int) -> None:
-        """Set torch's thread count for this call (OpenMP keeps it per calling thread, and callers
-        use worker threads)."""
-        import torch
-
-        if torch.get_num_threads() != threads:
-            torch.set_num_threads(threads)
-
     def __repr__(self) -> str:
         return f"Encoder({self._model_id!r}, sha256={self._model_sha256[:12]}, dim={self._dim})"
-
-
-class DeferredEncoder:
-    """The pinned encoder's identity now, its model on the first :meth:`encode` (``load``).
-
-    An :class:`~mmrare.embedding.cache.EmbeddingCache` needs the model only for texts it has not
-    seen: a top-up whose drafts need only cached label vectors then never waits for torch and the
-    model (seconds) before drafting. ``load`` must return the encoder ``load_encoder`` gives for the
-    pinned digest; a different identity is an error, not a silent cache mix-up.
-    """
-
-    def __init__(self, load: Callable[[], TextEncoder]) -> None:
-        self._load = load
-
-    @property
-    def model_id(self) -> str:
-        return MODEL_ID
-
-    @property
-    def model_sha256(self) -> str:
-        return PINNED_MODEL_SHA256
-
-    @property
-    def dim(self) -> int:
-        return PINNED_MODEL_DIM
-
-    def loaded(self) -> TextEncoder:
-        """The model, loaded now if it is not yet (the cache calls this before it times a call, so
-        a build's encoder timeline shows the load apart from the encoding)."""
-        encoder = self._load()
-        if (encoder.model_sha256, encoder.dim) != (PINNED_MODEL_SHA256, PINNED_MODEL_DIM):
-            raise FatalError(
-                f"deferred encoder loaded {encoder.model_sha256[:12]} (dim {encoder.dim}), "
-                f"expected the pinned {PINNED_MODEL_SHA256[:12]} (dim {PINNED_MODEL_DIM})"
-            )
-        return encoder
-
-    def encode(self, texts: Sequence[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
-        return self.loaded().encode(texts, batch_size=batch_size, show_progress=show_progress)
 
 
 def load_encoder(

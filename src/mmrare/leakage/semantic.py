@@ -12,7 +12,7 @@ sees one large batch and a re-run encodes only text it has never seen.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -36,26 +36,6 @@ class Embedder(Protocol):
     def model_sha256(self) -> str: ...
 
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
-
-
-@runtime_checkable
-class QueuedEmbedder(Embedder, Protocol):
-    """An :class:`Embedder` with texts already queued for embedding in the background (a build's
-    prefetch of drafted texts). :class:`~mmrare.leakage.detect.DetectionWaves` embeds what is not queued
-    at once, and scores items in the order the queue reaches their texts, while it still runs.
-    """
-
-    def positions(self, texts: Sequence[str]) -> list[int]:
-        """Each text's place in the queue, -1 when it is not queued."""
-        ...
-
-    def wait_through(self, position: int) -> None:
-        """Block until every queued text up to ``position`` is embedded (or the queue gave up)."""
-        ...
-
-    def embed_beside(self, texts: Sequence[str]) -> np.ndarray:
-        """Vectors now, beside the queue: for texts not queued, or queued and already embedded."""
-        ...
 
 
 class _Encoding(Protocol):
@@ -99,8 +79,7 @@ def as_embedder(obj: Embedder | _Encoding) -> Embedder:
 
 
 class TextBatch:
-    """Collects texts from many items, embeds them (in one call, or part by part with :meth:`fill`),
-    hands rows back by ticket."""
+    """Collects texts from many items, embeds them in one call, hands rows back by ticket."""
 
     def __init__(self) -> None:
         self._texts: list[str] = []
@@ -121,20 +100,8 @@ class TextBatch:
     def __len__(self) -> int:
         return len(self._texts)
 
-    def texts_of(self, tickets: Iterable[int]) -> list[str]:
-        """The texts of ``tickets``."""
-        return [self._texts[t] for t in tickets]
-
     def embed(self, embedder: Embedder) -> None:
         self._vectors = np.asarray(embedder.embed(self._texts), dtype=np.float32) if self._texts else None
-
-    def fill(self, tickets: Sequence[int], vectors: np.ndarray) -> None:
-        """Set the rows of ``tickets``; the other rows stay as they are (zeros until filled)."""
-        if not len(tickets):
-            return
-        if self._vectors is None:
-            self._vectors = np.zeros((len(self._texts), vectors.shape[1]), dtype=np.float32)
-        self._vectors[list(tickets)] = vectors
 
     def rows(self, tickets: Sequence[int]) -> np.ndarray:
         if self._vectors is None:
