@@ -104,3 +104,10 @@ def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         row = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()
         counts[name] = int(row[0]) if row else 0
     return counts
+
+
+def rejects_by_reason(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
+    """(stage, reason, count) of the ``rejects`` table, commonest first, for status output and the report."""
+    return con.execute(
+        "SELECT stage, reason, count(*) FROM rejects GROUP BY ALL ORDER BY 3 DESC, 1, 2"
+    ).fetchall()

@@ -17,6 +17,8 @@ from typing import Any
 
 import duckdb
 
+from mmrare.warehouse.db import rejects_by_reason
+
 TRACKS = ("diagnosis", "examination", "treatment", "cross_image")
 
 
@@ -46,7 +48,7 @@ def collect(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         "SELECT track, flag, count(DISTINCT item_id) FROM dataset_flags WHERE flagged"
         " GROUP BY ALL ORDER BY 1, 2",
     )
-    rejects = _rows(con, "SELECT stage, reason, count(*) FROM rejects GROUP BY ALL ORDER BY 3 DESC, 1, 2")
+    rejects = rejects_by_reason(con)
     diagnoses = _rows(
         con, "SELECT coalesce(code, '(none)'), coalesce(label, reason), count(*) FROM case_diagnoses"
         " GROUP BY ALL ORDER BY 3 DESC, 1 LIMIT 30",

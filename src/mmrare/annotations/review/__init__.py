@@ -10,7 +10,8 @@ DuckDB connection + the write lock; see its docstring for the concurrency rule):
 - ``itemview`` / ``highlight``: what the item page shows; ``labelstudio``: export / import;
 - ``web``: the FastAPI app (imported only by ``mmrare review serve`` and tests).
 
-The final outcome of an item is defined in SQL (``review_outcomes`` / ``accepted_items`` in
+Every statement they run is a function of :mod:`mmrare.warehouse.queries.review`; this package holds
+no SQL. The final outcome of an item is defined in SQL (``review_outcomes`` / ``accepted_items`` in
 migration 006), so release builds and this package read one rule. Importing this package does not
 import FastAPI.
 """

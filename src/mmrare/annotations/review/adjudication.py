@@ -11,25 +11,23 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 
-import duckdb
-
 from mmrare.annotations.review.drafts import load_item
 from mmrare.annotations.review.errors import Conflict, InvalidInput
-from mmrare.annotations.review.records import DECISIONS, Adjudication, EditInput, Outcome, insert
+from mmrare.annotations.review.records import DECISIONS, Adjudication, EditInput, Outcome
 from mmrare.annotations.review.store import ReviewStore
 from mmrare.annotations.review.submit import check_reject_reason, require_active
 from mmrare.annotations.review.versions import add_version, ensure_version0, get_version
+from mmrare.warehouse.queries import review as queries
+from mmrare.warehouse.queries.review import Cursor
 
 
-def ready_outcome(cur: duckdb.DuckDBPyConnection, item_id: str) -> Outcome:
+def ready_outcome(cur: Cursor, item_id: str) -> Outcome:
     """The item's outcome once all its reviews are in; :class:`Conflict` before that.
 
     Also guards the adjudication *page*: an item still open for review never shows its verdicts, so
     an adjudicator who is also a reviewer cannot see colleagues' verdicts before giving their own.
     """
-    state = cur.execute(
-        f"SELECT {Outcome.COLUMNS} FROM review_outcomes WHERE item_id = ?", [item_id]
-    ).fetchone()
+    state = queries.outcome(cur, item_id)
     outcome = Outcome.from_row(state) if state else None
     if outcome is None or outcome.n_reviews < outcome.required_reviews:
         raise Conflict(f"item {item_id} has not had its reviews yet; adjudicate after them")
@@ -64,9 +62,7 @@ def adjudicate(
         require_active(cur, adjudicator, adjudicator=True)
         item = load_item(cur, item_id)
         ready_outcome(cur, item_id)
-        if cur.execute(
-            "SELECT 1 FROM reviews WHERE item_id = ? AND annotator = ?", [item_id, adjudicator]
-        ).fetchone():
+        if queries.has_reviewed(cur, item_id, adjudicator):
             raise Conflict("you reviewed this item; another adjudicator must decide it")
         ensure_version0(cur, item_id, when)
         chosen: int | None = None
@@ -88,14 +84,11 @@ def adjudicate(
             note=note,
             created_at=when,
         )
-        insert(cur, "adjudications", adj.row())
+        queries.insert_adjudication(cur, adj.row())
     return adj
 
 
 def adjudications_for(store: ReviewStore, item_id: str) -> list[Adjudication]:
     with store.read() as cur:
-        rows = cur.execute(
-            f"SELECT {Adjudication.COLUMNS} FROM adjudications WHERE item_id = ? ORDER BY created_at",
-            [item_id],
-        ).fetchall()
+        rows = queries.adjudications(cur, item_id)
     return [Adjudication.from_row(r) for r in rows]

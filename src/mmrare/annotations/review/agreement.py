@@ -16,6 +16,7 @@ from typing import Any
 
 from mmrare.annotations.review.records import VERDICTS
 from mmrare.annotations.review.store import ReviewStore
+from mmrare.warehouse.queries import review as queries
 
 
 def cohen_kappa(a: Sequence[str], b: Sequence[str]) -> float | None:
@@ -124,11 +125,7 @@ def track_agreement(track: str, verdicts: Mapping[str, Mapping[str, str]]) -> Tr
 def agreement_stats(store: ReviewStore) -> AgreementReport:
     """Kappas over every item with at least two reviews."""
     with store.read() as cur:
-        rows = cur.execute(
-            "SELECT r.item_id, q.track, r.annotator, r.verdict FROM reviews r JOIN qa_items q USING (item_id)"
-            " WHERE r.item_id IN (SELECT item_id FROM reviews GROUP BY item_id HAVING count(*) >= 2)"
-            " ORDER BY r.item_id, r.annotator"
-        ).fetchall()
+        rows = queries.double_review_verdicts(cur)
     everything: dict[str, dict[str, str]] = defaultdict(dict)
     per_track: dict[str, dict[str, dict[str, str]]] = defaultdict(lambda: defaultdict(dict))
     for item_id, track, annotator, verdict in rows:

@@ -12,8 +12,9 @@ import secrets
 from datetime import UTC, datetime
 
 from mmrare.annotations.review.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from mmrare.annotations.review.records import Annotator, insert
+from mmrare.annotations.review.records import Annotator
 from mmrare.annotations.review.store import ReviewStore
+from mmrare.warehouse.queries import review as queries
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 RESERVED_NAMES = frozenset({"drafter"})
@@ -31,13 +32,12 @@ def add_annotator(store: ReviewStore, name: str, *, adjudicator: bool = False) -
         )
     token = secrets.token_urlsafe(32)
     with store.write() as cur:
-        if cur.execute("SELECT 1 FROM annotators WHERE lower(name) = lower(?)", [name]).fetchone():
+        if queries.annotator_name_taken(cur, name):
             raise Conflict(
                 f"annotator {name!r} exists; use `mmrare review reset-token {name}` for a new token"
             )
-        insert(
+        queries.insert_annotator(
             cur,
-            "annotators",
             {
                 "name": name,
                 "token_sha256": token_sha256(token),
@@ -53,9 +53,8 @@ def reset_token(store: ReviewStore, name: str) -> str:
     """Issue a new token for ``name``; the old one stops working."""
     token = secrets.token_urlsafe(32)
     with store.write() as cur:
-        if not cur.execute("SELECT 1 FROM annotators WHERE name = ?", [name]).fetchone():
+        if not queries.set_token_sha256(cur, name, token_sha256(token)):
             raise NotFound(f"no annotator {name!r}")
-        cur.execute("UPDATE annotators SET token_sha256 = ? WHERE name = ?", [token_sha256(token), name])
     return token
 
 
@@ -64,10 +63,7 @@ def authenticate(store: ReviewStore, token: str) -> Annotator:
     if not token or len(token) > 256:
         raise NotAllowed("unknown token")
     with store.read() as cur:
-        row = cur.execute(
-            "SELECT name, is_adjudicator, active FROM annotators WHERE token_sha256 = ?",
-            [token_sha256(token.strip())],
-        ).fetchone()
+        row = queries.annotator_by_token(cur, token_sha256(token.strip()))
     if row is None or not row[2]:
         raise NotAllowed("unknown or inactive token")
     return Annotator(row[0], bool(row[1]), bool(row[2]))
@@ -76,9 +72,7 @@ def authenticate(store: ReviewStore, token: str) -> Annotator:
 def get_annotator(store: ReviewStore, name: str) -> Annotator:
     """The annotator called ``name`` (active or not), or :class:`NotFound`."""
     with store.read() as cur:
-        row = cur.execute(
-            "SELECT name, is_adjudicator, active FROM annotators WHERE name = ?", [name]
-        ).fetchone()
+        row = queries.annotator_by_name(cur, name)
     if row is None:
         raise NotFound(f"no annotator {name!r}")
     return Annotator(row[0], bool(row[1]), bool(row[2]))
@@ -86,5 +80,5 @@ def get_annotator(store: ReviewStore, name: str) -> Annotator:
 
 def list_annotators(store: ReviewStore) -> list[Annotator]:
     with store.read() as cur:
-        rows = cur.execute("SELECT name, is_adjudicator, active FROM annotators ORDER BY name").fetchall()
+        rows = queries.annotators(cur)
     return [Annotator(r[0], bool(r[1]), bool(r[2])) for r in rows]

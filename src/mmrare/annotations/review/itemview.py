@@ -11,14 +11,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import duckdb
-
 from mmrare.annotations.review.drafts import load_item
 from mmrare.annotations.review.highlight import Segment, segments
 from mmrare.annotations.review.records import ItemVersion
 from mmrare.annotations.review.store import ReviewStore
 from mmrare.annotations.review.versions import get_version
 from mmrare.items import QAItem
+from mmrare.warehouse.queries import review as queries
+from mmrare.warehouse.queries.review import Cursor
 
 REVIEW_VERSION = 0
 
@@ -71,26 +71,11 @@ class ItemPage:
     dataset_flags: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _sentence_texts(cur: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, str]:
-    if not ids:
-        return {}
-    rows = cur.execute(
-        "SELECT sentence_id, text FROM sentences WHERE list_contains(?, sentence_id)", [ids]
-    ).fetchall()
-    return {r[0]: r[1] for r in rows}
-
-
-def _images(cur: duckdb.DuckDBPyConnection, item: QAItem, evidence: tuple[str, ...]) -> list[ImageView]:
+def _images(cur: Cursor, item: QAItem, evidence: tuple[str, ...]) -> list[ImageView]:
     out = []
     for slot in item.images:
-        fig = cur.execute(
-            "SELECT label, trim(caption_title || ' ' || caption_text) FROM figures WHERE figure_id = ?",
-            [slot.figure_id],
-        ).fetchone()
-        ok = cur.execute(
-            "SELECT 1 FROM graphics WHERE graphic_id = ? AND status = 'ok' AND path IS NOT NULL",
-            [slot.graphic_id],
-        ).fetchone()
+        fig = queries.figure_caption(cur, slot.figure_id)
+        ok = queries.decoded_graphic(cur, slot.graphic_id)
         out.append(
             ImageView(
                 position=slot.position,
@@ -111,28 +96,15 @@ def load_item_page(store: ReviewStore, item_id: str, version: int = REVIEW_VERSI
     with store.read() as cur:
         item = load_item(cur, item_id)
         shown = get_version(cur, item_id, version)
-        lc = cur.execute(
-            "SELECT masked_context, status, reason, flags, basis FROM latest_leakage_contexts"
-            " WHERE item_id = ?",
-            [item_id],
-        ).fetchone()
+        lc = queries.latest_leakage_context(cur, item_id)
         decisions: list[LeakageRow] = []
         flags: list[dict[str, Any]] = []
         if lc is not None:
-            rows = cur.execute(
-                "SELECT action, detector, reason, matched_text, score, threshold, sentence_id"
-                " FROM leakage_decisions WHERE item_id = ? AND basis = ? ORDER BY start NULLS LAST, detector",
-                [item_id, lc[4]],
-            ).fetchall()
-            decisions = [LeakageRow(*r) for r in rows]
-        for flag, other, score, threshold in cur.execute(
-            "SELECT flag, other_item_id, score, threshold FROM dataset_flags"
-            " WHERE item_id = ? AND flagged ORDER BY flag, other_item_id",
-            [item_id],
-        ).fetchall():
+            decisions = [LeakageRow(*r) for r in queries.leakage_decisions(cur, item_id, lc[4])]
+        for flag, other, score, threshold in queries.dataset_flags(cur, item_id):
             flags.append({"flag": flag, "other_item_id": other, "score": score, "threshold": threshold})
         ids = list(dict.fromkeys([*shown.evidence_sentence_ids, *item.context_sentence_ids]))
-        texts = _sentence_texts(cur, ids)
+        texts = queries.sentence_texts(cur, ids)
         images = _images(cur, item, shown.evidence_figure_ids)
     context = lc[0] if lc is not None else item.context
     evidence = [ContextSentence(s, texts.get(s, ""), True) for s in shown.evidence_sentence_ids]
@@ -165,8 +137,5 @@ def image_file(store: ReviewStore, graphic_id: str) -> tuple[str, str | None] | 
     The image route serves only these paths, so no request can name an arbitrary file.
     """
     with store.read() as cur:
-        row = cur.execute(
-            "SELECT path, format FROM graphics WHERE graphic_id = ? AND status = 'ok' AND path IS NOT NULL",
-            [graphic_id],
-        ).fetchone()
+        row = queries.decoded_graphic(cur, graphic_id)
     return (row[0], row[1]) if row else None

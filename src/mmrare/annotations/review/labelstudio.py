@@ -25,6 +25,7 @@ from mmrare.annotations.review.queue import outcomes
 from mmrare.annotations.review.records import REJECT_REASONS, VERDICTS, EditInput
 from mmrare.annotations.review.store import ReviewStore
 from mmrare.annotations.review.submit import submit_review
+from mmrare.warehouse.queries import review as queries
 
 LETTERS = "ABCDEFGHIJ"
 IMAGE_MODES = ("url", "inline", "none")
@@ -211,7 +212,7 @@ def import_annotations(
     if not isinstance(tasks, list):
         raise InvalidInput(f"{path}: expected a JSON list of tasks")
     with store.read() as cur:
-        known = {r[0] for r in cur.execute("SELECT name FROM annotators WHERE active").fetchall()}
+        known = queries.active_annotator_names(cur)
     mapping = dict(annotator_map or {})
     report = ImportReport()
     for task in tasks:

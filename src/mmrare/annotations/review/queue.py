@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from mmrare.annotations.review.records import Outcome
 from mmrare.annotations.review.store import ReviewStore
+from mmrare.warehouse.queries import review as queries
 
 DEFAULT_REQUIRED_REVIEWS = 2
 
@@ -60,33 +61,13 @@ def enqueue(
         raise ValueError("required_reviews must be at least 1")
     wanted = sorted(tracks) if tracks else None
     with store.write() as cur:
-        before = cur.execute("SELECT count(*) FROM review_queue").fetchone()
-        cur.execute(
-            "INSERT INTO review_queue (item_id, required_reviews, enqueued_at)"
-            " SELECT q.item_id, ?, ? FROM qa_items q"
-            " LEFT JOIN latest_leakage_contexts lc USING (item_id)"
-            " WHERE coalesce(lc.status, 'kept') <> 'dropped'"
-            "   AND q.item_id NOT IN (SELECT item_id FROM review_queue)"
-            "   AND (CAST(? AS VARCHAR[]) IS NULL OR list_contains(CAST(? AS VARCHAR[]), q.track))",
-            [required_reviews, datetime.now(UTC), wanted, wanted],
-        )
-        after = cur.execute("SELECT count(*) FROM review_queue").fetchone()
-    return int(after[0] if after else 0) - int(before[0] if before else 0)
+        return queries.enqueue(cur, required_reviews, datetime.now(UTC), wanted)
 
 
 def candidates(store: ReviewStore, annotator: str) -> list[tuple[str, int, int]]:
     """(item_id, reviews so far, reviews required) the annotator could review, best first."""
     with store.read() as cur:
-        rows = cur.execute(
-            "SELECT o.item_id, o.n_reviews, o.required_reviews FROM review_outcomes o"
-            " JOIN review_queue rq USING (item_id)"
-            " JOIN qa_items q USING (item_id)"
-            " WHERE o.outcome = 'pending' AND o.n_reviews < o.required_reviews"
-            "   AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.item_id = o.item_id AND r.annotator = ?)"
-            " ORDER BY o.n_reviews DESC, rq.enqueued_at, q.pmcid, q.track, o.item_id",
-            [annotator],
-        ).fetchall()
-    return [(r[0], int(r[1]), int(r[2])) for r in rows]
+        return queries.candidates(cur, annotator)
 
 
 def next_item(
@@ -119,12 +100,7 @@ class QueueSummary:
 def outcomes(store: ReviewStore, outcome: str | None = None) -> list[Outcome]:
     """Rows of ``review_outcomes`` for queued items (optionally one outcome)."""
     with store.read() as cur:
-        rows = cur.execute(
-            f"SELECT {Outcome.COLUMNS} FROM review_outcomes"
-            " WHERE item_id IN (SELECT item_id FROM review_queue)"
-            " AND (CAST(? AS VARCHAR) IS NULL OR outcome = ?) ORDER BY track, item_id",
-            [outcome, outcome],
-        ).fetchall()
+        rows = queries.queued_outcomes(cur, outcome)
     return [Outcome.from_row(r) for r in rows]
 
 
@@ -134,5 +110,5 @@ def summary(store: ReviewStore, annotator: str) -> QueueSummary:
         counts = by_track.setdefault(o.track, {})
         counts[o.outcome] = counts.get(o.outcome, 0) + 1
     with store.read() as cur:
-        row = cur.execute("SELECT count(*) FROM reviews WHERE annotator = ?", [annotator]).fetchone()
-    return QueueSummary(by_track, int(row[0]) if row else 0, len(candidates(store, annotator)))
+        done = queries.review_count(cur, annotator)
+    return QueueSummary(by_track, done, len(candidates(store, annotator)))

@@ -1,7 +1,8 @@
 """Typed records of the review stage: annotators, item versions, reviews, adjudications, edits.
 
-Rows of the 006 migration's tables become these records at the edge (``from_row``), so the rest of the
-code never passes loose tuples or dicts around.
+Rows of the 006 migration's tables become these records at the edge (``from_row``, reading the column
+order that :mod:`mmrare.warehouse.queries.review` names for each), so the rest of the code never
+passes loose tuples or dicts around; ``row()`` is what the warehouse inserts.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-
-import duckdb
 
 VERDICTS: tuple[str, ...] = ("accept", "edit", "reject")
 DECISIONS: tuple[str, ...] = ("accept", "reject")
@@ -84,14 +83,9 @@ class ItemVersion:
     content_sha256: str
     created_at: datetime | None
 
-    COLUMNS = (
-        "item_id, version, based_on, question, options, answer_index, answer, aliases,"
-        " evidence_sentence_ids, evidence_figure_ids, editor, note, content_sha256, created_at"
-    )
-
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> ItemVersion:
-        """From a row selected with :attr:`COLUMNS`."""
+        """From a row in ``VERSION_COLUMNS`` order (:mod:`mmrare.warehouse.queries.review`)."""
         return cls(
             item_id=row[0],
             version=int(row[1]),
@@ -142,8 +136,6 @@ class Review:
     comment: str
     created_at: datetime
 
-    COLUMNS = "item_id, annotator, verdict, item_version, result_version, reject_reason, comment, created_at"
-
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> Review:
         return cls(row[0], row[1], row[2], int(row[3]), row[4], row[5], row[6], row[7])
@@ -173,8 +165,6 @@ class Adjudication:
     reject_reason: str | None
     note: str
     created_at: datetime
-
-    COLUMNS = "adjudication_id, item_id, adjudicator, decision, item_version, reject_reason, note, created_at"
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> Adjudication:
@@ -206,15 +196,6 @@ class Outcome:
     decided_by: str | None
     decided_at: datetime | None
 
-    COLUMNS = "item_id, track, required_reviews, n_reviews, outcome, final_version, decided_by, decided_at"
-
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> Outcome:
         return cls(row[0], row[1], int(row[2]), int(row[3]), row[4], row[5], row[6], row[7])
-
-
-def insert(cur: duckdb.DuckDBPyConnection, table: str, row: dict[str, Any]) -> None:
-    """Insert one record row (column names quoted: some are SQL keywords)."""
-    cols = ", ".join(f'"{c}"' for c in row)
-    marks = ", ".join("?" for _ in row)
-    cur.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", list(row.values()))

@@ -11,7 +11,8 @@ the same rows at once would make one of them fail with a conflict. The rule here
   are separate connections to the same database and are safe to use from one thread each.
 
 The review modules receive a store, never a path: whoever opens the warehouse (the CLI) decides
-whether it is migrated, and this package does not import the warehouse package.
+whether it is migrated. The cursors, the transaction and every statement come from
+:mod:`mmrare.warehouse.queries.review`; this package holds no SQL and does not import DuckDB.
 """
 
 from __future__ import annotations
@@ -20,40 +21,27 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import duckdb
+from mmrare.warehouse.queries.review import Cursor, reading, transaction
 
 
 class ReviewStore:
     """The warehouse connection plus the single-writer lock (see the module docstring)."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, con: Cursor) -> None:
         self._con = con
         self._lock = threading.Lock()
 
     @contextmanager
-    def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def read(self) -> Iterator[Cursor]:
         """A cursor for queries only; closed afterwards."""
-        cur = self._con.cursor()
-        try:
+        with reading(self._con) as cur:
             yield cur
-        finally:
-            cur.close()
 
     @contextmanager
-    def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def write(self) -> Iterator[Cursor]:
         """A cursor inside one transaction, holding the write lock; commits on success, else rolls back."""
-        with self._lock:
-            cur = self._con.cursor()
-            try:
-                cur.execute("BEGIN TRANSACTION")
-                try:
-                    yield cur
-                except BaseException:
-                    cur.execute("ROLLBACK")
-                    raise
-                cur.execute("COMMIT")
-            finally:
-                cur.close()
+        with self._lock, transaction(self._con) as cur:
+            yield cur
 
     def close(self) -> None:
         self._con.close()

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import duckdb
-
 from mmrare.annotations.review.drafts import load_item
 from mmrare.annotations.review.errors import Conflict, InvalidInput, NotAllowed
-from mmrare.annotations.review.records import REJECT_REASONS, VERDICTS, EditInput, Review, insert
+from mmrare.annotations.review.records import REJECT_REASONS, VERDICTS, EditInput, Review
 from mmrare.annotations.review.store import ReviewStore
 from mmrare.annotations.review.versions import add_version, ensure_version0, get_version
+from mmrare.warehouse.queries import review as queries
+from mmrare.warehouse.queries.review import Cursor
 
 MAX_COMMENT = 4000
 
@@ -29,9 +29,9 @@ def check_reject_reason(reason: str | None, comment: str) -> str:
     return reason
 
 
-def require_active(cur: duckdb.DuckDBPyConnection, name: str, adjudicator: bool = False) -> None:
-    row = cur.execute("SELECT active, is_adjudicator FROM annotators WHERE name = ?", [name]).fetchone()
-    if row is None or not row[0]:
+def require_active(cur: Cursor, name: str, adjudicator: bool = False) -> None:
+    row = queries.annotator_by_name(cur, name)  # (name, is_adjudicator, active)
+    if row is None or not row[2]:
         raise NotAllowed(f"{name!r} is not an active annotator")
     if adjudicator and not row[1]:
         raise NotAllowed(f"{name!r} is not an adjudicator")
@@ -65,17 +65,11 @@ def submit_review(
     with store.write() as cur:
         require_active(cur, annotator)
         item = load_item(cur, item_id)
-        queued = cur.execute(
-            "SELECT o.n_reviews, o.required_reviews, o.outcome FROM review_outcomes o"
-            " JOIN review_queue USING (item_id) WHERE item_id = ?",
-            [item_id],
-        ).fetchone()
+        queued = queries.queue_state(cur, item_id)
         if queued is None:
             raise Conflict(f"item {item_id} is not in the review queue")
-        n_reviews, required, outcome = int(queued[0]), int(queued[1]), queued[2]
-        if cur.execute(
-            "SELECT 1 FROM reviews WHERE item_id = ? AND annotator = ?", [item_id, annotator]
-        ).fetchone():
+        n_reviews, required, outcome = queued
+        if queries.has_reviewed(cur, item_id, annotator):
             raise Conflict(f"you already reviewed item {item_id}")
         if outcome == "dropped_by_leakage":
             raise Conflict(f"item {item_id} was dropped by leakage control; it needs no review")
@@ -92,24 +86,19 @@ def submit_review(
         review = Review(
             item_id, annotator, verdict, shown_version, result_version, reject_reason, comment, when
         )
-        insert(cur, "reviews", review.row())
+        queries.insert_review(cur, review.row())
     return review
 
 
 def my_review(store: ReviewStore, item_id: str, annotator: str) -> Review | None:
     """The annotator's own review of an item (others' reviews are never shown to reviewers)."""
     with store.read() as cur:
-        row = cur.execute(
-            f"SELECT {Review.COLUMNS} FROM reviews WHERE item_id = ? AND annotator = ?", [item_id, annotator]
-        ).fetchone()
+        row = queries.review(cur, item_id, annotator)
     return Review.from_row(row) if row else None
 
 
 def item_reviews(store: ReviewStore, item_id: str) -> list[Review]:
     """All reviews of an item, for adjudicators only."""
     with store.read() as cur:
-        rows = cur.execute(
-            f"SELECT {Review.COLUMNS} FROM reviews WHERE item_id = ? ORDER BY created_at, annotator",
-            [item_id],
-        ).fetchall()
+        rows = queries.reviews(cur, item_id)
     return [Review.from_row(r) for r in rows]

@@ -11,11 +11,11 @@ import hashlib
 import json
 from datetime import datetime
 
-import duckdb
-
 from mmrare.annotations.review.errors import InvalidInput, NotFound
-from mmrare.annotations.review.records import EditInput, ItemVersion, insert
+from mmrare.annotations.review.records import EditInput, ItemVersion
 from mmrare.items import MAX_OPTIONS, MIN_OPTIONS, QAItem
+from mmrare.warehouse.queries import review as queries
+from mmrare.warehouse.queries.review import Cursor
 
 MAX_TEXT = 4000  # characters per field: a form is not a place for whole articles
 
@@ -47,30 +47,21 @@ def content_sha256(
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def get_version(cur: duckdb.DuckDBPyConnection, item_id: str, version: int) -> ItemVersion:
+def get_version(cur: Cursor, item_id: str, version: int) -> ItemVersion:
     """One version (version 0 falls back to the draft when it was never copied)."""
-    row = cur.execute(
-        f"SELECT {ItemVersion.COLUMNS} FROM item_versions_all WHERE item_id = ? AND version = ?",
-        [item_id, version],
-    ).fetchone()
+    row = queries.item_version(cur, item_id, version)
     if row is None:
         raise NotFound(f"item {item_id!r} has no version {version}")
     return ItemVersion.from_row(row)
 
 
-def list_versions(cur: duckdb.DuckDBPyConnection, item_id: str) -> list[ItemVersion]:
-    rows = cur.execute(
-        f"SELECT {ItemVersion.COLUMNS} FROM item_versions_all WHERE item_id = ? ORDER BY version", [item_id]
-    ).fetchall()
-    return [ItemVersion.from_row(r) for r in rows]
+def list_versions(cur: Cursor, item_id: str) -> list[ItemVersion]:
+    return [ItemVersion.from_row(r) for r in queries.item_versions(cur, item_id)]
 
 
-def ensure_version0(cur: duckdb.DuckDBPyConnection, item_id: str, now: datetime) -> None:
+def ensure_version0(cur: Cursor, item_id: str, now: datetime) -> None:
     """Copy the draft into ``item_versions`` as version 0 (once), hashed like every other version."""
-    exists = cur.execute(
-        "SELECT 1 FROM item_versions WHERE item_id = ? AND version = 0", [item_id]
-    ).fetchone()
-    if exists:
+    if queries.has_stored_version0(cur, item_id):
         return
     draft = get_version(cur, item_id, 0)
     sha = content_sha256(
@@ -82,10 +73,10 @@ def ensure_version0(cur: duckdb.DuckDBPyConnection, item_id: str, now: datetime)
         draft.evidence_figure_ids,
     )
     row = draft.row() | {"content_sha256": sha, "created_at": now, "editor": "drafter"}
-    insert(cur, "item_versions", row)
+    queries.insert_item_version(cur, row)
 
 
-def validate_edit(cur: duckdb.DuckDBPyConnection, item: QAItem, edit: EditInput) -> EditInput:
+def validate_edit(cur: Cursor, item: QAItem, edit: EditInput) -> EditInput:
     """The edit with whitespace tidied, or :class:`InvalidInput` naming the field that is wrong.
 
     Evidence must point into the item's own article (sentences) and at images the model is shown
@@ -111,13 +102,7 @@ def validate_edit(cur: duckdb.DuckDBPyConnection, item: QAItem, edit: EditInput)
     if not sentences and not figures:
         raise InvalidInput("evidence: keep at least one evidence sentence or image")
     if sentences:
-        known = {
-            r[0]
-            for r in cur.execute(
-                "SELECT sentence_id FROM sentences WHERE pmcid = ? AND list_contains(?, sentence_id)",
-                [item.pmcid, list(sentences)],
-            ).fetchall()
-        } | set(item.context_sentence_ids)
+        known = queries.case_sentence_ids(cur, item.pmcid, sentences) | set(item.context_sentence_ids)
         unknown = [s for s in sentences if s not in known]
         if unknown:
             raise InvalidInput(f"evidence: {', '.join(unknown)} is not a sentence of {item.pmcid}")
@@ -129,7 +114,7 @@ def validate_edit(cur: duckdb.DuckDBPyConnection, item: QAItem, edit: EditInput)
 
 
 def add_version(
-    cur: duckdb.DuckDBPyConnection,
+    cur: Cursor,
     item: QAItem,
     base: ItemVersion,
     edit: EditInput,
@@ -156,10 +141,7 @@ def add_version(
     )
     if sha == base_sha:
         raise InvalidInput("the edit changes nothing; accept the item instead")
-    row = cur.execute(
-        "SELECT coalesce(max(version), 0) FROM item_versions WHERE item_id = ?", [item.item_id]
-    ).fetchone()
-    number = int(row[0]) + 1 if row else 1
+    number = queries.last_version(cur, item.item_id) + 1
     version = ItemVersion(
         item_id=item.item_id,
         version=number,
@@ -176,5 +158,5 @@ def add_version(
         content_sha256=sha,
         created_at=now,
     )
-    insert(cur, "item_versions", version.row())
+    queries.insert_item_version(cur, version.row())
     return version
