@@ -210,8 +210,8 @@ def _print_rejects(lines: list[str]) -> None:
 def status(config: ConfigOption = None) -> None:
     """Row counts per table and the last run."""
     cfg = _config(config)
-    from mmrare.warehouse.db import connect, table_counts
-    from mmrare.warehouse.runs import last_run, rejects_by_reason
+    from mmrare.warehouse.db import connect, rejects_by_reason, table_counts
+    from mmrare.warehouse.runs import last_run
 
     try:
         con = connect(cfg.warehouse_path, read_only=True)

@@ -106,8 +106,8 @@ class ThresholdsConfig(BaseModel):
 class EmbeddingConfig(BaseModel):
     """Where the sentence encoder runs; never changes a vector, so it is outside every hash."""
 
-    # its own process (mmrare.embedding.remote): no GIL shared with the build's Python, and the model
-    # loads on the other core while the build starts; false: a thread of the build's process
+    # its own process (mmrare.embedding.process): no GIL shared with the build's Python;
+    # false: the build's own process
     process: bool = True
 
 

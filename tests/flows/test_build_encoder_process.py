@@ -7,12 +7,12 @@ from pathlib import Path
 
 import psutil
 import pytest
-from mmrare.embedding.process import EncoderProcess
 from typer.testing import CliRunner
 from warehouse_rows import CONTENT_TABLES, warehouse_rows
 
 from mmrare.cli import app
 from mmrare.config import load_config
+from mmrare.embedding.process import EncoderProcess
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()

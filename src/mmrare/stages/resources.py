@@ -17,8 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mmrare.config import Config
+from mmrare.errors import FatalError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import numpy as np
+
     from mmrare.embedding import EmbeddingCache, TextEncoder, VectorIndex
     from mmrare.ontology.index import OrdoIndex
     from mmrare.ontology.linking import Linker
@@ -96,13 +101,12 @@ class BuildResources:
 
     @property
     def embeddings(self) -> EmbeddingCache:
-        """Vectors keyed by sha256(model + text); the model loads only when a text is not cached."""
+        """Vectors keyed by sha256(model + text); the model loads only when a text is not cached,
+        so a build that only re-decides from stored scores never starts it."""
         from mmrare.embedding import EmbeddingCache
-        from mmrare.embedding.model import DeferredEncoder
 
         return self._get(  # type: ignore[no-any-return]
-            "embeddings",
-            lambda: EmbeddingCache(self.cache_dir / "embeddings", DeferredEncoder(lambda: self.encoder)),
+            "embeddings", lambda: EmbeddingCache(self.cache_dir / "embeddings", _PinnedEncoder(self))
         )
 
     @property
@@ -162,3 +166,20 @@ class BuildResources:
         close = getattr(encoder, "close", None)
         if close is not None:
             close()
+
+
+class _PinnedEncoder:
+    """The pinned model's identity without loading it; ``encode`` loads the build's encoder."""
+
+    def __init__(self, resources: BuildResources) -> None:
+        from mmrare.embedding import MODEL_ID, PINNED_MODEL_SHA256
+        from mmrare.embedding.model import PINNED_MODEL_DIM
+
+        self.model_id, self.model_sha256, self.dim = MODEL_ID, PINNED_MODEL_SHA256, PINNED_MODEL_DIM
+        self._resources = resources
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+        encoder = self._resources.encoder
+        if encoder.model_sha256 != self.model_sha256:  # load_encoder verified it; say so if not
+            raise FatalError(f"encoder {encoder.model_sha256} is not the pinned model {self.model_sha256}")
+        return encoder.encode(texts, batch_size=batch_size, show_progress=show_progress)

@@ -94,8 +94,3 @@ def upsert_ingest_manifest(con: duckdb.DuckDBPyConnection, rows: Iterable[dict[s
         n += 1
     return n
 
-
-def rejects_by_reason(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
-    """(stage, reason, count) of every reject, most frequent first."""
-    rows = con.execute("SELECT stage, reason, count(*) FROM rejects GROUP BY ALL ORDER BY 3 DESC, 1, 2")
-    return [(r[0], r[1], r[2]) for r in rows.fetchall()]
