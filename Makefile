@@ -24,6 +24,7 @@ run: $(STAMP)
 	$(BIN)/mmrare report
 
 test: $(STAMP)
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -19,16 +19,11 @@ def shared_dir() -> Path:
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test sees the developer's MMRARE_* overrides.
+    """No test sees the developer's MMRARE_* overrides; monkeypatch puts them back afterwards.
 
-    Builds keep the encoder in their own process here: the suite runs many small builds, and each
-    encoder process would import torch again (seconds each). The encoder process itself is tested in
-    tests/embedding/test_remote.py, and a build with it in tests/flows/test_build_encoder_process.py;
-    both set ``MMRARE_EMBEDDING__PROCESS`` back to true.
-    """
+    Builds run with the production defaults (the encoder in its own process, threads)."""
     import os
 
     for key in list(os.environ):
         if key.startswith("MMRARE_"):
             monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("MMRARE_EMBEDDING__PROCESS", "false")

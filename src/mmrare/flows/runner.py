@@ -14,10 +14,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
-import pyarrow as pa
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
@@ -29,6 +27,10 @@ from mmrare.flows.runners import fewest_chunks
 from mmrare.stages.base import Done, Rows, Stage, merge_rows
 from mmrare.stages.resources import BuildResources
 from mmrare.warehouse.shards import arrow_schemas, load_shards, write_shard
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.+-]+")
 
