@@ -2,8 +2,8 @@
 
 :class:`VectorIndex` wraps a faiss ``IndexFlatIP``: on L2-normalised vectors the inner product *is*
 the cosine, and a flat index is exact, so a score stored by a stage is the same number a later audit
-recomputes with numpy. ~40k ORDO labels x 384 dims is 60 MB and a query batch takes milliseconds, so
-an approximate index would only add recall questions.
+recomputes with numpy. ORDO's labels fit in memory and an exact search over them is quick, so an
+approximate index would only add recall questions.
 
 :func:`cached_index` keys the saved index on sha256(model digest, corpus id, keys + texts), so the ORDO
 label index is built on the first run and reloaded (checksums verified) on every later one; a new

@@ -331,5 +331,5 @@ def checked_vectors(vectors: np.ndarray, n_rows: int, dim: int, *, source: str) 
 
 
 def row_norms(vectors: np.ndarray) -> np.ndarray:
-    """L2 norm of each row of a 2-D array (einsum: no temporary, ~5x faster than ``np.linalg.norm``)."""
+    """L2 norm of each row of a 2-D array (einsum: no temporary array, unlike ``np.linalg.norm``)."""
     return np.sqrt(np.einsum("ij,ij->i", vectors, vectors))

@@ -1,15 +1,13 @@
 """Units of work for the per-record stages: a few records per Prefect task, not one.
 
-A Prefect task run costs milliseconds of client work plus several API calls that the local server
-answers on the same two cores: at one task per case that overhead was a third of the whole build's
-CPU at N = 200, and at 25 cases per task the server alone still burnt ~0.15 CPU-s per task run (14
-CPU-s for a 500-case build). So a stage cuts its records into between ``MIN_CHUNKS`` and
+Every Prefect task run costs client work and API calls, so one task per case would spend a large
+share of a build on bookkeeping. A stage cuts its records into between ``MIN_CHUNKS`` and
 ``MAX_CHUNKS`` chunks: ``MIN_CHUNKS`` keeps every worker busy (and three sample cases still run as
 three tasks), ``MAX_CHUNKS`` bounds the task runs per stage whatever N is, and ``TARGET_CHUNK``
 records per chunk is what is aimed for in between. On threads the build asks for fewer
-(:func:`~mmrare.flows.runners.fewest_chunks`: one per thread), since threads share one GIL and a
-small top-up's chunks were mostly task-run overhead. Chunks are cut in the input order, so a run's
-chunks are deterministic; each chunk writes one shard, so it is loaded completely or not at all.
+(:func:`~mmrare.flows.runners.fewest_chunks`: one per thread), since threads share one GIL. Chunks
+are cut in the input order, so a run's chunks are deterministic; each chunk writes one shard, so it
+is loaded completely or not at all.
 """
 
 from __future__ import annotations

@@ -77,8 +77,8 @@ def _api_for_workers() -> Iterator[None]:
 
 def fewest_chunks() -> int:
     """How many chunks a per-record stage needs at least in the current flow: one per thread on
-    threads, where a chunk more is only a Prefect task run more (the threads share one GIL: a 20-case
-    top-up cut into 8 chunks per stage spent ~1 s of its 6 s on task runs); on Dask, where every
+    threads, where a chunk more is only a Prefect task run more (the threads share one GIL, so for a small
+    top-up more chunks are mostly task-run overhead); on Dask, where every
     chunk can get a process of its own, :data:`~mmrare.flows.chunks.MIN_CHUNKS`."""
     from prefect.context import FlowRunContext
 

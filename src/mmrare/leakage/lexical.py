@@ -224,7 +224,7 @@ def _reference_patterns(
     """The matcher of figure, panel and image references, and its labels (see ``build_matchers``).
 
     The same for every cross-image item, whatever its figures: made once (validating and compiling
-    the patterns for each item's matchers took a second at N = 2000), and only ever read after.
+    the patterns again for each item's matchers cost more as the corpus grew), and only read after.
     """
     from spacy.matcher import Matcher
 

@@ -135,8 +135,7 @@ class LeakageScore:
     @staticmethod
     def columns(scores: Sequence[LeakageScore], provenance: Provenance) -> dict[str, list[Any]]:
         """The ``leakage_scores`` rows of ``scores``, column by column (:meth:`row` is one of them):
-        a build stores ~190k scores at N = 2000, and a dict per score only to read it back column by
-        column for Arrow cost a second of the GIL beside the encoder."""
+        the largest table of a build, which Arrow wants as columns, not a dict per score."""
         n = len(scores)
         return {
             "score_id": [s.score_id for s in scores],

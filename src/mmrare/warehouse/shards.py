@@ -111,7 +111,7 @@ def write_tables(shard_root: Path, name: str, tables: Mapping[str, pa.Table]) ->
 
 def _table(rows: Sequence[dict[str, Any]], schema: pa.Schema) -> pa.Table:
     """``pa.Table.from_pylist(rows, schema=schema)`` (a missing key is a null), column by column:
-    ~40% less time for the 189k score rows of an N = 2000 build."""
+    cheaper than a dict walk per row for the largest tables (leakage scores)."""
     columns = {name: [row.get(name) for row in rows] for name in schema.names}
     return pa.Table.from_pydict(columns, schema=schema)
 

@@ -3,9 +3,9 @@
 Why the requests go through :class:`HttpClient` and not through ``Bio.Entrez.esearch``: in
 Biopython 1.88 each E-utility function hard-codes its URL
 (``cgi = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/esearch.fcgi"``) and sends it with its private
-``_open``, which throttles on a module-global timestamp (0.37 s, or 0.1 s with an API key) that
+``_open``, which throttles on a module-global timestamp that
 knows nothing of our other threads, calls ``urlopen`` without a timeout, retries 429/5xx at once
-without sleeping and sleeps a flat ``sleep_between_tries`` (15 s) on network errors. None of that
+without sleeping and sleeps a flat ``sleep_between_tries`` on network errors. None of that
 can be redirected to a test server or to our shared limiter without patching private names.
 So the transport is ours (shared :class:`RateLimiter`, jittered backoff honouring Retry-After,
 overridable base URL) and Biopython does what it is good at: ``Entrez.read`` parses and validates
