@@ -4,7 +4,7 @@
   linker and the encoder.
 - ``dask``: ``prefect-dask`` on a local cluster of ``workers`` processes (one thread each), or on an
   existing scheduler at ``dask_address`` (dask-kubernetes, dask-jobqueue, ``dask scheduler``).
-  Task arguments are pickled; :class:`~mmrare.flows.resources.BuildResources` travels as its config
+  Task arguments are pickled; :class:`~mmrare.stages.resources.BuildResources` travels as its config
   and each worker process loads ORDO / the linker / the encoder once from the shared cache. Workers
   write Parquet shards under the workspace, so the workspace, the cache and the sources must be on a
   filesystem every worker sees at the same paths; the flow's process stays the only warehouse writer.
