@@ -129,27 +129,33 @@ def review_all(warehouse: Path) -> int:
         store.close()
 
 
-def normalise_release_file(rel: str, data: bytes, code_version: str) -> bytes:
-    """What two builds of one release may write differently, removed; every other file as is."""
+def normalise_release_file(rel: str, data: bytes, code_version: str, readme_sha256: str) -> bytes:
+    """What two builds of one release may write differently, removed; every other file as is.
+
+    The git commit (``code_version``) is in the datasheet, so README.md's sha256 changes with every
+    commit, and with it the entries for README.md in croissant.json and manifest.json.
+    """
+    if rel == "README.md":
+        return data.replace(code_version.encode(), b"$CODE_VERSION")
+    if rel in ("croissant.json", "manifest.json"):
+        data = data.replace(readme_sha256.encode(), b"$README_SHA256")
     if rel == "manifest.json":
         doc = json.loads(data)
         doc.pop("created_at")  # the build's clock: the one field the release format lets vary
-        doc.pop("code_version")  # the git commit, as in the warehouse's code_version columns
-        # README.md's sha256 follows its code_version line; every file's own hash is compared anyway
-        doc["files"] = sorted(doc["files"])
+        doc.pop("code_version")
         return json.dumps(doc, sort_keys=True).encode()
-    if rel == "README.md":  # the datasheet says which code built it
-        return data.replace(code_version.encode(), b"$CODE_VERSION")
     return data
 
 
 def release_hashes(root: Path) -> dict[str, str]:
     """sha256 of every file of a release directory, normalised (see :func:`normalise_release_file`)."""
     code_version = json.loads((root / "manifest.json").read_text(encoding="utf-8"))["code_version"]
+    readme = hashlib.sha256((root / "README.md").read_bytes()).hexdigest()
     out: dict[str, str] = {}
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         rel = path.relative_to(root).as_posix()
-        out[rel] = hashlib.sha256(normalise_release_file(rel, path.read_bytes(), code_version)).hexdigest()
+        data = normalise_release_file(rel, path.read_bytes(), code_version, readme)
+        out[rel] = hashlib.sha256(data).hexdigest()
     return out
 
 
