@@ -56,6 +56,8 @@ EXCLUDED_COLUMNS: dict[str, str] = {
     "*.processed_at": "wall-clock time a package was curated",
     "*.code_version": "package version + git commit: differs between any two commits by design",
 }
+# Release files whose bytes follow the commit (see normalise_release_file).
+COMMIT_BOUND = ("README.md", "croissant.json")
 # Tables whose rows follow the exact sentence vectors (see the module docstring).
 VECTOR_TABLES = {"leakage_scores", "leakage_decisions", "dataset_flags"}
 # Paths of source files are hashed relative to the source folder ("$SOURCES/..."): the synthetic
@@ -129,16 +131,17 @@ def review_all(warehouse: Path) -> int:
         store.close()
 
 
-def normalise_release_file(rel: str, data: bytes, code_version: str, readme_sha256: str) -> bytes:
+def normalise_release_file(rel: str, data: bytes, code_version: str, raw: dict[str, str]) -> bytes:
     """What two builds of one release may write differently, removed; every other file as is.
 
     The git commit (``code_version``) is in the datasheet, so README.md's sha256 changes with every
-    commit, and with it the entries for README.md in croissant.json and manifest.json.
+    commit, and with it croissant.json (which lists it) and both their sha256 in manifest.json;
+    ``raw`` holds those two sha256 as written.
     """
     if rel == "README.md":
         return data.replace(code_version.encode(), b"$CODE_VERSION")
-    if rel in ("croissant.json", "manifest.json"):
-        data = data.replace(readme_sha256.encode(), b"$README_SHA256")
+    for name, digest in raw.items():
+        data = data.replace(digest.encode(), f"$SHA256({name})".encode())
     if rel == "manifest.json":
         doc = json.loads(data)
         doc.pop("created_at")  # the build's clock: the one field the release format lets vary
@@ -150,11 +153,11 @@ def normalise_release_file(rel: str, data: bytes, code_version: str, readme_sha2
 def release_hashes(root: Path) -> dict[str, str]:
     """sha256 of every file of a release directory, normalised (see :func:`normalise_release_file`)."""
     code_version = json.loads((root / "manifest.json").read_text(encoding="utf-8"))["code_version"]
-    readme = hashlib.sha256((root / "README.md").read_bytes()).hexdigest()
+    raw = {name: hashlib.sha256((root / name).read_bytes()).hexdigest() for name in COMMIT_BOUND}
     out: dict[str, str] = {}
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         rel = path.relative_to(root).as_posix()
-        data = normalise_release_file(rel, path.read_bytes(), code_version, readme)
+        data = normalise_release_file(rel, path.read_bytes(), code_version, raw)
         out[rel] = hashlib.sha256(data).hexdigest()
     return out
 
