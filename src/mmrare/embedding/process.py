@@ -34,6 +34,10 @@ def _load(model_dir: Path | None, expected_sha256: str | None, threads: int | No
     breaks the pool, and its reason would be lost; the next request reports it instead."""
     global _loaded
     threading.Thread(target=_exit_with_parent, name="mmrare-parent-watch", daemon=True).start()
+    # Idle OpenMP threads sleep instead of spinning: the build's own Python needs the cores the
+    # encoder is not using, and spinning threads take them from it (and slow the encoder with it).
+    # Set before torch loads its OpenMP runtime; the vectors do not change.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         _loaded = load_encoder(model_dir, expected_sha256, threads=threads)
     except Exception as exc:

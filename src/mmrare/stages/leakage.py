@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -167,6 +168,18 @@ def run_batch(batch: LeakageBatch, resources: BuildResources) -> tuple[Rows, Lea
     """Score what has no scores, decide every item of the batch, run the dataset checks: the rows to
     store per table and what was done."""
     summary = LeakageSummary(items=batch.items, decided=len(batch.todo))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mmrare-dataset-checks") as pool:
+        # the checks read the drafts, never a decision: they run beside detection, and the encoder
+        # takes the texts of both as they come
+        checks = pool.submit(_dataset_flags, batch, resources, summary) if batch.checked else None
+        rows = _decided_rows(batch, resources, summary)
+        if checks is not None:
+            rows["dataset_flags"] = checks.result()
+    return rows, summary
+
+
+def _decided_rows(batch: LeakageBatch, resources: BuildResources, summary: LeakageSummary) -> Rows:
+    """Score what has no scores and decide every item: the per-item rows."""
     prov = batch.provenance
     have = {s.basis for s in batch.stored}
     to_score = [e for e in batch.todo if e.basis not in have]
@@ -211,9 +224,7 @@ def run_batch(batch: LeakageBatch, resources: BuildResources) -> tuple[Rows, Lea
                 "created_at": prov.created_at,
             }
         )
-    if batch.checked:
-        rows["dataset_flags"] = _dataset_flags(batch, resources, summary)
-    return rows, summary
+    return rows
 
 
 def _dataset_flags(
