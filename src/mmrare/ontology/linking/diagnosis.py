@@ -8,7 +8,7 @@ answer.
 
 ==============================================  ======
 title                                            3.0
-abstract, conclusion                             1.5
+abstract, conclusion, keywords                   1.5
 case_presentation, investigations, treatment,    1.0
 outcome
 background, discussion                           0.5
@@ -31,7 +31,9 @@ do not outweigh one "diagnosed with" about the patient.
    an unqualified name, and exactly one of its children is that name with a "default" qualifier
    ("primary", "isolated", "classic", "non-syndromic", ...; :data:`DEFAULT_QUALIFIERS`), that child
    is the answer: ORDO files "autoimmune enteropathy" under a category whose children are the
-   primary and the syndromic forms, and an unqualified name means the primary one.
+   primary and the syndromic forms, and an unqualified name means the primary one. Not when the
+   text names the class with words of its own (a defined long form that is no ORDO name of it,
+   "hereditary transthyretin amyloidosis (hATTR)"): that is some other member of the group.
 3. **Most specific**: a concept's total is its own evidence plus that of its ancestors that have
    evidence (is_a and part_of), so when a concept and its ancestor are both mentioned the
    descendant wins, carrying the ancestor's evidence. A descendant needs own evidence of at least
@@ -68,6 +70,7 @@ SECTION_WEIGHTS: dict[str, float] = {
     "title": 3.0,
     "abstract": 1.5,
     "conclusion": 1.5,
+    "keywords": 1.5,
     "case_presentation": 1.0,
     "investigations": 1.0,
     "treatment": 1.0,
@@ -82,7 +85,7 @@ REPEAT_DECAY = 0.7
 MIN_OWN_WEIGHT = 1.0
 CASE_SECTIONS = frozenset({"case_presentation", "investigations", "treatment", "outcome"})
 _PATIENT_CUE_SECTIONS = CASE_SECTIONS | {"title", "abstract", "conclusion"}
-_FALLBACK_ANCHOR_SECTIONS = frozenset({"abstract", "conclusion", "other"})
+_FALLBACK_ANCHOR_SECTIONS = frozenset({"abstract", "conclusion", "keywords", "other"})
 DEFAULT_QUALIFIERS: tuple[tuple[str, ...], ...] = (
     ("primary",),
     ("isolated",),
@@ -243,6 +246,9 @@ def _names_used(index: OrdoIndex, code: str, items: Sequence[_Evidence]) -> set[
 
 def default_child(index: OrdoIndex, code: str, names: Collection[tuple[str, ...]]) -> str | None:
     """The one answerable child of ``code`` named "<default qualifier> <a name of code>" (rule 2)."""
+    own_names = {name_norms(name) for name in (index[code].label, *index[code].synonyms)}
+    if any(name not in own_names for name in names):
+        return None  # the text qualified the name ("hereditary transthyretin amyloidosis (hATTR)")
     wanted = {qualifier + name for qualifier in DEFAULT_QUALIFIERS for name in names}
     found: set[str] = set()
     for child in index.children(code):

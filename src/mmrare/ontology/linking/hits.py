@@ -20,6 +20,7 @@ import numpy as np
 from spacy.attrs import NORM, ORTH
 from spacy.tokens import Doc, Span
 
+from mmrare.ontology.index import OrdoIndex
 from mmrare.ontology.linking.abbreviations import Definition, find_definitions, short_form_pattern
 from mmrare.ontology.linking.matcher import Linker
 from mmrare.ontology.linking.mentions import MatchKind
@@ -34,6 +35,7 @@ KIND_SCORES: dict[str, float] = {
     "abbreviation": 0.95,  # times the score of the long form's mention
     "gene_deficiency": 0.85,
     "head_noun": 0.6,
+    "unqualified": 0.85,  # an ORDO name without its "classic" / "autosomal" qualifier
 }
 GENE_LOOKBACK = 12  # tokens between "deficiency of" and the gene symbol
 
@@ -82,7 +84,7 @@ def find_hits(linker: Linker, doc: Doc, sentences: list[Sentence]) -> tuple[list
         hit.char_start = doc[hit.tok_start].idx
         hit.char_end = last.idx + len(strip_word(last.text))
     hits, definitions = apply_abbreviations(doc, sentences, hits)
-    hits = supported(hits)
+    hits = supported(hits, linker.index)
     hits.sort(key=lambda h: (h.tok_start, h.tok_end))
     return hits, definitions
 
@@ -121,8 +123,11 @@ def _surface_matches(surface: tuple[str, ...], span: Span) -> bool:
 
 
 def _kind(term: Term) -> MatchKind:
-    """ORDO labels and synonyms (acronyms included) keep their kind in the mention."""
-    return "label" if term.kind == "label" else "synonym"
+    """ORDO labels and synonyms (acronyms included) keep their kind in the mention, and so does a
+    name matched without its qualifier."""
+    if term.kind in ("label", "unqualified"):
+        return term.kind  # type: ignore[return-value]
+    return "synonym"
 
 
 def _choose(terms: tuple[Term, ...]) -> list[tuple[Term, float]]:
@@ -265,11 +270,24 @@ def is_ordo_acronym(hit: Hit) -> bool:
     return hit.kind == "synonym" and is_acronym(hit.term)
 
 
-def supported(hits: list[Hit]) -> list[Hit]:
+def supported(hits: list[Hit], index: OrdoIndex | None = None) -> list[Hit]:
     """ORDO acronyms the document does not define count only when the document also names the same
-    concept otherwise: "SDS" alone is the detergent, not Shwachman-Diamond syndrome."""
+    concept, a parent or a subtype of it otherwise: "SDS" alone is the detergent, not
+    Shwachman-Diamond syndrome, but "MEN2A" in a text that spells out "multiple endocrine neoplasia
+    type 2" is the subtype of it."""
     named = {h.code for h in hits if not is_ordo_acronym(h)}
-    return [h for h in hits if not is_ordo_acronym(h) or h.code in named]
+    kept = []
+    for hit in hits:
+        if not is_ordo_acronym(hit) or hit.code in named:
+            kept.append(hit)
+        elif index is not None and hit.code in index and _family(index, hit.code) & named:
+            kept.append(hit)
+    return kept
+
+
+def _family(index: OrdoIndex, code: str) -> set[str]:
+    """A concept's ancestors and descendants (is_a and part_of)."""
+    return set(index.ancestors(code)) | set(index.descendants(code))
 
 
 def sf_key(short: str) -> str:

@@ -143,12 +143,18 @@ def table_fingerprint() -> str:
 
 def _group_terms(terms: Iterable[Term]) -> dict[tuple[str, ...], tuple[Term, ...]]:
     """Terms by the norms they match on. A name with commas ("Charcot-Marie-Tooth disease, type 1A")
-    also matches without them, as authors write it in running text."""
+    also matches without them, as authors write it in running text; a name ending in "type <n>"
+    ("Neurofibromatosis type 1") also matches with the type first ("type 1 neurofibromatosis")."""
     grouped: dict[tuple[str, ...], list[Term]] = defaultdict(list)
     for term in terms:
-        grouped[term.norms].append(term)
+        spellings = [term.norms]
         if "," in term.norms:
             bare = tuple(n for n in term.norms if n != ",")
             if bare:
-                grouped[bare].append(term)
+                spellings.append(bare)
+        for norms in list(spellings):
+            if len(norms) >= 3 and norms[-2] == "type" and norms[-1][:1].isdigit() and norms[-3] != "-":
+                spellings.append(("type", norms[-1], *norms[:-2]))
+        for norms in dict.fromkeys(spellings):
+            grouped[norms].append(term)
     return {norms: tuple(group) for norms, group in grouped.items()}

@@ -9,8 +9,11 @@ from typing import Literal
 # label / synonym: an ORDO name matched in the text; abbreviation: a short form the document defines
 # for a matched long form; head_noun: a bare disease noun standing for the one group all its ORDO
 # names share ("paragangliomas"); gene_deficiency: "<gene> deficiency" for the disorder ORDO says the
-# gene causes; embedding: a phrase resolved by the fallback hook.
-MatchKind = Literal["label", "synonym", "abbreviation", "head_noun", "gene_deficiency", "embedding"]
+# gene causes; embedding: a phrase resolved by the fallback hook; unqualified: an ORDO name without a
+# qualifier that only says "the usual form" ("hairy cell leukemia" for "Classic hairy cell leukemia").
+MatchKind = Literal[
+    "label", "synonym", "abbreviation", "head_noun", "gene_deficiency", "embedding", "unqualified"
+]
 
 
 @dataclass(frozen=True, slots=True)
