@@ -1,7 +1,8 @@
 """Lexical leakage detectors: spaCy matchers over the context, one set per track.
 
-- diagnosis: label, synonyms, xref names, gene names (normalised words) and abbreviations defined in
-  the case, gene symbols (case-sensitive);
+- diagnosis: label, synonyms, xref names, gene names, names of ORDO relatives (normalised words);
+  abbreviations defined in the case, standard short names, gene symbols (case-sensitive); and any
+  short form the context itself defines right after one of those names ("... syndrome (AS)");
 - treatment: the treatment's names and abbreviations;
 - examination: the investigation's names, and phrases reporting its result ("MRI showed", "biopsy
   revealed", "sequencing identified", "revealed by CT");
@@ -87,6 +88,9 @@ class TrackMatchers:
     patterns: Matcher | None
     labels: dict[int, tuple[str, dict[str, Any]]]  # match id -> (detector, detail)
     references: Matcher | None = None  # figure, panel and image references: one matcher for all items
+    # detectors whose hits, when "(SF)" follows them, make SF a short form of the answer everywhere in
+    # the text ("lexical.defined_short"); empty: the track does not look for such definitions
+    defining: frozenset[str] = frozenset()
     # norm hashes one of which every match of ``patterns`` holds (the investigation's names of a result
     # phrase); a doc without any is not run through them. Empty: no such word is known, always run.
     pattern_norms: frozenset[int] = frozenset()
@@ -111,6 +115,9 @@ class TrackMatchers:
                 key = (detector, start, end)
                 if key not in found:
                     found[key] = Hit(detector, start, end, span.text, dict(detail))
+        if self.defining:
+            for hit in defined_short_hits(doc.text, [h for h in found.values() if h.detector in self.defining]):
+                found.setdefault((hit.detector, hit.start, hit.end), hit)
         return sorted(found.values(), key=lambda h: (h.start, h.end, h.detector))
 
     def hits_in(self, text: str, doc: Doc | None = None) -> list[Hit]:
@@ -135,7 +142,10 @@ def matcher_key(descriptor: AnswerDescriptor, track: str) -> MatcherKey:
     if "lexical.gene" in TRACK_LEXICAL.get(track, ()):
         genes = (tuple(descriptor.gene_symbols), tuple(descriptor.gene_names))
     names = (descriptor.synonyms, descriptor.xref_names, descriptor.abbreviations)
-    return (track, descriptor.label, *(tuple(n) for n in names), genes)
+    related: tuple[tuple[str, ...], ...] = ()
+    if "lexical.related" in TRACK_LEXICAL.get(track, ()):
+        related = (tuple(descriptor.related_names), tuple(descriptor.short_names))
+    return (track, descriptor.label, *(tuple(n) for n in names), genes, related)
 
 
 def build_matchers(descriptor: AnswerDescriptor, track: str) -> TrackMatchers:
@@ -174,6 +184,10 @@ def build_matchers(descriptor: AnswerDescriptor, track: str) -> TrackMatchers:
         add_terms("lexical.abbreviation", descriptor.abbreviations, exact=True)
     if "lexical.head_word" in wanted:
         add_terms("lexical.head_word", head_words(descriptor), exact=False)
+    if "lexical.related" in wanted:
+        add_terms("lexical.related", descriptor.related_names, exact=False)
+    if "lexical.short_name" in wanted:
+        add_terms("lexical.short_name", descriptor.short_names, exact=True)
     if "lexical.gene" in wanted:
         add_terms("lexical.gene", descriptor.gene_symbols, exact=True)
         add_terms("lexical.gene", descriptor.gene_names, exact=False)
@@ -214,7 +228,41 @@ def build_matchers(descriptor: AnswerDescriptor, track: str) -> TrackMatchers:
         labels=labels,
         references=references,
         pattern_norms=pattern_norms,
+        defining=_DEFINING if "lexical.defined_short" in wanted else frozenset(),
     )
+
+
+# Name detectors after whose hits a "(SF)" defines a short form of the answer.
+_DEFINING = frozenset({
+    "lexical.label", "lexical.synonym", "lexical.xref", "lexical.related", "lexical.short_name",
+})
+_DEFINITION = re.compile(r"\s*\(\s*([A-Za-z][A-Za-z0-9\-]{1,9})\s*[),;]")
+
+
+def defined_short_hits(text: str, name_hits: Iterable[Hit]) -> list[Hit]:
+    """Hits of every short form the text defines right after a name of the answer ("Angelman
+    syndrome (AS)"), case-sensitively as a whole word (plural "s" allowed), anywhere in the text.
+
+    A short form must have a capital letter and start with the first letter of one of the name's
+    words ("EPP" for "erythropoietic protoporphyria", not "OMIM" after it): the text's own
+    abbreviation for the answer, whether or not ORDO knows it.
+    """
+    shorts: dict[str, str] = {}
+    for hit in name_hits:
+        match = _DEFINITION.match(text, hit.end)
+        if match is None:
+            continue
+        short = match.group(1)
+        initials = {w[0].lower() for w in re.findall(r"[A-Za-z0-9]+", hit.text)}
+        if any(ch.isupper() for ch in short) and short[0].lower() in initials:
+            shorts.setdefault(short, hit.text)
+    out: list[Hit] = []
+    for short, name in shorts.items():
+        for found in _short_form_pattern(short).finditer(text):
+            out.append(
+                Hit("lexical.defined_short", found.start(), found.end(), found.group(), {"term": short, "of": name})
+            )
+    return out
 
 
 @functools.lru_cache(maxsize=8)
@@ -439,8 +487,8 @@ def literal_names(text: str, descriptor: AnswerDescriptor, track: str) -> list[s
     names = descriptor.names()
     shorts = tuple(descriptor.abbreviations)
     if track == "diagnosis":
-        names += tuple(descriptor.gene_names)
-        shorts += tuple(descriptor.gene_symbols)
+        names += tuple(descriptor.gene_names) + tuple(descriptor.related_names)
+        shorts += tuple(descriptor.gene_symbols) + tuple(descriptor.short_names)
     on_norm, on_raw = _literal_patterns(names, shorts)
     found = []
     if on_norm:

@@ -48,10 +48,14 @@ do not outweigh one "diagnosed with" about the patient.
 5. The highest total among anchored candidates wins; ties go to the more specific concept, then
    the lower code. ``confidence = best / (best + rival + 1)``, where the rival is the best
    anchored candidate that is neither an ancestor nor a descendant of the answer.
+6. **Calibrated abstention**: below :data:`MIN_CONFIDENCE` there is no answer (reason
+   ``low_confidence``); the evidence of the best candidate and the alternatives (it first) are kept,
+   so the abstention says what it would have answered and why it did not. A lone passing mention
+   ("temporal arteritis" once in a discussion) or two diseases of equal weight end here.
 
 Reasons when ``code`` is None: ``no_rare_disease_mention``, ``only_non_rare``,
 ``only_negated_mentions`` (every rare mention negated / differential / family / past /
-hypothetical), ``only_generic_mentions``, ``no_patient_evidence``.
+hypothetical), ``only_generic_mentions``, ``no_patient_evidence``, ``low_confidence``.
 """
 
 from __future__ import annotations
@@ -97,6 +101,9 @@ DEFAULT_QUALIFIERS: tuple[tuple[str, ...], ...] = (
     ("nonsyndromic",),
 )
 MAX_ALTERNATIVES = 5
+# Below this confidence the linker abstains (rule 6). A benchmark's wrong gold label costs more than
+# a case left out; the trade-off per threshold is in bench/RESULTS.md (bench/quality.py --curve).
+MIN_CONFIDENCE = 0.4
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +178,15 @@ def diagnose_case(
     best = max(anchored, key=lambda c: (round(totals[c], 9), len(index.ancestors(c)), _neg_code(c)))
     rival = max((totals[c] for c in anchored if c != best and not _related(index, c, best)), default=0.0)
     confidence = round(totals[best] / (totals[best] + rival + 1.0), 4)
+    if confidence < MIN_CONFIDENCE:
+        return CaseDiagnosis(
+            code=None,
+            label=None,
+            confidence=confidence,
+            evidence_sentence_ids=_evidence_sentences(scored[best]),
+            alternatives=_alternatives(index, scored, candidates, None),
+            reason="low_confidence",
+        )
     reason = "supported_default_child" if best not in own else "supported"
     concept = index[best]
     return CaseDiagnosis(

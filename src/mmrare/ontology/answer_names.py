@@ -1,0 +1,99 @@
+"""Every name that gives a diagnosis away, from ORDO: what diagnosis-track masking must look for
+beyond the gold class's own label and synonyms.
+
+A case text names its disease the way its authors do, not the way ORDO labels it:
+
+- by a **relative in the hierarchy**: the group of a subtype ("Angelman syndrome" for "Angelman
+  syndrome due to maternal 15q11q13 deletion", "pemphigus" for "Pemphigus vulgaris") or a subtype of
+  the gold class ("USH1B" in a case labelled "Usher syndrome type 1"). Ancestors count only while
+  they still narrow the answer: an over-generic heading ("Rare neurologic disease", a category) is
+  not a name of this diagnosis (:func:`~mmrare.ontology.linking.generic.answerability`);
+- by a **short name** that is matched case-sensitively: ORDO's acronym synonyms of the gold class and
+  those relatives ("SCID", "HLH"), the initials of their names ("CJD" for "Creutzfeldt-Jakob
+  disease", "TSC" for "Tuberous sclerosis complex"), the acronym of an "<ACRONYM> syndrome" name
+  ("POEMS"), and the bare eponym of an "<Eponym> disease|syndrome" name ("Castleman", "Fahr").
+
+The leakage stage never reads ORDO; the orchestrator puts these names into the answer descriptor
+(``related_names`` and ``short_names``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from spacy.lang.en.stop_words import STOP_WORDS
+
+from mmrare.ontology.index import OrdoIndex
+from mmrare.ontology.linking.generic import Answerability, answerability
+from mmrare.ontology.linking.terms import COMMON_WORDS, is_acronym
+
+_NAME_HEADS = frozenset({"disease", "syndrome", "disorder", "complex"})
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+_NOT_INITIAL = frozenset({"of", "and", "or", "with", "due", "to", "the", "in", "a", "an", "by", "for"})
+MIN_SHORT_CHARS = 2
+MAX_RELATED = 200  # a large group's subtree; beyond it the names stop being about this case
+
+
+@dataclass(frozen=True, slots=True)
+class DiagnosisNames:
+    """Names of a diagnosis beyond its own label and synonyms (see the module docstring)."""
+
+    related: tuple[str, ...]  # names of narrowing ancestors and of descendants
+    short: tuple[str, ...]  # case-sensitive short names: acronyms, initials, bare eponyms
+
+
+def diagnosis_names(index: OrdoIndex, code: str) -> DiagnosisNames:
+    """The related and short names of ``code`` (an unknown code has none)."""
+    concept = index.get(code)
+    if concept is None:
+        return DiagnosisNames((), ())
+    own = {concept.label.casefold(), *(s.casefold() for s in concept.synonyms)}
+    relatives = [c for c in sorted(index.ancestors(code)) if _narrows(index, c)]
+    relatives += sorted(index.descendants(code))[:MAX_RELATED]
+    related: dict[str, None] = {}
+    for relative in relatives:
+        other = index.get(relative)
+        if other is None or other.obsolete or not other.is_clinical_entity:
+            continue
+        for name in (other.label, *other.synonyms):
+            if name.casefold() not in own and not is_acronym(name):
+                related.setdefault(name, None)
+    short: dict[str, None] = {}
+    for name in (concept.label, *concept.synonyms, *related):
+        for candidate in short_names(name):
+            short.setdefault(candidate, None)
+    return DiagnosisNames(tuple(related), tuple(short))
+
+
+def _narrows(index: OrdoIndex, code: str) -> bool:
+    """An ancestor still names this diagnosis when it is an answerable class itself."""
+    return answerability(index, code) is Answerability.ANSWERABLE
+
+
+def short_names(name: str) -> list[str]:
+    """Case-sensitive short names of one ORDO name: the name itself when it is an acronym, its
+    initials, the acronym or eponym before a "syndrome" / "disease" head."""
+    out: list[str] = []
+    if is_acronym(name):
+        out.append(name)
+    words = _WORD.findall(name.replace("-", " "))
+    initials = "".join(w[0].upper() for w in words if w.lower() not in _NOT_INITIAL and w[0].isalpha())
+    if len(words) >= 2 and len(initials) >= MIN_SHORT_CHARS and len(initials) == len(
+        [w for w in words if w.lower() not in _NOT_INITIAL]
+    ):
+        out.append(initials)
+    spaced = name.split()
+    if len(spaced) == 2 and spaced[1].lower() in _NAME_HEADS:
+        first = spaced[0].rstrip("'’s") if spaced[0].endswith(("'s", "’s")) else spaced[0]
+        if is_acronym(first) or _is_eponym(first):
+            out.append(first)
+    return [s for s in dict.fromkeys(out) if len(s) >= MIN_SHORT_CHARS]
+
+
+def _is_eponym(word: str) -> bool:
+    """A capitalised proper name ("Castleman", "Fahr", "Kawasaki"), not an everyday word."""
+    parts = word.split("-")
+    return all(p[:1].isupper() and p[1:].islower() and len(p) >= 3 for p in parts) and not any(
+        p.lower() in STOP_WORDS or p.lower() in COMMON_WORDS for p in parts
+    )
