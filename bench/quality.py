@@ -163,7 +163,8 @@ def mask_cases(cases: Sequence[dict[str, Any]], results: list[CaseResult], cfg: 
         if extra is not None:
             descriptor = extra(cfg, descriptor, case["text"])
         masked = mask_free_text(case["text"], descriptor, "diagnosis", cache, cfg.thresholds)
-        result.forms_left = [f for f in case.get("diagnosis_surface_forms", ()) if form_left(f, masked.masked_text)]
+        forms = case.get("diagnosis_surface_forms", ())
+        result.forms_left = [f for f in forms if form_left(f, masked.masked_text)]
         result.removed_fraction = masked.removed_fraction
         result.mask_status = masked.status
 

@@ -45,7 +45,8 @@ class AnswerDescriptor:
 
     ``abbreviations`` are short forms *defined in the case* for the answer ("AIE"); they are matched
     case-sensitively, and so are ``short_names`` (standard ones, from ORDO). ``related_names`` are
-    names of the answer's relatives in ORDO that give it away as well as its own names do. ``gene_symbols`` are matched case-sensitively too ("SDHD", never "sdhd" inside a
+    names of the answer's relatives in ORDO that give it away as well as its own names do.
+    ``gene_symbols`` are matched case-sensitively too ("SDHD", never "sdhd" inside a
     word); everything else is matched on normalised words. Only genes the case itself names belong
     here: a gene the case never mentions cannot leak.
     """

@@ -116,7 +116,8 @@ class TrackMatchers:
                 if key not in found:
                     found[key] = Hit(detector, start, end, span.text, dict(detail))
         if self.defining:
-            for hit in defined_short_hits(doc.text, [h for h in found.values() if h.detector in self.defining]):
+            names = [h for h in found.values() if h.detector in self.defining]
+            for hit in defined_short_hits(doc.text, names):
                 found.setdefault((hit.detector, hit.start, hit.end), hit)
         return sorted(found.values(), key=lambda h: (h.start, h.end, h.detector))
 
@@ -186,6 +187,8 @@ def build_matchers(descriptor: AnswerDescriptor, track: str) -> TrackMatchers:
         add_terms("lexical.head_word", head_words(descriptor), exact=False)
     if "lexical.related" in wanted:
         add_terms("lexical.related", descriptor.related_names, exact=False)
+    if "lexical.near_name" in wanted:
+        add_terms("lexical.near_name", near_names(descriptor), exact=False)
     if "lexical.short_name" in wanted:
         add_terms("lexical.short_name", descriptor.short_names, exact=True)
     if "lexical.gene" in wanted:
@@ -235,8 +238,28 @@ def build_matchers(descriptor: AnswerDescriptor, track: str) -> TrackMatchers:
 # Name detectors after whose hits a "(SF)" defines a short form of the answer.
 _DEFINING = frozenset({
     "lexical.label", "lexical.synonym", "lexical.xref", "lexical.related", "lexical.short_name",
+    "lexical.near_name",
 })
+# "LAMB (lentigines, atrial myxomas and blue nevi)": the words an acronym of the answer stands for
+_EXPANSION = re.compile(r"\s*\(([^()]{8,160})\)")
 _DEFINITION = re.compile(r"\s*\(\s*([A-Za-z][A-Za-z0-9\-]{1,9})\s*[),;]")
+
+
+def _spells(short: str, long_form: str) -> bool:
+    """Whether ``long_form``'s words start with the letters of the acronym ``short``, in order
+    (small words such as "and", "of" may be skipped): "LAMB" and "lentigines, atrial myxomas and
+    blue nevi"."""
+    if not short.isupper() or not 2 <= len(short) <= 10:
+        return False
+    letters = [w[0].lower() for w in re.findall(r"[A-Za-z]+", long_form)]
+    wanted = short.lower()
+    if letters and letters[0] != wanted[0]:
+        return False
+    position = 0
+    for letter in letters:
+        if position < len(wanted) and letter == wanted[position]:
+            position += 1
+    return position == len(wanted) and len(letters) <= 2 * len(wanted) + 2
 
 
 def defined_short_hits(text: str, name_hits: Iterable[Hit]) -> list[Hit]:
@@ -245,10 +268,16 @@ def defined_short_hits(text: str, name_hits: Iterable[Hit]) -> list[Hit]:
 
     A short form must have a capital letter and start with the first letter of one of the name's
     words ("EPP" for "erythropoietic protoporphyria", not "OMIM" after it): the text's own
-    abbreviation for the answer, whether or not ORDO knows it.
+    abbreviation for the answer, whether or not ORDO knows it. The other way round, the words an
+    acronym of the answer is spelled out as right after it ("LAMB (lentigines, atrial myxomas and blue
+    nevi)") are found wherever the text repeats them.
     """
     shorts: dict[str, str] = {}
+    longs: dict[str, str] = {}
     for hit in name_hits:
+        expansion = _EXPANSION.match(text, hit.end)
+        if expansion is not None and _spells(hit.text, expansion.group(1)):
+            longs.setdefault(expansion.group(1), hit.text)
         match = _DEFINITION.match(text, hit.end)
         if match is None:
             continue
@@ -257,10 +286,17 @@ def defined_short_hits(text: str, name_hits: Iterable[Hit]) -> list[Hit]:
         if any(ch.isupper() for ch in short) and short[0].lower() in initials:
             shorts.setdefault(short, hit.text)
     out: list[Hit] = []
+    for long_form, short in longs.items():
+        for found in re.finditer(re.escape(long_form), text, flags=re.IGNORECASE):
+            detail = {"term": long_form, "of": short}
+            out.append(Hit("lexical.defined_short", found.start(), found.end(), found.group(), detail))
     for short, name in shorts.items():
         for found in _short_form_pattern(short).finditer(text):
             out.append(
-                Hit("lexical.defined_short", found.start(), found.end(), found.group(), {"term": short, "of": name})
+                Hit(
+                    "lexical.defined_short", found.start(), found.end(), found.group(),
+                    {"term": short, "of": name},
+                )
             )
     return out
 
@@ -402,6 +438,23 @@ def _exact_variants(term: str) -> list[str]:
     if not base:
         return []
     return [base, base + "s", *(base + a + "s" for a in APOSTROPHES)]
+
+
+def near_names(descriptor: AnswerDescriptor) -> list[str]:
+    """Long names of the answer (four to six words) with one inner word left out: "Blue rubber nevus
+    syndrome" for "Blue rubber bleb nevus syndrome". Authors drop a word of a long name, and the text
+    then names the disease as surely as with every word; the first and last words stay, so the
+    shortened name keeps its head and its first qualifier."""
+    out: dict[str, None] = {}
+    for name in (descriptor.label, *descriptor.synonyms, *descriptor.related_names):
+        words = name.split()
+        if not 4 <= len(words) <= 6:
+            continue
+        for drop in range(1, len(words) - 1):
+            if words[drop].lower() in _STOP:
+                continue
+            out.setdefault(" ".join(words[:drop] + words[drop + 1 :]), None)
+    return list(out)
 
 
 def head_words(descriptor: AnswerDescriptor) -> list[str]:

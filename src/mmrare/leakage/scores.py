@@ -47,6 +47,7 @@ DETECTORS: dict[str, str] = {
     "lexical.related": "a name of the gold diagnosis's group or of one of its subtypes",
     "lexical.short_name": "a standard short name of the gold diagnosis (acronym, initials, bare eponym)",
     "lexical.defined_short": "a short form the context defines for a name of the gold diagnosis",
+    "lexical.near_name": "a long name of the gold diagnosis with one inner word left out",
     "lexical.result_phrase": "a phrase reporting the result of the gold investigation",
     "lexical.figure_ref": "a figure reference that ties text to a specific image",
     "lexical.panel_ref": "a panel reference that ties text to a specific image",
@@ -69,6 +70,7 @@ TRACK_LEXICAL: dict[str, tuple[str, ...]] = {
         "lexical.related",
         "lexical.short_name",
         "lexical.defined_short",
+        "lexical.near_name",
     ),
     "treatment": ("lexical.label", "lexical.synonym", "lexical.abbreviation", "lexical.xref"),
     "examination": (

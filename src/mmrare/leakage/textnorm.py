@@ -37,6 +37,8 @@ _DASH_RUN = re.compile(rf"\s*[{DASHES}]\s*")
 _SPACE_BETWEEN_WORDS = re.compile(r"(?<=\w) +(?=\w)")
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _GREEK_TABLE = str.maketrans(_GREEK)
+# a capital after one or two small letters at a word start: "DiGeorge", "McCune", "LeFort"
+_INNER_CAPITAL = re.compile(r"(?<=\b[A-Z][a-z])(?=[A-Z][a-z])|(?<=\b[A-Z][a-z]{2})(?=[A-Z][a-z])")
 
 
 def normalise_word(text: str) -> str:
@@ -103,11 +105,15 @@ def nlp() -> Language:
 
 
 def term_variants(term: str) -> list[str]:
-    """``term`` and its spellings with hyphens as spaces and spaces as hyphens ("X-linked" / "X linked")."""
+    """``term`` and its spellings with hyphens as spaces and spaces as hyphens ("X-linked" / "X linked"),
+    and with a capital inside a word split off ("DiGeorge" / "Di George", "McCune" / "Mc Cune")."""
     base = " ".join(term.split())
     if not base:
         return []
     out = [base, _DASH_RUN.sub(" ", base).strip(), _SPACE_BETWEEN_WORDS.sub("-", base)]
+    split = _INNER_CAPITAL.sub(" ", base)
+    if split != base:
+        out += [split, _DASH_RUN.sub(" ", split).strip()]
     return list(dict.fromkeys(v for v in out if v))
 
 

@@ -6,8 +6,13 @@ A case text names its disease the way its authors do, not the way ORDO labels it
 - by a **relative in the hierarchy**: the group of a subtype ("Angelman syndrome" for "Angelman
   syndrome due to maternal 15q11q13 deletion", "pemphigus" for "Pemphigus vulgaris") or a subtype of
   the gold class ("USH1B" in a case labelled "Usher syndrome type 1"). Ancestors count only while
-  they still narrow the answer: an over-generic heading ("Rare neurologic disease", a category) is
-  not a name of this diagnosis (:func:`~mmrare.ontology.linking.generic.answerability`);
+  they still name the answer: their name shares a distinctive word with the answer's names, and they
+  are an answerable class or a heading over at most :data:`MAX_NARROWING_DISORDERS` disorders, never
+  a broad heading ("Rare neurologic disease") or a classification's root;
+- by a **former name**: a deprecated or obsolete class ORDO moved into the gold class ("CREST
+  syndrome");
+- by a relative's name **without its "usual form" qualifier** ("adrenal insufficiency" for "Primary
+  adrenal insufficiency");
 - by a **short name** that is matched case-sensitively: ORDO's acronym synonyms of the gold class and
   those relatives ("SCID", "HLH"), the initials of their names ("CJD" for "Creutzfeldt-Jakob
   disease", "TSC" for "Tuberous sclerosis complex"), the acronym of an "<ACRONYM> syndrome" name
@@ -25,14 +30,21 @@ from dataclasses import dataclass
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from mmrare.ontology.index import OrdoIndex
-from mmrare.ontology.linking.generic import Answerability, answerability
-from mmrare.ontology.linking.terms import COMMON_WORDS, is_acronym
+from mmrare.ontology.linking.generic import RARE_HEADING, Answerability, answerability, disorder_count
+from mmrare.ontology.linking.terms import CLINICAL_ABBREVIATIONS, COMMON_WORDS, is_acronym
+from mmrare.ontology.model import Concept
 
 _NAME_HEADS = frozenset({"disease", "syndrome", "disorder", "complex"})
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _NOT_INITIAL = frozenset({"of", "and", "or", "with", "due", "to", "the", "in", "a", "an", "by", "for"})
 MIN_SHORT_CHARS = 2
 MAX_RELATED = 200  # a large group's subtree; beyond it the names stop being about this case
+MAX_NARROWING_DISORDERS = 30
+_GENERIC_WORDS = frozenset({
+    "syndrome", "disease", "disorder", "deficiency", "type", "form", "rare", "congenital", "primary",
+    "hereditary", "familial", "acquired", "chronic", "acute", "isolated", "due", "associated", "related",
+})
+_QUALIFIERS = ("primary ", "classic ", "classical ", "typical ", "autosomal ", "isolated ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +61,8 @@ def diagnosis_names(index: OrdoIndex, code: str) -> DiagnosisNames:
     if concept is None:
         return DiagnosisNames((), ())
     own = {concept.label.casefold(), *(s.casefold() for s in concept.synonyms)}
-    relatives = [c for c in sorted(index.ancestors(code)) if _narrows(index, c)]
+    words = _content_words(concept.label, *concept.synonyms)
+    relatives = [c for c in sorted(index.ancestors(code)) if _narrows(index, c, words)]
     relatives += sorted(index.descendants(code))[:MAX_RELATED]
     related: dict[str, None] = {}
     for relative in relatives:
@@ -59,6 +72,16 @@ def diagnosis_names(index: OrdoIndex, code: str) -> DiagnosisNames:
         for name in (other.label, *other.synonyms):
             if name.casefold() not in own and not is_acronym(name):
                 related.setdefault(name, None)
+    for former in _moved_into(index).get(concept.code, ()):
+        for name in (former.label.removeprefix("OBSOLETE: "), *former.synonyms):
+            if name.casefold() not in own and not is_acronym(name):
+                related.setdefault(name, None)
+    for name in list(related):
+        lowered = name.lower()
+        for qualifier in _QUALIFIERS:
+            bare = name[len(qualifier):]
+            if lowered.startswith(qualifier) and len(bare.split()) >= 2 and bare.casefold() not in own:
+                related.setdefault(bare, None)
     short: dict[str, None] = {}
     for name in (concept.label, *concept.synonyms, *related):
         for candidate in short_names(name):
@@ -66,9 +89,41 @@ def diagnosis_names(index: OrdoIndex, code: str) -> DiagnosisNames:
     return DiagnosisNames(tuple(related), tuple(short))
 
 
-def _narrows(index: OrdoIndex, code: str) -> bool:
-    """An ancestor still names this diagnosis when it is an answerable class itself."""
-    return answerability(index, code) is Answerability.ANSWERABLE
+def _content_words(*names: str) -> set[str]:
+    """Distinctive words of names: four letters or more, not a generic head ("syndrome", "type")."""
+    return {
+        w.lower() for name in names for w in _WORD.findall(name.replace("-", " "))
+        if len(w) >= 4 and w.lower() not in _GENERIC_WORDS and w.lower() not in STOP_WORDS
+    }
+
+
+def _narrows(index: OrdoIndex, code: str, words: set[str]) -> bool:
+    """An ancestor still names this diagnosis when its name shares a distinctive word with the
+    diagnosis's names (a classification axis such as "Congenital hypogonadotropic hypogonadism"
+    above a syndrome does not name it) and it is an answerable class, or a heading over few
+    disorders that is neither a classification's root nor a "rare ... disease" heading."""
+    concept = index.get(code)
+    if concept is None or not (_content_words(concept.label, *concept.synonyms) & words):
+        return False
+    status = answerability(index, code)
+    if status is Answerability.ANSWERABLE:
+        return True
+    if status is not Answerability.GENERIC or RARE_HEADING.match(concept.label):
+        return False
+    if not any(index.get(p) is not None and index[p].is_clinical_entity for p in concept.parents()):
+        return False
+    return disorder_count(index, code) <= MAX_NARROWING_DISORDERS
+
+
+def _moved_into(index: OrdoIndex) -> dict[str, list[Concept]]:
+    """Deprecated and obsolete classes by the code that replaced them (once per release)."""
+    memo = index.derived("answer_names.moved_into")
+    if not memo:
+        for concept in index.concepts():
+            if concept.obsolete and concept.replaced_by:
+                memo.setdefault(concept.replaced_by, []).append(concept)
+        memo.setdefault("", [])
+    return memo
 
 
 def short_names(name: str) -> list[str]:
@@ -79,9 +134,10 @@ def short_names(name: str) -> list[str]:
         out.append(name)
     words = _WORD.findall(name.replace("-", " "))
     initials = "".join(w[0].upper() for w in words if w.lower() not in _NOT_INITIAL and w[0].isalpha())
-    if len(words) >= 2 and len(initials) >= MIN_SHORT_CHARS and len(initials) == len(
-        [w for w in words if w.lower() not in _NOT_INITIAL]
-    ):
+    counted = [w for w in words if w.lower() not in _NOT_INITIAL]
+    # never a clinical abbreviation: "CAD" is coronary artery disease in any case
+    usable = initials not in CLINICAL_ABBREVIATIONS
+    if len(words) >= 2 and len(initials) >= MIN_SHORT_CHARS and len(initials) == len(counted) and usable:
         out.append(initials)
     spaced = name.split()
     if len(spaced) == 2 and spaced[1].lower() in _NAME_HEADS:

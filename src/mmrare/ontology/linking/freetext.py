@@ -66,7 +66,10 @@ HEADINGS: dict[str, str] = {
         "discussion",
     ),
     **dict.fromkeys(
-        ("conclusion", "conclusions", "learning points", "key points", "teaching points", "results and conclusion"),
+        (
+            "conclusion", "conclusions", "learning points", "key points", "teaching points",
+            "results and conclusion",
+        ),
         "conclusion",
     ),
     **dict.fromkeys(("keywords", "key words"), "keywords"),

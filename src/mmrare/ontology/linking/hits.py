@@ -280,8 +280,9 @@ def supported(hits: list[Hit], index: OrdoIndex | None = None) -> list[Hit]:
     for hit in hits:
         if not is_ordo_acronym(hit) or hit.code in named:
             kept.append(hit)
-        elif index is not None and hit.code in index and _family(index, hit.code) & named:
-            kept.append(hit)
+            continue
+        if index is not None and hit.code in index and _family(index, hit.code) & named:
+            kept.append(hit)  # named through a parent or a subtype
     return kept
 
 

@@ -32,7 +32,10 @@ log = logging.getLogger(__name__)
 # on-disk cache and is stored with every linking result.
 # 2: mention ids include the case (title mentions of two cases could share an id, and the second was
 # never stored); evidence sentences come out in one order in every process.
-LINKER_VERSION = "ordo-linker/2"
+# 3: British spellings, "type N X" word order, names without a "classic"/"autosomal" qualifier,
+# "<ACRONYM> syndrome" acronyms, acronyms supported by a named relative, prior-diagnosis and
+# "distinguishing X from Y" triggers, keywords as a section, abstention below MIN_CONFIDENCE.
+LINKER_VERSION = "ordo-linker/3"
 
 # The modules whose code decides what the cached term table holds.
 _TABLE_MODULES = (normalise, terms, generic)

@@ -49,6 +49,8 @@ from mmrare.ontology.model import Concept, Level
 # (see :func:`unqualified_terms`). Not "primary" or "idiopathic": "hyperoxaluria" or "pulmonary
 # fibrosis" without them is as often secondary, and often common.
 UNQUALIFIED = frozenset({"classic", "classical", "typical", "autosomal"})
+# "autosomal recessive X" without "autosomal" is no name anyone writes
+_INHERITANCE_WORDS = frozenset({"dominant", "recessive", "10"})  # "10": the norm of "X" in "X-linked"
 _ACRONYM_HEADS = frozenset({"syndrome", "disease", "disorder"})
 MIN_TERM_CHARS = 3
 MIN_HEAD_CONCEPTS = 2
@@ -155,7 +157,7 @@ def unqualified_terms(terms: Iterable[Term]) -> list[Term]:
         if term.surface is not None or len(term.norms) < 3 or term.norms[0] not in UNQUALIFIED:
             continue
         bare = term.norms[1:]
-        if bare in existing or not bare[0].isalpha():
+        if bare in existing or not bare[0].isalpha() or bare[0] in _INHERITANCE_WORDS:
             continue
         found[bare].append(term)
     out: list[Term] = []
