@@ -21,9 +21,10 @@ diagnosis --answer <gold>`` runs (the command's own descriptor builder, then
 - ``removed_fraction``: mean share of the text's characters masked or dropped.
 
 ``--half even|odd`` keeps the records whose numeric id is even or odd (tune on one, report the
-other). ``--min-confidence`` treats answers below that confidence as abstentions, for the
-precision-coverage curve (``--curve`` prints it). With ``--detail`` every miss is printed, one line
-each, before the summary; the summary is the last thing printed, as one JSON object.
+other); a run over all records also reports each half (``even``, ``odd``). ``--min-confidence``
+treats answers below that confidence as abstentions, for the precision-coverage curve
+(``--curve`` prints it). With ``--detail`` every miss is printed, one line each, before the
+summary; the summary is the last thing printed, as one JSON object.
 """
 
 from __future__ import annotations
@@ -78,11 +79,15 @@ def read_cases(path: Path, half: str) -> list[dict[str, Any]]:
             case = json.loads(line)
         except json.JSONDecodeError as exc:
             raise SystemExit(f"{path}:{number}: not JSON ({exc.msg})") from exc
-        digits = re.sub(r"\D", "", str(case.get("id", "")))
-        if half != "all" and (not digits or (int(digits) % 2 == 0) != (half == "even")):
+        if half != "all" and (_number(str(case.get("id", ""))) % 2 == 0) != (half == "even"):
             continue
         cases.append(case)
     return cases
+
+
+def _number(case_id: str) -> int:
+    digits = re.sub(r"\D", "", case_id)
+    return int(digits) if digits else 0
 
 
 def form_left(form: str, text: str) -> bool:
@@ -237,6 +242,11 @@ def main(argv: Sequence[str]) -> None:
     parser.add_argument("--detail", action="store_true", help="one line per miss before the summary")
     parser.add_argument("--min-confidence", type=float, default=0.0)
     parser.add_argument("--curve", action="store_true", help="precision / coverage per confidence cut")
+    parser.add_argument(
+        "--linker-min-confidence", type=float, default=None,
+        help="the linker's own abstention threshold for this run (default: MIN_CONFIDENCE); 0 with "
+        "--curve shows the whole trade-off",
+    )
     parser.add_argument("--config", type=Path, default=ROOT / "mmrare.toml")
     parser.add_argument("--workspace", type=Path, default=Path("/tmp/mmrare-quality"))
     args = parser.parse_args(argv)
@@ -246,6 +256,10 @@ def main(argv: Sequence[str]) -> None:
     from mmrare.ontology.linking import LINKER_VERSION, Linker
     from mmrare.ontology.store import load_ordo
 
+    if args.linker_min_confidence is not None:
+        from mmrare.ontology.linking import diagnosis
+
+        diagnosis.MIN_CONFIDENCE = args.linker_min_confidence
     cfg = load_config(args.config)
     cases = read_cases(args.cases, args.half)
     if args.limit:
@@ -264,6 +278,10 @@ def main(argv: Sequence[str]) -> None:
                 print(line)
     out = summary(results, args.min_confidence)
     out |= {"half": args.half, "linker_version": LINKER_VERSION, "map_s": round(map_s, 2)}
+    if args.half == "all":
+        for half in ("even", "odd"):
+            mine = [r for r in results if (_number(r.case_id) % 2 == 0) == (half == "even")]
+            out[half] = summary(mine, args.min_confidence)
     if args.curve:
         out["curve"] = [
             {k: summary(results, cut)[k] for k in ("min_confidence", "top1", "precision", "coverage",

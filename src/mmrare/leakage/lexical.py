@@ -242,7 +242,10 @@ _DEFINING = frozenset({
 })
 # "LAMB (lentigines, atrial myxomas and blue nevi)": the words an acronym of the answer stands for
 _EXPANSION = re.compile(r"\s*\(([^()]{8,160})\)")
-_DEFINITION = re.compile(r"\s*\(\s*([A-Za-z][A-Za-z0-9\-]{1,9})\s*[),;]")
+# "(SF)" right after a name, or after the head word the name leaves out ("Blue rubber nevus syndrome")
+_DEFINITION = re.compile(
+    r"(?:\s+(?:syndrome|disease|disorder))?\s*\(\s*([A-Za-z][A-Za-z0-9\-]{1,9})\s*[),;]"
+)
 
 
 def _spells(short: str, long_form: str) -> bool:

@@ -97,13 +97,22 @@ def _content_words(*names: str) -> set[str]:
     }
 
 
+def _share_a_word(these: set[str], those: set[str]) -> bool:
+    """A word in common, or one inside the other ("porphyria" in "protoporphyria", "adrenal" in
+    "adrenalitis")."""
+    if these & those:
+        return True
+    return any(a in b or b in a for a in these for b in those if min(len(a), len(b)) >= 5)
+
+
 def _narrows(index: OrdoIndex, code: str, words: set[str]) -> bool:
-    """An ancestor still names this diagnosis when its name shares a distinctive word with the
-    diagnosis's names (a classification axis such as "Congenital hypogonadotropic hypogonadism"
-    above a syndrome does not name it) and it is an answerable class, or a heading over few
-    disorders that is neither a classification's root nor a "rare ... disease" heading."""
+    """An ancestor still names this diagnosis when its name shares a distinctive word (or a word
+    inside one) with the diagnosis's names, so that a classification axis ("Congenital
+    hypogonadotropic hypogonadism" above a syndrome) does not count, and it is an answerable class
+    or a heading over few disorders that is neither a classification's root nor a "rare ...
+    disease" heading."""
     concept = index.get(code)
-    if concept is None or not (_content_words(concept.label, *concept.synonyms) & words):
+    if concept is None or not _share_a_word(_content_words(concept.label, *concept.synonyms), words):
         return False
     status = answerability(index, code)
     if status is Answerability.ANSWERABLE:
