@@ -12,7 +12,7 @@ from mmrare.ontology.linking.freetext import heading_role
 from mmrare.ontology.linking.normalise import normalise_phrase, normalise_word
 from mmrare.ontology.linking.terms import Term, acronym_terms, unqualified_terms
 
-from .linking_slice import EDS, HEDS, MARFAN, MPS, SIME, WILSON
+from .linking_slice import BASD1, EDS, HEDS, MARFAN, MPS, SIME, WILSON
 
 
 def test_heading_lines_set_the_role_of_what_follows(linker: Linker) -> None:
@@ -153,3 +153,13 @@ def test_full_ordo_free_text_cases(full_linker: Linker) -> None:
     assert fungoides.diagnosis.code == "ORPHA:2584"  # "Classic mycosis fungoides"
     jmml = map_text(full_linker, "A boy was diagnosed with juvenile myelomonocytic leukaemia.")
     assert jmml.diagnosis.code == "ORPHA:86834"
+
+
+def test_a_variant_of_a_one_disorder_gene_supports_that_disorder(link_index: OrdoIndex, link) -> None:  # type: ignore[no-untyped-def]
+    (variant,) = link("Sequencing found a novel HSD3B7 mutation in the girl.")
+    found = (variant.code, variant.match_kind, variant.text, variant.score)
+    assert found == (BASD1, "gene_variant", "HSD3B7", 0.5)
+    assert diagnose_case(link_index, [variant]).reason == "no_patient_evidence"  # support, not a name
+    titled = link(title="A novel HSD3B7 variant in a girl with cholestasis")
+    assert diagnose_case(link_index, titled).code == BASD1
+    assert link("HSD3B7 is expressed in the liver.") == []  # the gene alone is no evidence

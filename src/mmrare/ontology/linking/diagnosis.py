@@ -42,7 +42,8 @@ do not outweigh one "diagnosed with" about the patient.
 4. **Patient evidence**: the answer must have (itself or through a carried ancestor) at least one
    *anchor*: a title mention, a diagnosis cue about the patient, or a mention in a case section
    (case_presentation, investigations, treatment, outcome; head-noun matches anchor only from the
-   title or a cue). A disease discussed only in the background ("Fusobacterium is known to cause
+   title or a cue; so do gene-variant mentions, "a novel ADAMTS13 mutation", which support a disease
+   without naming it). A disease discussed only in the background ("Fusobacterium is known to cause
    Lemierre's syndrome") is not the patient's. When the document has no case section at all
    (``sections_present``), abstract, conclusion and "other" mentions anchor too.
 5. The highest total among anchored candidates wins; ties go to the more specific concept, then
@@ -145,7 +146,7 @@ def is_anchor(mention: Mention, sections_present: Collection[str] | None = None)
         return True
     if mention.diagnostic_cue and _patient_context(mention):
         return True
-    if mention.match_kind == "head_noun":
+    if mention.match_kind in ("head_noun", "gene_variant"):
         return False
     if mention.section_role in CASE_SECTIONS:
         return True

@@ -4,7 +4,8 @@ own abbreviations, as token spans of the document's one spaCy Doc (see ``documen
 - ORDO names (``label`` / ``synonym``): phrase-matcher hits, acronyms checked case-sensitively,
   overlapping hits resolved leftmost-longest; a name shared by several concepts goes to the concept
   it is the *label* of, else to each of them with its score divided among them.
-- ``head_noun`` and ``gene_deficiency`` hits on tokens no name covers (see ``terms``).
+- ``head_noun`` and ``gene_deficiency`` hits on tokens no name covers (see ``terms``), and
+  ``gene_variant`` hits: the same genes named as carrying a variant ("a novel ADAMTS13 mutation").
 - Abbreviations (``abbreviations``): a definition overrides ORDO acronyms with the same short form
   everywhere in the document; the short form links to the long form's concept from the definition
   on (``abbreviation``). An ORDO acronym the document never defines is kept only when the document
@@ -34,10 +35,12 @@ KIND_SCORES: dict[str, float] = {
     "acronym": 0.7,  # an ORDO acronym synonym the document does not define
     "abbreviation": 0.95,  # times the score of the long form's mention
     "gene_deficiency": 0.85,
+    "gene_variant": 0.5,  # a variant of a gene ORDO ties to one disorder: support, weaker than a name
     "head_noun": 0.6,
     "unqualified": 0.85,  # an ORDO name without its "classic" / "autosomal" qualifier
 }
 GENE_LOOKBACK = 12  # tokens between "deficiency of" and the gene symbol
+VARIANT_WINDOW = 4  # tokens between a gene symbol and "mutation" / "variant"
 
 
 @dataclass(slots=True)
@@ -212,12 +215,30 @@ def gene_hits(
         i = int(index)
         sentence = sentence_of(starts, i)
         span = _deficiency_span(linker, doc, norms, i, sents[sentence])
+        kind: MatchKind = "gene_deficiency"
+        if span is None and _names_a_variant(linker, doc, norms, i, sents[sentence]):
+            span, kind = (i, i + 1), "gene_variant"
         if span is None or covered[span[0] : span[1]].any():
             continue
         code = linker.gene_hashes[int(orths[i])]
-        score = KIND_SCORES["gene_deficiency"]
-        hits.append(Hit(sentence, span[0], span[1], code, "gene_deficiency", score, doc[i].text))
+        hits.append(Hit(sentence, span[0], span[1], code, kind, KIND_SCORES[kind], doc[i].text))
     return hits
+
+
+def _names_a_variant(linker: Linker, doc: Doc, norms: np.ndarray, i: int, sent: Sentence) -> bool:
+    """"ADAMTS13 mutation", "a novel FBN1 variant", "mutations in the FBN1 gene": the gene is named
+    as carrying a variant (at most :data:`VARIANT_WINDOW` tokens apart, no clause punctuation)."""
+    for j in range(i + 1, min(sent.tok_end, i + 1 + VARIANT_WINDOW)):
+        if doc[j].text in {".", ";", ","}:
+            break
+        if int(norms[j]) in linker.variant_hashes:
+            return True
+    for j in range(i - 1, max(sent.tok_start, i - VARIANT_WINDOW) - 1, -1):
+        if doc[j].text in {".", ";", ","}:
+            break
+        if int(norms[j]) in linker.variant_hashes:
+            return True
+    return False
 
 
 def _deficiency_span(

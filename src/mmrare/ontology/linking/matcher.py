@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 # never stored); evidence sentences come out in one order in every process.
 # 3: British spellings, "type N X" word order, names without a "classic"/"autosomal" qualifier,
 # "<ACRONYM> syndrome" acronyms, acronyms supported by a named relative, prior-diagnosis and
-# "distinguishing X from Y" triggers, keywords as a section, abstention below MIN_CONFIDENCE.
+# "distinguishing X from Y" triggers, keywords as a section, gene-variant mentions, abstention below
+# MIN_CONFIDENCE.
 LINKER_VERSION = "ordo-linker/3"
 
 # The modules whose code decides what the cached term table holds.
@@ -87,6 +88,9 @@ class Linker:
         self.patient_hashes = frozenset(strings.add(word) for word in PATIENT_WORDS)
         self.patient_array = np.array(sorted(self.patient_hashes), dtype=np.uint64)
         self.deficiency_hash = strings.add(normalise_word("deficiency"))
+        self.variant_hashes = frozenset(
+            strings.add(normalise_word(w)) for w in ("mutation", "variant", "mutated", "alteration")
+        )
         self.of_hash = strings.add("of")
 
     @classmethod
