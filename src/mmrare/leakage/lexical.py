@@ -91,6 +91,8 @@ class TrackMatchers:
     # detectors whose hits, when "(SF)" follows them, make SF a short form of the answer everywhere in
     # the text ("lexical.defined_short"); empty: the track does not look for such definitions
     defining: frozenset[str] = frozenset()
+    # acronyms of the answer whose spelled-out lists ("calcinosis, Raynaud phenomenon, ...") leak it
+    acronyms: tuple[str, ...] = ()
     # norm hashes one of which every match of ``patterns`` holds (the investigation's names of a result
     # phrase); a doc without any is not run through them. Empty: no such word is known, always run.
     pattern_norms: frozenset[int] = frozenset()
@@ -119,6 +121,8 @@ class TrackMatchers:
             names = [h for h in found.values() if h.detector in self.defining]
             for hit in defined_short_hits(doc.text, names):
                 found.setdefault((hit.detector, hit.start, hit.end), hit)
+        for hit in spelled_acronym_hits(doc.text, self.acronyms):
+            found.setdefault((hit.detector, hit.start, hit.end), hit)
         return sorted(found.values(), key=lambda h: (h.start, h.end, h.detector))
 
     def hits_in(self, text: str, doc: Doc | None = None) -> list[Hit]:
@@ -232,6 +236,7 @@ def build_matchers(descriptor: AnswerDescriptor, track: str) -> TrackMatchers:
         references=references,
         pattern_norms=pattern_norms,
         defining=_DEFINING if "lexical.defined_short" in wanted else frozenset(),
+        acronyms=_list_acronyms(descriptor) if "lexical.defined_short" in wanted else (),
     )
 
 
@@ -263,6 +268,81 @@ def _spells(short: str, long_form: str) -> bool:
         if position < len(wanted) and letter == wanted[position]:
             position += 1
     return position == len(wanted) and len(letters) <= 2 * len(wanted) + 2
+
+
+MIN_LIST_ACRONYM = 4
+_LIST_SEGMENT = re.compile(r"[^.;:!?()\[\]\n‘“”\"]+")  # "’" is an apostrophe as often as a quote
+_LIST_SEPARATOR = re.compile(r",\s*(?:and\s+|or\s+)?|\s+and\s+|\s+or\s+")
+_LIST_WORD = re.compile(r"[A-Za-z][\w’'-]*")
+
+
+def _list_acronyms(descriptor: AnswerDescriptor) -> tuple[str, ...]:
+    """The answer's all-capital acronyms of at least :data:`MIN_LIST_ACRONYM` letters."""
+    names = (*descriptor.short_names, *descriptor.abbreviations, *descriptor.synonyms, descriptor.label)
+    found = [n for n in names if n.isalpha() and n.isupper() and len(n) >= MIN_LIST_ACRONYM]
+    return tuple(dict.fromkeys(found))
+
+
+def spelled_acronym_hits(text: str, acronyms: Sequence[str]) -> list[Hit]:
+    """Lists that spell out an acronym of the answer without naming it: "characterized by
+    calcinosis, Raynaud phenomenon, esophageal dysfunction, sclerodactyly and telangiectasia" for
+    CREST. A run of three or more list items (commas, "and", "or"; at most four words each) whose
+    first item starts with the acronym's first letter, whose last item starts with its last letter,
+    and whose words' initials hold the acronym's letters in order (a word or two more allowed)."""
+    if not acronyms:
+        return []
+    out: list[Hit] = []
+    for segment in _LIST_SEGMENT.finditer(text):
+        items = _list_items(segment.group(), segment.start())
+        for acronym in acronyms:
+            out.extend(_spelled_runs(text, items, acronym))
+    return out
+
+
+def _list_items(segment: str, offset: int) -> list[tuple[int, int, list[str]]]:
+    """(start, end, words) of each comma / "and"-separated item of a text segment."""
+    items = []
+    position = 0
+    for separator in [*_LIST_SEPARATOR.finditer(segment), None]:
+        end = separator.start() if separator is not None else len(segment)
+        piece = segment[position:end]
+        words = _LIST_WORD.findall(piece)
+        if words:
+            lead = len(piece) - len(piece.lstrip())
+            items.append((offset + position + lead, offset + position + len(piece.rstrip()), words))
+        position = separator.end() if separator is not None else len(segment)
+    return items
+
+
+def _spelled_runs(text: str, items: list[tuple[int, int, list[str]]], acronym: str) -> list[Hit]:
+    wanted = acronym.lower()
+    out: list[Hit] = []
+    for i, (start, _end, words) in enumerate(items):
+        if words[-1][0].lower() != wanted[0] or len(words) > 4:
+            continue
+        letters = [words[-1][0].lower()]  # the item's last word: "characterized by: calcinosis"
+        for j in range(i + 1, min(len(items), i + len(wanted))):
+            more = items[j][2]
+            if len(more) > 4:
+                break
+            letters += [w[0].lower() for w in more]
+            if j - i + 1 < 3 or more[0][0].lower() != wanted[-1] or len(letters) > 2 * len(wanted) + 2:
+                continue
+            if _subsequence(wanted, letters):
+                first = text.rfind(words[-1], start, items[i][1])
+                detail = {"term": acronym, "form": "spelled_list"}
+                end = items[j][1]
+                out.append(Hit("lexical.defined_short", first, end, text[first:end], detail))
+                break
+    return out
+
+
+def _subsequence(wanted: str, letters: list[str]) -> bool:
+    position = 0
+    for letter in letters:
+        if position < len(wanted) and letter == wanted[position]:
+            position += 1
+    return position == len(wanted)
 
 
 def defined_short_hits(text: str, name_hits: Iterable[Hit]) -> list[Hit]:

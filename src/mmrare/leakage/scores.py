@@ -46,7 +46,8 @@ DETECTORS: dict[str, str] = {
     "lexical.head_word": "the distinctive head noun of the gold diagnosis",
     "lexical.related": "a name of the gold diagnosis's group or of one of its subtypes",
     "lexical.short_name": "a standard short name of the gold diagnosis (acronym, initials, bare eponym)",
-    "lexical.defined_short": "a short form the context defines for a name of the gold diagnosis",
+    "lexical.defined_short": "a short form the context defines for a name of the gold diagnosis, or "
+    "the words an acronym of it stands for",
     "lexical.near_name": "a long name of the gold diagnosis with one inner word left out",
     "lexical.result_phrase": "a phrase reporting the result of the gold investigation",
     "lexical.figure_ref": "a figure reference that ties text to a specific image",
