@@ -107,7 +107,7 @@ _TABLE: tuple[tuple[Category, Direction, str], ...] = (
         previously labelled as | previously labeled as | previously diagnosed as | initially diagnosed with |
         initially diagnosed as | was initially diagnosed with | carried the diagnosis of |
         carried a diagnosis of | initial diagnosis of | initial diagnosis was | was first diagnosed with |
-        was thought to have | was treated for"""),
+        was thought to have"""),
     (Category.HYPOTHETICAL, _F, """
         if | risk of | risk for | at risk of | at risk for | to prevent | prevention of | may develop |
         could develop | in case of | whether"""),
