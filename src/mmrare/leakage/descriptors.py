@@ -60,8 +60,8 @@ class AnswerDescriptor:
     gene_names: tuple[str, ...] = ()
     figures: tuple[FigureText, ...] = ()
     code: str | None = None  # "ORPHA:94080", or a vocabulary id for treatments / examinations
-    # diagnosis: names of the answer's narrowing ancestors and of its subtypes ("Angelman syndrome" for
-    # a deletion subtype of it), matched on normalised words like synonyms
+    # diagnosis: names of the answer's narrowing ancestors and of its subtypes ("Prader-Willi syndrome"
+    # for a deletion subtype of it), matched on normalised words like synonyms
     related_names: tuple[str, ...] = ()
     # diagnosis: standard short names matched case-sensitively: ORDO acronyms of the answer and its
     # relatives, initials of their names ("CJD"), bare eponyms ("Castleman")

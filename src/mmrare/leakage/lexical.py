@@ -91,7 +91,7 @@ class TrackMatchers:
     # detectors whose hits, when "(SF)" follows them, make SF a short form of the answer everywhere in
     # the text ("lexical.defined_short"); empty: the track does not look for such definitions
     defining: frozenset[str] = frozenset()
-    # acronyms of the answer whose spelled-out lists ("calcinosis, Raynaud phenomenon, ...") leak it
+    # acronyms of the answer whose spelled-out lists ("coloboma, heart defects, ...") leak it
     acronyms: tuple[str, ...] = ()
     # norm hashes one of which every match of ``patterns`` holds (the investigation's names of a result
     # phrase); a doc without any is not run through them. Empty: no such word is known, always run.
@@ -245,9 +245,9 @@ _DEFINING = frozenset({
     "lexical.label", "lexical.synonym", "lexical.xref", "lexical.related", "lexical.short_name",
     "lexical.near_name",
 })
-# "LAMB (lentigines, atrial myxomas and blue nevi)": the words an acronym of the answer stands for
+# "MELAS (myopathy, encephalopathy, lactic acidosis and stroke)": the words an acronym stands for
 _EXPANSION = re.compile(r"\s*\(([^()]{8,160})\)")
-# "(SF)" right after a name, or after the head word the name leaves out ("Blue rubber nevus syndrome")
+# "(SF)" right after a name, or after a head word the matched name leaves out ("... syndrome (SF)")
 _DEFINITION = re.compile(
     r"(?:\s+(?:syndrome|disease|disorder))?\s*\(\s*([A-Za-z][A-Za-z0-9\-]{1,9})\s*[),;]"
 )
@@ -255,8 +255,8 @@ _DEFINITION = re.compile(
 
 def _spells(short: str, long_form: str) -> bool:
     """Whether ``long_form``'s words start with the letters of the acronym ``short``, in order
-    (small words such as "and", "of" may be skipped): "LAMB" and "lentigines, atrial myxomas and
-    blue nevi"."""
+    (small words such as "and", "of" may be skipped): "MELAS" and "myopathy, encephalopathy, lactic
+    acidosis and stroke"."""
     if not short.isupper() or not 2 <= len(short) <= 10:
         return False
     letters = [w[0].lower() for w in re.findall(r"[A-Za-z]+", long_form)]
@@ -285,8 +285,8 @@ def _list_acronyms(descriptor: AnswerDescriptor) -> tuple[str, ...]:
 
 def spelled_acronym_hits(text: str, acronyms: Sequence[str]) -> list[Hit]:
     """Lists that spell out an acronym of the answer without naming it: "characterized by
-    calcinosis, Raynaud phenomenon, esophageal dysfunction, sclerodactyly and telangiectasia" for
-    CREST. A run of three or more list items (commas, "and", "or"; at most four words each) whose
+    coloboma, heart defects, atresia choanae, retarded growth, genital and ear anomalies" for
+    CHARGE. A run of three or more list items (commas, "and", "or"; at most four words each) whose
     first item starts with the acronym's first letter, whose last item starts with its last letter,
     and whose words' initials hold the acronym's letters in order (a word or two more allowed)."""
     if not acronyms:
@@ -320,7 +320,7 @@ def _spelled_runs(text: str, items: list[tuple[int, int, list[str]]], acronym: s
     for i, (start, _end, words) in enumerate(items):
         if words[-1][0].lower() != wanted[0] or len(words) > 4:
             continue
-        letters = [words[-1][0].lower()]  # the item's last word: "characterized by: calcinosis"
+        letters = [words[-1][0].lower()]  # the item's last word: "combined coloboma"
         for j in range(i + 1, min(len(items), i + len(wanted))):
             more = items[j][2]
             if len(more) > 4:
@@ -346,14 +346,14 @@ def _subsequence(wanted: str, letters: list[str]) -> bool:
 
 
 def defined_short_hits(text: str, name_hits: Iterable[Hit]) -> list[Hit]:
-    """Hits of every short form the text defines right after a name of the answer ("Angelman
-    syndrome (AS)"), case-sensitively as a whole word (plural "s" allowed), anywhere in the text.
+    """Hits of every short form the text defines right after a name of the answer ("Prader-Willi
+    syndrome (PWS)"), case-sensitively as a whole word (plural "s" allowed), anywhere in the text.
 
     A short form must have a capital letter and start with the first letter of one of the name's
-    words ("EPP" for "erythropoietic protoporphyria", not "OMIM" after it): the text's own
+    words ("NPC" for "Niemann-Pick disease type C", not "OMIM" after it): the text's own
     abbreviation for the answer, whether or not ORDO knows it. The other way round, the words an
-    acronym of the answer is spelled out as right after it ("LAMB (lentigines, atrial myxomas and blue
-    nevi)") are found wherever the text repeats them.
+    acronym of the answer is spelled out as right after it ("MELAS (myopathy, encephalopathy, lactic
+    acidosis and stroke)") are found wherever the text repeats them.
     """
     shorts: dict[str, str] = {}
     longs: dict[str, str] = {}
@@ -524,10 +524,10 @@ def _exact_variants(term: str) -> list[str]:
 
 
 def near_names(descriptor: AnswerDescriptor) -> list[str]:
-    """Long names of the answer (four to six words) with one inner word left out: "Blue rubber nevus
-    syndrome" for "Blue rubber bleb nevus syndrome". Authors drop a word of a long name, and the text
-    then names the disease as surely as with every word; the first and last words stay, so the
-    shortened name keeps its head and its first qualifier."""
+    """Long names of the answer (four to six words) with one inner word left out: "progressive
+    intrahepatic cholestasis" for "Progressive familial intrahepatic cholestasis". Authors drop a
+    word of a long name, and the text then names the disease as surely as with every word; the first
+    and last words stay, so the shortened name keeps its head and its first qualifier."""
     out: dict[str, None] = {}
     for name in (descriptor.label, *descriptor.synonyms, *descriptor.related_names):
         words = name.split()

@@ -37,7 +37,7 @@ _DASH_RUN = re.compile(rf"\s*[{DASHES}]\s*")
 _SPACE_BETWEEN_WORDS = re.compile(r"(?<=\w) +(?=\w)")
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _GREEK_TABLE = str.maketrans(_GREEK)
-# a capital after one or two small letters at a word start: "DiGeorge", "McCune", "LeFort"
+# a capital after one or two small letters at a word start: "McCune", "LeFort", "DeSanctis"
 _INNER_CAPITAL = re.compile(r"(?<=\b[A-Z][a-z])(?=[A-Z][a-z])|(?<=\b[A-Z][a-z]{2})(?=[A-Z][a-z])")
 
 
@@ -63,7 +63,7 @@ def normalise_word(text: str) -> str:
 
 def american(word: str) -> str:
     """The American spelling of a lower-case word written the British way: "ae" / "oe" inside a word
-    become "e" ("haemolytic", "oedema", "leukaemia"), a final "our" of a long word "or" ("tumour"),
+    become "e" ("haemorrhage", "oedema", "leukaemia"), a final "our" of a long word "or" ("tumour"),
     "sulph" "sulf". ORDO names are American and many case reports British; both sides of every
     comparison pass through this, so a word that merely contains "ae" still meets itself."""
     if len(word) < 5:
@@ -106,7 +106,7 @@ def nlp() -> Language:
 
 def term_variants(term: str) -> list[str]:
     """``term`` and its spellings with hyphens as spaces and spaces as hyphens ("X-linked" / "X linked"),
-    and with a capital inside a word split off ("DiGeorge" / "Di George", "McCune" / "Mc Cune")."""
+    and with a capital inside a word split off ("McCune" / "Mc Cune", "LeFort" / "Le Fort")."""
     base = " ".join(term.split())
     if not base:
         return []

@@ -3,20 +3,20 @@ beyond the gold class's own label and synonyms.
 
 A case text names its disease the way its authors do, not the way ORDO labels it:
 
-- by a **relative in the hierarchy**: the group of a subtype ("Angelman syndrome" for "Angelman
-  syndrome due to maternal 15q11q13 deletion", "pemphigus" for "Pemphigus vulgaris") or a subtype of
-  the gold class ("USH1B" in a case labelled "Usher syndrome type 1"). Ancestors count only while
+- by a **relative in the hierarchy**: the group of a subtype ("Prader-Willi syndrome" for
+  "Prader-Willi syndrome due to paternal 15q11q13 deletion") or a subtype of the gold class ("CMT1A"
+  in a case labelled "Charcot-Marie-Tooth disease type 1"). Ancestors count only while
   they still name the answer: their name shares a distinctive word with the answer's names, and they
   are an answerable class or a heading over at most :data:`MAX_NARROWING_DISORDERS` disorders, never
   a broad heading ("Rare neurologic disease") or a classification's root;
-- by a **former name**: a deprecated or obsolete class ORDO moved into the gold class ("CREST
-  syndrome");
-- by a relative's name **without its "usual form" qualifier** ("adrenal insufficiency" for "Primary
-  adrenal insufficiency");
+- by a **former name**: a deprecated or obsolete class ORDO moved into the gold class ("Goldenhar
+  syndrome" for "Oculo-auriculo-vertebral spectrum");
+- by a relative's name **without its "usual form" qualifier** ("hyperoxaluria" for "Primary
+  hyperoxaluria");
 - by a **short name** that is matched case-sensitively: ORDO's acronym synonyms of the gold class and
   those relatives ("SCID", "HLH"), the initials of their names ("CJD" for "Creutzfeldt-Jakob
   disease", "TSC" for "Tuberous sclerosis complex"), the acronym of an "<ACRONYM> syndrome" name
-  ("POEMS"), and the bare eponym of an "<Eponym> disease|syndrome" name ("Castleman", "Fahr").
+  ("CAPOS"), and the bare eponym of an "<Eponym> disease|syndrome" name ("Castleman", "Gaucher").
 
 The leakage stage never reads ORDO; the orchestrator puts these names into the answer descriptor
 (``related_names`` and ``short_names``).
@@ -98,8 +98,7 @@ def _content_words(*names: str) -> set[str]:
 
 
 def _share_a_word(these: set[str], those: set[str]) -> bool:
-    """A word in common, or one inside the other ("porphyria" in "protoporphyria", "adrenal" in
-    "adrenalitis")."""
+    """A word in common, or one inside the other ("dystrophy" in "leukodystrophy")."""
     if these & those:
         return True
     return any(a in b or b in a for a in these for b in those if min(len(a), len(b)) >= 5)
@@ -157,7 +156,7 @@ def short_names(name: str) -> list[str]:
 
 
 def _is_eponym(word: str) -> bool:
-    """A capitalised proper name ("Castleman", "Fahr", "Kawasaki"), not an everyday word."""
+    """A capitalised proper name ("Castleman", "Gaucher", "Krabbe"), not an everyday word."""
     parts = word.split("-")
     return all(p[:1].isupper() and p[1:].islower() and len(p) >= 3 for p in parts) and not any(
         p.lower() in STOP_WORDS or p.lower() in COMMON_WORDS for p in parts

@@ -33,7 +33,7 @@ do not outweigh one "diagnosed with" about the patient.
    is the answer: ORDO files "autoimmune enteropathy" under a category whose children are the
    primary and the syndromic forms, and an unqualified name means the primary one. Not when the
    text names the class with words of its own (a defined long form that is no ORDO name of it,
-   "hereditary transthyretin amyloidosis (hATTR)"): that is some other member of the group.
+   "refractory autoimmune enteropathy (RAE)"): that may be another member of the group.
 3. **Most specific**: a concept's total is its own evidence plus that of its ancestors that have
    evidence (is_a and part_of), so when a concept and its ancestor are both mentioned the
    descendant wins, carrying the ancestor's evidence. A descendant needs own evidence of at least
@@ -42,7 +42,7 @@ do not outweigh one "diagnosed with" about the patient.
 4. **Patient evidence**: the answer must have (itself or through a carried ancestor) at least one
    *anchor*: a title mention, a diagnosis cue about the patient, or a mention in a case section
    (case_presentation, investigations, treatment, outcome; head-noun matches anchor only from the
-   title or a cue; so do gene-variant mentions, "a novel ADAMTS13 mutation", which support a disease
+   title or a cue; so do gene-variant mentions, "a novel HSD3B7 mutation", which support a disease
    without naming it). A disease discussed only in the background ("Fusobacterium is known to cause
    Lemierre's syndrome") is not the patient's. When the document has no case section at all
    (``sections_present``), abstract, conclusion and "other" mentions anchor too.
@@ -52,7 +52,7 @@ do not outweigh one "diagnosed with" about the patient.
 6. **Calibrated abstention**: below :data:`MIN_CONFIDENCE` there is no answer (reason
    ``low_confidence``); the evidence of the best candidate and the alternatives (it first) are kept,
    so the abstention says what it would have answered and why it did not. A lone passing mention
-   ("temporal arteritis" once in a discussion) or two diseases of equal weight end here.
+   (one disease named once in a discussion) or two diseases of equal weight end here.
 
 Reasons when ``code`` is None: ``no_rare_disease_mention``, ``only_non_rare``,
 ``only_negated_mentions`` (every rare mention negated / differential / family / past /
@@ -265,7 +265,7 @@ def default_child(index: OrdoIndex, code: str, names: Collection[tuple[str, ...]
     """The one answerable child of ``code`` named "<default qualifier> <a name of code>" (rule 2)."""
     own_names = {name_norms(name) for name in (index[code].label, *index[code].synonyms)}
     if any(name not in own_names for name in names):
-        return None  # the text qualified the name ("hereditary transthyretin amyloidosis (hATTR)")
+        return None  # the text qualified the name ("refractory autoimmune enteropathy (RAE)")
     wanted = {qualifier + name for qualifier in DEFAULT_QUALIFIERS for name in names}
     found: set[str] = set()
     for child in index.children(code):

@@ -10,7 +10,7 @@ sentence ``other``:
 
 - a line that is only a known heading ("Case presentation", "1. Introduction", "Conclusions:")
   sets the role of the lines after it (:data:`HEADINGS`);
-- a line opening with a known heading and a colon ("Background: Upshaw-...") sets the role and keeps
+- a line opening with a known heading and a colon ("Background: Wilson ...") sets the role and keeps
   its text;
 - "Keywords: a, b, c" is a ``keywords`` sentence (the article's own index terms);
 - lines before any heading are ``other``.

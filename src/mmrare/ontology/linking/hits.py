@@ -5,7 +5,7 @@ own abbreviations, as token spans of the document's one spaCy Doc (see ``documen
   overlapping hits resolved leftmost-longest; a name shared by several concepts goes to the concept
   it is the *label* of, else to each of them with its score divided among them.
 - ``head_noun`` and ``gene_deficiency`` hits on tokens no name covers (see ``terms``), and
-  ``gene_variant`` hits: the same genes named as carrying a variant ("a novel ADAMTS13 mutation").
+  ``gene_variant`` hits: the same genes named as carrying a variant ("a novel HSD3B7 mutation").
 - Abbreviations (``abbreviations``): a definition overrides ORDO acronyms with the same short form
   everywhere in the document; the short form links to the long form's concept from the definition
   on (``abbreviation``). An ORDO acronym the document never defines is kept only when the document
@@ -226,7 +226,7 @@ def gene_hits(
 
 
 def _names_a_variant(linker: Linker, doc: Doc, norms: np.ndarray, i: int, sent: Sentence) -> bool:
-    """"ADAMTS13 mutation", "a novel FBN1 variant", "mutations in the FBN1 gene": the gene is named
+    """"HSD3B7 mutation", "a novel FBN1 variant", "mutations in the FBN1 gene": the gene is named
     as carrying a variant (at most :data:`VARIANT_WINDOW` tokens apart, no clause punctuation)."""
     for j in range(i + 1, min(sent.tok_end, i + 1 + VARIANT_WINDOW)):
         if doc[j].text in {".", ";", ","}:
@@ -294,8 +294,8 @@ def is_ordo_acronym(hit: Hit) -> bool:
 def supported(hits: list[Hit], index: OrdoIndex | None = None) -> list[Hit]:
     """ORDO acronyms the document does not define count only when the document also names the same
     concept, a parent or a subtype of it otherwise: "SDS" alone is the detergent, not
-    Shwachman-Diamond syndrome, but "MEN2A" in a text that spells out "multiple endocrine neoplasia
-    type 2" is the subtype of it."""
+    Shwachman-Diamond syndrome, but "CMT1A" in a text that spells out "Charcot-Marie-Tooth disease
+    type 1" is the subtype of it."""
     named = {h.code for h in hits if not is_ordo_acronym(h)}
     kept = []
     for hit in hits:

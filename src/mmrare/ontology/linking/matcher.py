@@ -151,7 +151,7 @@ def table_fingerprint() -> str:
 def _group_terms(terms: Iterable[Term]) -> dict[tuple[str, ...], tuple[Term, ...]]:
     """Terms by the norms they match on. A name with commas ("Charcot-Marie-Tooth disease, type 1A")
     also matches without them, as authors write it in running text; a name ending in "type <n>"
-    ("Neurofibromatosis type 1") also matches with the type first ("type 1 neurofibromatosis")."""
+    ("Mucopolysaccharidosis type 1") also matches with the type first ("type 1 mucopolysaccharidosis")."""
     grouped: dict[tuple[str, ...], list[Term]] = defaultdict(list)
     for term in terms:
         spellings = [term.norms]

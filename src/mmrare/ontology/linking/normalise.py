@@ -19,7 +19,7 @@ Roman numerals              "type II" == "type 2", "type Ia" == "type 1a" (I, V,
                             39; context-free, so "X-linked" becomes "10 linked" on both sides and
                             still matches)
 accents                     "Sjögren" == "Sjogren", "Guillain-Barré" == "Guillain-Barre"
-British spellings           "haemolytic uraemic" == "hemolytic uremic", "oedema" == "edema",
+British spellings           "haemorrhagic" == "hemorrhagic", "anaemia" == "anemia", "oedema" == "edema",
                             "tumour" == "tumor", "sulphite" == "sulfite" (:func:`american`)
 ==========================  =====================================================================
 
@@ -114,7 +114,7 @@ def normalise_word(text: str) -> str:
 
 def american(word: str) -> str:
     """The American spelling of a lower-case word written the British way: "ae" and "oe" inside a word
-    become "e" ("haemolytic", "anaemia", "oedema", "coeliac", "diarrhoea"), a final "our" of a long word
+    become "e" ("haemorrhage", "anaemia", "oedema", "coeliac", "diarrhoea"), a final "our" of a long word
     becomes "or" ("tumour", "behaviour"), "sulph" becomes "sulf". ORDO spells names the American way and
     British-English case reports do not; both sides pass through this, so a word that merely contains
     "ae" ("aeruginosa") still meets itself."""

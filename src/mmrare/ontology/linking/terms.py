@@ -145,8 +145,8 @@ def build_term_table(index: OrdoIndex) -> TermTable:
 
 def unqualified_terms(terms: Iterable[Term]) -> list[Term]:
     """Names without a leading qualifier that only says "the usual form" (:data:`UNQUALIFIED`):
-    "hairy cell leukemia" for "Classic hairy cell leukemia", "erythropoietic protoporphyria" for
-    "Autosomal erythropoietic protoporphyria". Authors leave the qualifier out when they mean the
+    "mycosis fungoides" for "Classic mycosis fungoides", "lattice corneal dystrophy" for "Classic
+    lattice corneal dystrophy". Authors leave the qualifier out when they mean the
     usual form, and ORDO has no class named without it. Kept only when the bare name is no ORDO name
     already and exactly one concept gives it (two would make it ambiguous), and has two words or more.
     """
@@ -171,7 +171,7 @@ def unqualified_terms(terms: Iterable[Term]) -> list[Term]:
 
 def acronym_terms(terms: Iterable[Term], acronym_owners: dict[str, set[str]]) -> list[Term]:
     """The acronym of a name "<ACRONYM> syndrome|disease" as an acronym synonym: authors write
-    "POEMS" for "POEMS syndrome". It is matched like ORDO's own acronyms (case-sensitive, counted only
+    "CAPOS" for "CAPOS syndrome". It is matched like ORDO's own acronyms (case-sensitive, counted only
     when the document also names the concept or a relative in full), and left out when it is no
     acronym, a clinical abbreviation, an everyday word or a name of another concept."""
     terms = list(terms)
