@@ -34,22 +34,6 @@ def test_second_call_encodes_nothing_and_returns_identical_rows(tmp_path: Path, 
     np.testing.assert_array_equal(first, second)
     assert first.dtype == np.float32 and first.shape == (3, 384)
     assert fake_encoder.texts_encoded == 3
-    (span,) = cache.encode_spans()  # only the call that encoded something is a span of encoder work
-    assert span[0] <= span[1]
-    assert cache.encode_spans(since=span[0] + 1e-9) == []
-
-
-def test_a_long_lived_cache_keeps_only_its_latest_encoder_spans(
-    tmp_path: Path, fake_encoder: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from mmrare.embedding import cache as cache_module
-
-    monkeypatch.setattr(cache_module, "SPANS_KEPT", 2)
-    cache = EmbeddingCache(tmp_path, fake_encoder)
-    for text in TEXTS:  # three calls that encode
-        cache.embed([text])
-    spans = cache.encode_spans()
-    assert len(spans) == 2 and spans[0][0] <= spans[1][0]
 
 
 def test_only_new_texts_are_encoded_and_rows_keep_input_order(tmp_path: Path, fake_encoder: Any) -> None:

@@ -24,9 +24,6 @@ from mmrare.leakage.dataset import (
     DatasetItem,
     close_pairs_of,
     context_vectors,
-    finish_dataset_checks,
-    graphic_ids,
-    prepare_dataset_checks,
 )
 
 from .leakage_cases import AIE, PGL, make_item
@@ -144,30 +141,6 @@ def test_dataset_checks_in_one_pass(
         set(summary["blind_solver"]) == {"diagnosis"}
         and summary["blind_margin"] == DEFAULT_POLICY.blind_margin
     )
-
-
-def test_the_checks_that_need_no_vector_run_before_any_embedding(
-    cache: EmbeddingCache, aie_input: LeakageInput, pgl_input: LeakageInput
-) -> None:
-    """The build prepares the checks while the encoder still works: preparing embeds nothing and
-    already holds the same-case and duplicate-image flags the whole run reports."""
-    item = aie_input.item
-    fields = {f: getattr(item, f) for f in item.__dataclass_fields__}
-    same_case = QAItem(**{**fields, "item_id": "aie-again"})  # same case, same track
-    items = [item, pgl_input.item, same_case]
-    phashes = {g: "ffff0000ffff0000" for i in items for g in graphic_ids(i)}
-    prepared = prepare_dataset_checks(items, DEFAULT_POLICY, phashes=phashes)
-    assert prepared.same_case and all(f.flag == "same_case_track" for f in prepared.same_case)
-    report = finish_dataset_checks(prepared, cache, DEFAULT_POLICY)
-    whole = dataset_checks(items, cache, DEFAULT_POLICY, phashes=phashes)
-    assert report.flags == whole.flags  # the same flags in the same order
-    assert [f for f in report.flags if f.flag in ("same_case_track", "duplicate_image")] == (
-        prepared.vector_free_flags
-    )
-    # what is left to store after the early flags: the rest of the report, nothing twice
-    stored_in_two_parts = prepared.vector_free_flags + report.vector_flags
-    assert sorted(map(repr, stored_in_two_parts)) == sorted(map(repr, report.flags))
-    assert all(f.flag in ("near_duplicate_context", "text_answerable") for f in report.vector_flags)
 
 
 def test_a_top_up_checks_new_items_against_all(cache: EmbeddingCache, aie_input: LeakageInput) -> None:

@@ -21,7 +21,6 @@ added), so a lookup is a few vectorised binary searches, never a Python loop ove
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import hashlib
 import json
@@ -43,7 +42,6 @@ from mmrare.errors import FatalError
 CACHE_FORMAT = "mmrare-embedding-cache/1"
 KEY_DTYPE = np.dtype("S32")  # raw digests; every key is exactly 32 bytes, so numpy's NUL padding is harmless
 _TMP_PREFIX = ".tmp-"
-SPANS_KEPT = 4096  # encoder calls remembered for build timelines (EmbeddingCache.encode_spans)
 
 
 def key_digest(model_sha256: str, text: str) -> bytes:
@@ -291,9 +289,6 @@ class EmbeddingCache:
         self._store = VectorStore(directory, int(encoder.dim), meta, what="embedding cache")
         self._lock = threading.Lock()  # the counters
         self._hits = self._misses = self._encoded = 0
-        # (start, end) of the latest encoder calls, time.monotonic(): a long-lived process's cache
-        # keeps the last SPANS_KEPT (a build makes a few dozen calls), not one per call forever
-        self._spans: collections.deque[tuple[float, float]] = collections.deque(maxlen=SPANS_KEPT)
 
     @property
     def directory(self) -> Path:
@@ -330,13 +325,6 @@ class EmbeddingCache:
             hits, misses, encoded = self._hits, self._misses, self._encoded
         return CacheStats(hits, misses, encoded, len(self._store), self._store.n_shards)
 
-    def encode_spans(self, since: float = float("-inf")) -> list[tuple[float, float]]:
-        """``(start, end)`` (``time.monotonic()``) of the encoder calls this instance made that started
-        at or after ``since``: when the encoder worked, for a build's timeline (calls from several
-        threads may overlap while one waits for the encoder)."""
-        with self._lock:
-            return [span for span in self._spans if span[0] >= since]
-
     def __len__(self) -> int:
         """Cached vectors known to this instance (a text stored twice by racing writers counts twice)."""
         return len(self._store)
@@ -354,12 +342,9 @@ class EmbeddingCache:
         if missing.size and self._store.refresh():
             missing = self._store.fill(keys, vectors, missing)
         if missing.size:
-            started = time.monotonic()
             fresh = self._encoder.encode(
                 [unique_texts[i] for i in missing], batch_size=self._batch_size, show_progress=show_progress
             )
-            with self._lock:
-                self._spans.append((started, time.monotonic()))
             fresh = checked_vectors(fresh, missing.size, self.dim, source=f"encoder {self.model_id}")
             vectors[missing] = fresh
             self._store.put(keys[missing], fresh)

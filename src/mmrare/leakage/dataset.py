@@ -519,9 +519,6 @@ class DatasetReport:
     # context vectors computed by this run (not the known ones passed in), by item id: a caller may
     # keep them for the next run's ``known_vectors``
     vectors: dict[str, np.ndarray] = field(default_factory=dict)
-    # the flags that needed vectors (near-duplicate contexts, blind solver), also in ``flags``: what
-    # a caller that stored ``PreparedChecks.vector_free_flags`` early has left to store
-    vector_flags: list[DatasetFlag] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         counts: dict[str, int] = {}
@@ -529,79 +526,6 @@ class DatasetReport:
             if flag.flagged:
                 counts[flag.flag] = counts.get(flag.flag, 0) + 1
         return {"flagged": counts, "blind_solver": self.blind.by_track(), "blind_margin": self.blind.margin}
-
-
-@dataclass(frozen=True)
-class PreparedChecks:
-    """The dataset checks up to their one ``embed`` call (:func:`prepare_dataset_checks`): the texts
-    to embed, and the flags that need no vector (same-case pairs, duplicate images)."""
-
-    items: Sequence[CheckedItem]
-    texts: dict[str, str]
-    known: dict[str, np.ndarray]
-    batch: TextBatch
-    sentence_tickets: dict[str, Any]
-    solved: list[QAItem]
-    wanted: set[str] | None
-    same_case: list[DatasetFlag]
-    duplicate_images: list[DatasetFlag]
-
-    @property
-    def vector_free_flags(self) -> list[DatasetFlag]:
-        return self.same_case + self.duplicate_images
-
-
-def prepare_dataset_checks(
-    items: Sequence[CheckedItem],
-    policy: Policy = DEFAULT_POLICY,
-    *,
-    contexts: Mapping[str, str] | None = None,
-    phashes: Mapping[str, str | None] | None = None,
-    focus: Collection[str] | None = None,
-    known_vectors: Mapping[str, np.ndarray] | None = None,
-) -> PreparedChecks:
-    """Everything of :func:`dataset_checks` that needs no vector: the build runs it while the
-    encoder still embeds the texts the rest reads (see :func:`finish_dataset_checks`)."""
-    texts = {i.item_id: (contexts or {}).get(i.item_id, i.context) for i in items}
-    known = {k: v for k, v in (known_vectors or {}).items() if k in texts and k not in (contexts or {})}
-    batch = TextBatch()
-    sentence_tickets = {
-        item_id: batch.add(context_pieces(t))
-        for item_id, t in texts.items()
-        if item_id not in known
-    }
-    wanted = None if focus is None else set(focus)
-    solved = [i for i in items if isinstance(i, QAItem) and (wanted is None or i.item_id in wanted)]
-    if len(solved) != sum(1 for i in items if wanted is None or i.item_id in wanted):
-        raise TypeError("items the blind solver answers (all, or the focus ones) must be QAItem drafts")
-    for item in solved:
-        batch.add(list(item.options))
-    if wanted is None:
-        same_case = same_case_pairs(items)
-    else:
-        cases = {i.pmcid for i in solved}
-        same_case = same_case_pairs([i for i in items if i.pmcid in cases])
-    duplicates = duplicate_images(items, phashes or {}, policy.image_max_hamming, focus=wanted)
-    return PreparedChecks(items, texts, known, batch, sentence_tickets, solved, wanted, same_case, duplicates)
-
-
-def finish_dataset_checks(
-    prepared: PreparedChecks, embedder: Embedder, policy: Policy = DEFAULT_POLICY
-) -> DatasetReport:
-    """The checks that read vectors (near-duplicate contexts, blind solver) after the one ``embed``
-    call; the report lists the flags in :func:`dataset_checks`'s order."""
-    embedder = as_embedder(embedder)
-    items, batch, known = prepared.items, prepared.batch, prepared.known
-    batch.embed(embedder)
-    fresh = {item_id: _unit_mean(batch.rows(t)) for item_id, t in prepared.sentence_tickets.items()}
-    vectors = {i.item_id: known[i.item_id] if i.item_id in known else fresh[i.item_id] for i in items}
-    blind = blind_solve(
-        prepared.solved, prepared.texts, embedder, policy.blind_margin, batch=batch, vectors=vectors
-    )
-    near = near_duplicate_contexts(items, vectors, policy.near_duplicate_cosine, focus=prepared.wanted)
-    solver = blind.flags()
-    flags = [*prepared.same_case, *near, *prepared.duplicate_images, *solver]
-    return DatasetReport(flags, blind, fresh, vector_flags=[*near, *solver])
 
 
 def dataset_checks(
@@ -625,10 +549,29 @@ def dataset_checks(
     ``known_vectors``: context vectors of earlier runs by item id (what :func:`context_vectors`
     gives for the same context and model, see :attr:`DatasetReport.vectors`); those contexts are
     not split and looked up again. Ignored for items whose context ``contexts`` replaces.
-
-    The same as :func:`prepare_dataset_checks` then :func:`finish_dataset_checks`.
     """
-    prepared = prepare_dataset_checks(
-        items, policy, contexts=contexts, phashes=phashes, focus=focus, known_vectors=known_vectors
-    )
-    return finish_dataset_checks(prepared, embedder, policy)
+    texts = {i.item_id: (contexts or {}).get(i.item_id, i.context) for i in items}
+    known = {k: v for k, v in (known_vectors or {}).items() if k in texts and k not in (contexts or {})}
+    batch = TextBatch()
+    sentence_tickets = {
+        item_id: batch.add(context_pieces(t)) for item_id, t in texts.items() if item_id not in known
+    }
+    wanted = None if focus is None else set(focus)
+    solved = [i for i in items if isinstance(i, QAItem) and (wanted is None or i.item_id in wanted)]
+    if len(solved) != sum(1 for i in items if wanted is None or i.item_id in wanted):
+        raise TypeError("items the blind solver answers (all, or the focus ones) must be QAItem drafts")
+    for item in solved:
+        batch.add(list(item.options))
+    if wanted is None:
+        same_case = same_case_pairs(items)
+    else:
+        cases = {i.pmcid for i in solved}
+        same_case = same_case_pairs([i for i in items if i.pmcid in cases])
+    duplicates = duplicate_images(items, phashes or {}, policy.image_max_hamming, focus=wanted)
+    embedder = as_embedder(embedder)
+    batch.embed(embedder)
+    fresh = {item_id: _unit_mean(batch.rows(t)) for item_id, t in sentence_tickets.items()}
+    vectors = {i.item_id: known[i.item_id] if i.item_id in known else fresh[i.item_id] for i in items}
+    blind = blind_solve(solved, texts, embedder, policy.blind_margin, batch=batch, vectors=vectors)
+    near = near_duplicate_contexts(items, vectors, policy.near_duplicate_cosine, focus=wanted)
+    return DatasetReport([*same_case, *near, *duplicates, *blind.flags()], blind, fresh)

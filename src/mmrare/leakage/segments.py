@@ -11,7 +11,6 @@ aligned word.
 from __future__ import annotations
 
 import bisect
-import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -83,11 +82,6 @@ def segment_context(
     return tuple(ContextSentence(sid, s, e, context[s:e]) for sid, (s, e) in zip(ids, spans, strict=True))
 
 
-# A build aligns each drafted item twice, on different threads of one process: when the draft
-# stage queues the item's texts for embedding (flows.prefetch) and when leakage control lays out
-# its context. The alignment is most of the cost, so the second call is served from here; the
-# result depends only on the arguments (~2 KB an entry).
-@functools.lru_cache(maxsize=32_768)
 def _align(
     context: str, sentence_ids: tuple[str, ...], sentence_texts: tuple[str, ...]
 ) -> tuple[ContextSentence, ...]:
