@@ -340,7 +340,7 @@ def ontology_map(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """The case-level rare-disease diagnosis of any text: code, label, score, evidence, alternatives."""
-    from mmrare.ontology.linking import LINKER_VERSION, Linker, diagnose_case, link_document
+    from mmrare.ontology.linking import LINKER_VERSION, Linker, map_text
 
     cfg = _config(config)
     try:
@@ -350,11 +350,9 @@ def ontology_map(
         raise typer.Exit(2) from exc
     index = _ordo(cfg)
     linker = Linker.build(index, cfg.cache_path / "linker")
-    parts = [s.text.strip() for s in linker.nlp(text).sents if s.text.strip()]
-    sentences = [(f"s{i}", "other", part) for i, part in enumerate(parts)]
-    mentions = link_document(linker, sentences, title)
-    diag = diagnose_case(index, mentions)
-    by_id = {sid: part for sid, _role, part in sentences} | {"title": title or ""}
+    found = map_text(linker, text, title)  # section roles from the text's headings, keywords as evidence
+    diag, mentions = found.diagnosis, found.mentions
+    by_id = {sid: part for sid, _role, part in found.sentences}
     result = {
         "code": diag.code,
         "label": diag.label,

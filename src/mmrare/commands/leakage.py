@@ -172,8 +172,10 @@ def leakage_mask(
 
 
 def _ordo_descriptor(cfg: Config, code: str, text: str):
-    """Label, synonyms, definition, short forms the text defines for it, causal genes it names."""
+    """Label, synonyms, definition, related and short names, short forms the text defines for it,
+    causal genes it names."""
     from mmrare.leakage import AnswerDescriptor
+    from mmrare.ontology.answer_names import diagnosis_names
     from mmrare.ontology.linking import Linker, link_text
     from mmrare.ontology.store import load_ordo
     from mmrare.stages.descriptors import named_genes
@@ -188,7 +190,9 @@ def _ordo_descriptor(cfg: Config, code: str, text: str):
         {m.text for m in link_text(linker, text) if m.code in family and str(m.match_kind) == "abbreviation"}
     )
     symbols, gene_names = named_genes(index, concept.code, text)
+    names = diagnosis_names(index, concept.code)
     return AnswerDescriptor(
         label=concept.label, synonyms=concept.synonyms, definition=concept.definition,
         abbreviations=tuple(abbreviations), gene_symbols=symbols, gene_names=gene_names, code=concept.code,
+        related_names=names.related, short_names=names.short,
     )

@@ -44,7 +44,9 @@ class AnswerDescriptor:
     """Every way the gold answer may be named or described, for the detectors to look for.
 
     ``abbreviations`` are short forms *defined in the case* for the answer ("AIE"); they are matched
-    case-sensitively. ``gene_symbols`` are matched case-sensitively too ("SDHD", never "sdhd" inside a
+    case-sensitively, and so are ``short_names`` (standard ones, from ORDO). ``related_names`` are
+    names of the answer's relatives in ORDO that give it away as well as its own names do.
+    ``gene_symbols`` are matched case-sensitively too ("SDHD", never "sdhd" inside a
     word); everything else is matched on normalised words. Only genes the case itself names belong
     here: a gene the case never mentions cannot leak.
     """
@@ -58,6 +60,12 @@ class AnswerDescriptor:
     gene_names: tuple[str, ...] = ()
     figures: tuple[FigureText, ...] = ()
     code: str | None = None  # "ORPHA:94080", or a vocabulary id for treatments / examinations
+    # diagnosis: names of the answer's narrowing ancestors and of its subtypes ("Prader-Willi syndrome"
+    # for a deletion subtype of it), matched on normalised words like synonyms
+    related_names: tuple[str, ...] = ()
+    # diagnosis: standard short names matched case-sensitively: ORDO acronyms of the answer and its
+    # relatives, initials of their names ("CJD"), bare eponyms ("Castleman")
+    short_names: tuple[str, ...] = ()
     # to_json() of this (immutable) descriptor, made on first use: the sha256 keys the basis, the
     # stored row and the matcher cache, several times per item
     _json: str | None = field(default=None, init=False, repr=False, compare=False)
@@ -117,6 +125,8 @@ class AnswerDescriptor:
             "gene_names": list(self.gene_names),
             "figures": [f.as_dict() for f in self.figures],
             "code": self.code,
+            **({"related_names": list(self.related_names)} if self.related_names else {}),
+            **({"short_names": list(self.short_names)} if self.short_names else {}),
         }
 
     @classmethod
@@ -132,6 +142,8 @@ class AnswerDescriptor:
             gene_names=tuple(data.get("gene_names", ())),
             figures=tuple(FigureText(**f) for f in data.get("figures", ())),
             code=data.get("code"),
+            related_names=tuple(data.get("related_names", ())),
+            short_names=tuple(data.get("short_names", ())),
         )
 
     def to_json(self) -> str:

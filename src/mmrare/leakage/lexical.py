@@ -1,7 +1,8 @@
 """Lexical leakage detectors: spaCy matchers over the context, one set per track.
 
-- diagnosis: label, synonyms, xref names, gene names (normalised words) and abbreviations defined in
-  the case, gene symbols (case-sensitive);
+- diagnosis: label, synonyms, xref names, gene names, names of ORDO relatives (normalised words);
+  abbreviations defined in the case, standard short names, gene symbols (case-sensitive); and any
+  short form the context itself defines right after one of those names ("... syndrome (AS)");
 - treatment: the treatment's names and abbreviations;
 - examination: the investigation's names, and phrases reporting its result ("MRI showed", "biopsy
   revealed", "sequencing identified", "revealed by CT");
@@ -87,6 +88,11 @@ class TrackMatchers:
     patterns: Matcher | None
     labels: dict[int, tuple[str, dict[str, Any]]]  # match id -> (detector, detail)
     references: Matcher | None = None  # figure, panel and image references: one matcher for all items
+    # detectors whose hits, when "(SF)" follows them, make SF a short form of the answer everywhere in
+    # the text ("lexical.defined_short"); empty: the track does not look for such definitions
+    defining: frozenset[str] = frozenset()
+    # acronyms of the answer whose spelled-out lists ("coloboma, heart defects, ...") leak it
+    acronyms: tuple[str, ...] = ()
     # norm hashes one of which every match of ``patterns`` holds (the investigation's names of a result
     # phrase); a doc without any is not run through them. Empty: no such word is known, always run.
     pattern_norms: frozenset[int] = frozenset()
@@ -111,6 +117,12 @@ class TrackMatchers:
                 key = (detector, start, end)
                 if key not in found:
                     found[key] = Hit(detector, start, end, span.text, dict(detail))
+        if self.defining:
+            names = [h for h in found.values() if h.detector in self.defining]
+            for hit in defined_short_hits(doc.text, names):
+                found.setdefault((hit.detector, hit.start, hit.end), hit)
+        for hit in spelled_acronym_hits(doc.text, self.acronyms):
+            found.setdefault((hit.detector, hit.start, hit.end), hit)
         return sorted(found.values(), key=lambda h: (h.start, h.end, h.detector))
 
     def hits_in(self, text: str, doc: Doc | None = None) -> list[Hit]:
@@ -135,7 +147,10 @@ def matcher_key(descriptor: AnswerDescriptor, track: str) -> MatcherKey:
     if "lexical.gene" in TRACK_LEXICAL.get(track, ()):
         genes = (tuple(descriptor.gene_symbols), tuple(descriptor.gene_names))
     names = (descriptor.synonyms, descriptor.xref_names, descriptor.abbreviations)
-    return (track, descriptor.label, *(tuple(n) for n in names), genes)
+    related: tuple[tuple[str, ...], ...] = ()
+    if "lexical.related" in TRACK_LEXICAL.get(track, ()):
+        related = (tuple(descriptor.related_names), tuple(descriptor.short_names))
+    return (track, descriptor.label, *(tuple(n) for n in names), genes, related)
 
 
 def build_matchers(descriptor: AnswerDescriptor, track: str) -> TrackMatchers:
@@ -174,6 +189,12 @@ def build_matchers(descriptor: AnswerDescriptor, track: str) -> TrackMatchers:
         add_terms("lexical.abbreviation", descriptor.abbreviations, exact=True)
     if "lexical.head_word" in wanted:
         add_terms("lexical.head_word", head_words(descriptor), exact=False)
+    if "lexical.related" in wanted:
+        add_terms("lexical.related", descriptor.related_names, exact=False)
+    if "lexical.near_name" in wanted:
+        add_terms("lexical.near_name", near_names(descriptor), exact=False)
+    if "lexical.short_name" in wanted:
+        add_terms("lexical.short_name", descriptor.short_names, exact=True)
     if "lexical.gene" in wanted:
         add_terms("lexical.gene", descriptor.gene_symbols, exact=True)
         add_terms("lexical.gene", descriptor.gene_names, exact=False)
@@ -214,7 +235,153 @@ def build_matchers(descriptor: AnswerDescriptor, track: str) -> TrackMatchers:
         labels=labels,
         references=references,
         pattern_norms=pattern_norms,
+        defining=_DEFINING if "lexical.defined_short" in wanted else frozenset(),
+        acronyms=_list_acronyms(descriptor) if "lexical.defined_short" in wanted else (),
     )
+
+
+# Name detectors after whose hits a "(SF)" defines a short form of the answer.
+_DEFINING = frozenset({
+    "lexical.label", "lexical.synonym", "lexical.xref", "lexical.related", "lexical.short_name",
+    "lexical.near_name",
+})
+# "MELAS (myopathy, encephalopathy, lactic acidosis and stroke)": the words an acronym stands for
+_EXPANSION = re.compile(r"\s*\(([^()]{8,160})\)")
+# "(SF)" right after a name, or after a head word the matched name leaves out ("... syndrome (SF)")
+_DEFINITION = re.compile(
+    r"(?:\s+(?:syndrome|disease|disorder))?\s*\(\s*([A-Za-z][A-Za-z0-9\-]{1,9})\s*[),;]"
+)
+
+
+def _spells(short: str, long_form: str) -> bool:
+    """Whether ``long_form``'s words start with the letters of the acronym ``short``, in order
+    (small words such as "and", "of" may be skipped): "MELAS" and "myopathy, encephalopathy, lactic
+    acidosis and stroke"."""
+    if not short.isupper() or not 2 <= len(short) <= 10:
+        return False
+    letters = [w[0].lower() for w in re.findall(r"[A-Za-z]+", long_form)]
+    wanted = short.lower()
+    if letters and letters[0] != wanted[0]:
+        return False
+    position = 0
+    for letter in letters:
+        if position < len(wanted) and letter == wanted[position]:
+            position += 1
+    return position == len(wanted) and len(letters) <= 2 * len(wanted) + 2
+
+
+MIN_LIST_ACRONYM = 4
+_LIST_SEGMENT = re.compile(r"[^.;:!?()\[\]\n‘“”\"]+")  # "’" is an apostrophe as often as a quote
+_LIST_SEPARATOR = re.compile(r",\s*(?:and\s+|or\s+)?|\s+and\s+|\s+or\s+")
+_LIST_WORD = re.compile(r"[A-Za-z][\w’'-]*")
+
+
+def _list_acronyms(descriptor: AnswerDescriptor) -> tuple[str, ...]:
+    """The answer's all-capital acronyms of at least :data:`MIN_LIST_ACRONYM` letters."""
+    names = (*descriptor.short_names, *descriptor.abbreviations, *descriptor.synonyms, descriptor.label)
+    found = [n for n in names if n.isalpha() and n.isupper() and len(n) >= MIN_LIST_ACRONYM]
+    return tuple(dict.fromkeys(found))
+
+
+def spelled_acronym_hits(text: str, acronyms: Sequence[str]) -> list[Hit]:
+    """Lists that spell out an acronym of the answer without naming it: "characterized by
+    coloboma, heart defects, atresia choanae, retarded growth, genital and ear anomalies" for
+    CHARGE. A run of three or more list items (commas, "and", "or"; at most four words each) whose
+    first item starts with the acronym's first letter, whose last item starts with its last letter,
+    and whose words' initials hold the acronym's letters in order (a word or two more allowed)."""
+    if not acronyms:
+        return []
+    out: list[Hit] = []
+    for segment in _LIST_SEGMENT.finditer(text):
+        items = _list_items(segment.group(), segment.start())
+        for acronym in acronyms:
+            out.extend(_spelled_runs(text, items, acronym))
+    return out
+
+
+def _list_items(segment: str, offset: int) -> list[tuple[int, int, list[str]]]:
+    """(start, end, words) of each comma / "and"-separated item of a text segment."""
+    items = []
+    position = 0
+    for separator in [*_LIST_SEPARATOR.finditer(segment), None]:
+        end = separator.start() if separator is not None else len(segment)
+        piece = segment[position:end]
+        words = _LIST_WORD.findall(piece)
+        if words:
+            lead = len(piece) - len(piece.lstrip())
+            items.append((offset + position + lead, offset + position + len(piece.rstrip()), words))
+        position = separator.end() if separator is not None else len(segment)
+    return items
+
+
+def _spelled_runs(text: str, items: list[tuple[int, int, list[str]]], acronym: str) -> list[Hit]:
+    wanted = acronym.lower()
+    out: list[Hit] = []
+    for i, (start, _end, words) in enumerate(items):
+        if words[-1][0].lower() != wanted[0] or len(words) > 4:
+            continue
+        letters = [words[-1][0].lower()]  # the item's last word: "combined coloboma"
+        for j in range(i + 1, min(len(items), i + len(wanted))):
+            more = items[j][2]
+            if len(more) > 4:
+                break
+            letters += [w[0].lower() for w in more]
+            if j - i + 1 < 3 or more[0][0].lower() != wanted[-1] or len(letters) > 2 * len(wanted) + 2:
+                continue
+            if _subsequence(wanted, letters):
+                first = text.rfind(words[-1], start, items[i][1])
+                detail = {"term": acronym, "form": "spelled_list"}
+                end = items[j][1]
+                out.append(Hit("lexical.defined_short", first, end, text[first:end], detail))
+                break
+    return out
+
+
+def _subsequence(wanted: str, letters: list[str]) -> bool:
+    position = 0
+    for letter in letters:
+        if position < len(wanted) and letter == wanted[position]:
+            position += 1
+    return position == len(wanted)
+
+
+def defined_short_hits(text: str, name_hits: Iterable[Hit]) -> list[Hit]:
+    """Hits of every short form the text defines right after a name of the answer ("Prader-Willi
+    syndrome (PWS)"), case-sensitively as a whole word (plural "s" allowed), anywhere in the text.
+
+    A short form must have a capital letter and start with the first letter of one of the name's
+    words ("NPC" for "Niemann-Pick disease type C", not "OMIM" after it): the text's own
+    abbreviation for the answer, whether or not ORDO knows it. The other way round, the words an
+    acronym of the answer is spelled out as right after it ("MELAS (myopathy, encephalopathy, lactic
+    acidosis and stroke)") are found wherever the text repeats them.
+    """
+    shorts: dict[str, str] = {}
+    longs: dict[str, str] = {}
+    for hit in name_hits:
+        expansion = _EXPANSION.match(text, hit.end)
+        if expansion is not None and _spells(hit.text, expansion.group(1)):
+            longs.setdefault(expansion.group(1), hit.text)
+        match = _DEFINITION.match(text, hit.end)
+        if match is None:
+            continue
+        short = match.group(1)
+        initials = {w[0].lower() for w in re.findall(r"[A-Za-z0-9]+", hit.text)}
+        if any(ch.isupper() for ch in short) and short[0].lower() in initials:
+            shorts.setdefault(short, hit.text)
+    out: list[Hit] = []
+    for long_form, short in longs.items():
+        for found in re.finditer(re.escape(long_form), text, flags=re.IGNORECASE):
+            detail = {"term": long_form, "of": short}
+            out.append(Hit("lexical.defined_short", found.start(), found.end(), found.group(), detail))
+    for short, name in shorts.items():
+        for found in _short_form_pattern(short).finditer(text):
+            out.append(
+                Hit(
+                    "lexical.defined_short", found.start(), found.end(), found.group(),
+                    {"term": short, "of": name},
+                )
+            )
+    return out
 
 
 @functools.lru_cache(maxsize=8)
@@ -356,6 +523,23 @@ def _exact_variants(term: str) -> list[str]:
     return [base, base + "s", *(base + a + "s" for a in APOSTROPHES)]
 
 
+def near_names(descriptor: AnswerDescriptor) -> list[str]:
+    """Long names of the answer (four to six words) with one inner word left out: "progressive
+    intrahepatic cholestasis" for "Progressive familial intrahepatic cholestasis". Authors drop a
+    word of a long name, and the text then names the disease as surely as with every word; the first
+    and last words stay, so the shortened name keeps its head and its first qualifier."""
+    out: dict[str, None] = {}
+    for name in (descriptor.label, *descriptor.synonyms, *descriptor.related_names):
+        words = name.split()
+        if not 4 <= len(words) <= 6:
+            continue
+        for drop in range(1, len(words) - 1):
+            if words[drop].lower() in _STOP:
+                continue
+            out.setdefault(" ".join(words[:drop] + words[drop + 1 :]), None)
+    return list(out)
+
+
 def head_words(descriptor: AnswerDescriptor) -> list[str]:
     """Distinctive head nouns of the label and synonyms ("paraganglioma" of "Head and neck paraganglioma").
 
@@ -439,8 +623,8 @@ def literal_names(text: str, descriptor: AnswerDescriptor, track: str) -> list[s
     names = descriptor.names()
     shorts = tuple(descriptor.abbreviations)
     if track == "diagnosis":
-        names += tuple(descriptor.gene_names)
-        shorts += tuple(descriptor.gene_symbols)
+        names += tuple(descriptor.gene_names) + tuple(descriptor.related_names)
+        shorts += tuple(descriptor.gene_symbols) + tuple(descriptor.short_names)
     on_norm, on_raw = _literal_patterns(names, shorts)
     found = []
     if on_norm:

@@ -28,7 +28,9 @@ JSON_TEXT = json.JSONEncoder(ensure_ascii=False)
 JSON_SORTED = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
 
 # Bump whenever a detector may score the same input differently (patterns, normalisation, splitting).
-DETECTOR_VERSION = "leakage-detectors/1"
+# 2: British spellings fold to American ones; diagnosis names of ORDO relatives and standard short
+# names; short forms the context defines for a name of the answer.
+DETECTOR_VERSION = "leakage-detectors/2"
 
 SEMANTIC = "semantic"
 
@@ -40,6 +42,11 @@ DETECTORS: dict[str, str] = {
     "lexical.xref": "a cross-referenced name of the gold answer",
     "lexical.gene": "a causal gene of the gold diagnosis named by the case",
     "lexical.head_word": "the distinctive head noun of the gold diagnosis",
+    "lexical.related": "a name of the gold diagnosis's group or of one of its subtypes",
+    "lexical.short_name": "a standard short name of the gold diagnosis (acronym, initials, bare eponym)",
+    "lexical.defined_short": "a short form the context defines for a name of the gold diagnosis, or "
+    "the words an acronym of it stands for",
+    "lexical.near_name": "a long name of the gold diagnosis with one inner word left out",
     "lexical.result_phrase": "a phrase reporting the result of the gold investigation",
     "lexical.figure_ref": "a figure reference that ties text to a specific image",
     "lexical.panel_ref": "a panel reference that ties text to a specific image",
@@ -59,6 +66,10 @@ TRACK_LEXICAL: dict[str, tuple[str, ...]] = {
         "lexical.xref",
         "lexical.gene",
         "lexical.head_word",
+        "lexical.related",
+        "lexical.short_name",
+        "lexical.defined_short",
+        "lexical.near_name",
     ),
     "treatment": ("lexical.label", "lexical.synonym", "lexical.abbreviation", "lexical.xref"),
     "examination": (

@@ -37,10 +37,13 @@ _DASH_RUN = re.compile(rf"\s*[{DASHES}]\s*")
 _SPACE_BETWEEN_WORDS = re.compile(r"(?<=\w) +(?=\w)")
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _GREEK_TABLE = str.maketrans(_GREEK)
+# a capital after one or two small letters at a word start: "McCune", "LeFort", "DeSanctis"
+_INNER_CAPITAL = re.compile(r"(?<=\b[A-Z][a-z])(?=[A-Z][a-z])|(?<=\b[A-Z][a-z]{2})(?=[A-Z][a-z])")
 
 
 def normalise_word(text: str) -> str:
-    """The norm of one token: lower case, accents and possessive dropped, Greek spelled out, singular.
+    """The norm of one token: lower case, accents and possessive dropped, Greek spelled out, American
+    spelling, singular.
 
     Both sides of every comparison pass through this function, so a wrong singular of a singular
     word ("diabetes" -> "diabete") is harmless; what matters is that plural and singular meet.
@@ -55,7 +58,23 @@ def normalise_word(text: str) -> str:
         word = "".join(ch for ch in word if not unicodedata.combining(ch))
     if not word.isalpha() or len(word) <= 3:
         return word
-    return singular(word)
+    return singular(american(word))
+
+
+def american(word: str) -> str:
+    """The American spelling of a lower-case word written the British way: "ae" / "oe" inside a word
+    become "e" ("haemorrhage", "oedema", "leukaemia"), a final "our" of a long word "or" ("tumour"),
+    "sulph" "sulf". ORDO names are American and many case reports British; both sides of every
+    comparison pass through this, so a word that merely contains "ae" still meets itself."""
+    if len(word) < 5:
+        return word
+    if "ae" in word or "oe" in word:
+        word = word.replace("ae", "e").replace("oe", "e")
+    if len(word) >= 6 and word.endswith("our"):
+        word = word[:-3] + "or"
+    elif len(word) >= 7 and word.endswith("ours"):
+        word = word[:-4] + "ors"
+    return word.replace("sulph", "sulf")
 
 
 def singular(word: str) -> str:
@@ -86,16 +105,21 @@ def nlp() -> Language:
 
 
 def term_variants(term: str) -> list[str]:
-    """``term`` and its spellings with hyphens as spaces and spaces as hyphens ("X-linked" / "X linked")."""
+    """``term`` and its spellings with hyphens as spaces and spaces as hyphens ("X-linked" / "X linked"),
+    and with a capital inside a word split off ("McCune" / "Mc Cune", "LeFort" / "Le Fort")."""
     base = " ".join(term.split())
     if not base:
         return []
     out = [base, _DASH_RUN.sub(" ", base).strip(), _SPACE_BETWEEN_WORDS.sub("-", base)]
+    split = _INNER_CAPITAL.sub(" ", base)
+    if split != base:
+        out += [split, _DASH_RUN.sub(" ", split).strip()]
     return list(dict.fromkeys(v for v in out if v))
 
 
 def normalise_text(text: str) -> str:
-    """Lower case, accents removed, anything but letters and digits as single spaces.
+    """Lower case, accents removed, British spellings made American (:func:`american`), anything
+    but letters and digits as single spaces.
 
     Used by the post-condition's independent regex check, which must not share the tokenizer's blind
     spots.
@@ -103,4 +127,4 @@ def normalise_text(text: str) -> str:
     if not text.isascii():  # ASCII has no Greek letters, decomposes to itself and has no accents
         text = unicodedata.normalize("NFKD", text.translate(_GREEK_TABLE))
         text = "".join(c for c in text if not unicodedata.combining(c))
-    return " ".join(_NON_ALNUM.sub(" ", text.casefold()).split())
+    return " ".join(american(word) for word in _NON_ALNUM.sub(" ", text.casefold()).split())

@@ -27,6 +27,7 @@ from mmrare.embedding.model import PINNED_MODEL_DIM
 from mmrare.items import QAItem
 from mmrare.leakage import AnswerDescriptor, FigureText, LeakageInput
 from mmrare.leakage.dataset import CONTEXT_VECTOR_VERSION
+from mmrare.ontology.answer_names import diagnosis_names
 from mmrare.warehouse.queries import leakage as queries
 
 if TYPE_CHECKING:
@@ -149,6 +150,7 @@ def descriptor_for(
         family = {item.orpha_code} | index.ancestors(item.orpha_code) | index.descendants(item.orpha_code)
         text = " ".join(sentences.values())
         symbols, gene_names = named_genes(index, item.orpha_code, text)
+        names = diagnosis_names(index, item.orpha_code)
         return AnswerDescriptor(
             label=concept.label,
             synonyms=tuple(dict.fromkeys((*concept.synonyms, *item.aliases))),
@@ -157,6 +159,8 @@ def descriptor_for(
             gene_symbols=symbols,
             gene_names=gene_names,
             code=item.orpha_code,
+            related_names=names.related,
+            short_names=names.short,
         )
     if item.track in ("examination", "treatment"):
         phrases = phrases_for(facts.phrases(item.track), item.answer)

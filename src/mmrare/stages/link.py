@@ -61,7 +61,8 @@ class LinkStage:
             fallback=fallback,
             fallback_threshold=cfg.ontology.fallback_threshold,
         )
-        diag = diagnose_case(index, mentions)
+        roles = {role for _sid, role, _text in record.sentences}
+        diag = diagnose_case(index, mentions, sections_present=roles)
         used_fallback = fallback is not None and any(str(m.match_kind) == "embedding" for m in mentions)
         rows = {
             "disease_mentions": mention_rows(record.pmcid, mentions, linker.version, index.release),

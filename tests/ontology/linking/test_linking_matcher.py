@@ -168,12 +168,13 @@ def test_gene_deficiency(link: Link) -> None:
     mentions = link(
         "HSD3B7 deficiency was treated.",
         "The profile was consistent with a deficiency of the 3β-hydroxy oxidoreductase (HSD3B7) enzyme.",
-        "Variants in HSD3B7 were found.",  # a gene alone is not a disease
+        "Variants in HSD3B7 were found.",  # a variant supports the disease but does not name it
         "hsd3b7 deficiency",  # symbols are case-sensitive
     )
     assert [(m.sentence_id, m.code, m.match_kind) for m in mentions] == [
         ("s0", BASD1, "gene_deficiency"),
         ("s1", BASD1, "gene_deficiency"),
+        ("s2", BASD1, "gene_variant"),
     ]
     assert mentions[1].text == "deficiency of the 3β-hydroxy oxidoreductase (HSD3B7)"
 

@@ -18,6 +18,7 @@ the embedding fallback is any callable ``list[str] -> list[(code, score) | None]
 
 from mmrare.ontology.linking.diagnosis import CaseDiagnosis, diagnose_case
 from mmrare.ontology.linking.document import Fallback, link_document, link_text, unmatched_phrases
+from mmrare.ontology.linking.freetext import TextDiagnosis, map_text, text_sentences
 from mmrare.ontology.linking.generic import Answerability, answerability, is_generic
 from mmrare.ontology.linking.matcher import LINKER_VERSION, Linker
 from mmrare.ontology.linking.mentions import CandidatePhrase, MatchKind, Mention
@@ -31,10 +32,13 @@ __all__ = [
     "Linker",
     "MatchKind",
     "Mention",
+    "TextDiagnosis",
     "answerability",
     "diagnose_case",
     "is_generic",
     "link_document",
     "link_text",
+    "map_text",
+    "text_sentences",
     "unmatched_phrases",
 ]

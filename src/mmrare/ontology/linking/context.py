@@ -80,7 +80,9 @@ _TABLE: tuple[tuple[Category, Direction, str], ...] = (
         suspicion for | suspicious for | suspicious of | suspect for | suspect | concern for |
         concerning for |
         possible | possibly | probable | probably | questionable | query | consider | considered |
-        considering | evaluate for | evaluated for | evaluation for | work-up for | workup for | screen for |
+        considering | distinguishing | distinguish | differentiating | differentiate | differentiation of |
+        distinction between | misdiagnosed as | misdiagnosed with | mistaken for | misdiagnosis of |
+        evaluate for | evaluated for | evaluation for | work-up for | workup for | screen for |
         screened for | screening for | tested for | test for | similar to | mimicking | mimic | mimics |
         resembling | resembles | pseudo | rather than | instead of | may have | might have |
         could have | cannot exclude | cannot rule out"""),
@@ -101,7 +103,11 @@ _TABLE: tuple[tuple[Category, Direction, str], ...] = (
     (Category.HISTORICAL, _F, """
         history of | past medical history | past medical history of | medical history of |
         previous diagnosis of | prior diagnosis of | previously diagnosed with | previous history of |
-        past history of | previously had | previous episode of"""),
+        past history of | previously had | previous episode of | previously labelled | previously labeled |
+        previously labelled as | previously labeled as | previously diagnosed as | initially diagnosed with |
+        initially diagnosed as | was initially diagnosed with | carried the diagnosis of |
+        carried a diagnosis of | initial diagnosis of | initial diagnosis was | was first diagnosed with |
+        was thought to have"""),
     (Category.HYPOTHETICAL, _F, """
         if | risk of | risk for | at risk of | at risk for | to prevent | prevention of | may develop |
         could develop | in case of | whether"""),

@@ -8,7 +8,7 @@ answer.
 
 ==============================================  ======
 title                                            3.0
-abstract, conclusion                             1.5
+abstract, conclusion, keywords                   1.5
 case_presentation, investigations, treatment,    1.0
 outcome
 background, discussion                           0.5
@@ -31,7 +31,9 @@ do not outweigh one "diagnosed with" about the patient.
    an unqualified name, and exactly one of its children is that name with a "default" qualifier
    ("primary", "isolated", "classic", "non-syndromic", ...; :data:`DEFAULT_QUALIFIERS`), that child
    is the answer: ORDO files "autoimmune enteropathy" under a category whose children are the
-   primary and the syndromic forms, and an unqualified name means the primary one.
+   primary and the syndromic forms, and an unqualified name means the primary one. Not when the
+   text names the class with words of its own (a defined long form that is no ORDO name of it,
+   "refractory autoimmune enteropathy (RAE)"): that may be another member of the group.
 3. **Most specific**: a concept's total is its own evidence plus that of its ancestors that have
    evidence (is_a and part_of), so when a concept and its ancestor are both mentioned the
    descendant wins, carrying the ancestor's evidence. A descendant needs own evidence of at least
@@ -40,16 +42,21 @@ do not outweigh one "diagnosed with" about the patient.
 4. **Patient evidence**: the answer must have (itself or through a carried ancestor) at least one
    *anchor*: a title mention, a diagnosis cue about the patient, or a mention in a case section
    (case_presentation, investigations, treatment, outcome; head-noun matches anchor only from the
-   title or a cue). A disease discussed only in the background ("Fusobacterium is known to cause
+   title or a cue; so do gene-variant mentions, "a novel HSD3B7 mutation", which support a disease
+   without naming it). A disease discussed only in the background ("Fusobacterium is known to cause
    Lemierre's syndrome") is not the patient's. When the document has no case section at all
    (``sections_present``), abstract, conclusion and "other" mentions anchor too.
 5. The highest total among anchored candidates wins; ties go to the more specific concept, then
    the lower code. ``confidence = best / (best + rival + 1)``, where the rival is the best
    anchored candidate that is neither an ancestor nor a descendant of the answer.
+6. **Calibrated abstention**: below :data:`MIN_CONFIDENCE` there is no answer (reason
+   ``low_confidence``); the evidence of the best candidate and the alternatives (it first) are kept,
+   so the abstention says what it would have answered and why it did not. A lone passing mention
+   (one disease named once in a discussion) or two diseases of equal weight end here.
 
 Reasons when ``code`` is None: ``no_rare_disease_mention``, ``only_non_rare``,
 ``only_negated_mentions`` (every rare mention negated / differential / family / past /
-hypothetical), ``only_generic_mentions``, ``no_patient_evidence``.
+hypothetical), ``only_generic_mentions``, ``no_patient_evidence``, ``low_confidence``.
 """
 
 from __future__ import annotations
@@ -68,6 +75,7 @@ SECTION_WEIGHTS: dict[str, float] = {
     "title": 3.0,
     "abstract": 1.5,
     "conclusion": 1.5,
+    "keywords": 1.5,
     "case_presentation": 1.0,
     "investigations": 1.0,
     "treatment": 1.0,
@@ -82,7 +90,7 @@ REPEAT_DECAY = 0.7
 MIN_OWN_WEIGHT = 1.0
 CASE_SECTIONS = frozenset({"case_presentation", "investigations", "treatment", "outcome"})
 _PATIENT_CUE_SECTIONS = CASE_SECTIONS | {"title", "abstract", "conclusion"}
-_FALLBACK_ANCHOR_SECTIONS = frozenset({"abstract", "conclusion", "other"})
+_FALLBACK_ANCHOR_SECTIONS = frozenset({"abstract", "conclusion", "keywords", "other"})
 DEFAULT_QUALIFIERS: tuple[tuple[str, ...], ...] = (
     ("primary",),
     ("isolated",),
@@ -94,6 +102,9 @@ DEFAULT_QUALIFIERS: tuple[tuple[str, ...], ...] = (
     ("nonsyndromic",),
 )
 MAX_ALTERNATIVES = 5
+# Below this confidence the linker abstains (rule 6). A benchmark's wrong gold label costs more than
+# a case left out; the trade-off per threshold is in bench/RESULTS.md (bench/quality.py --curve).
+MIN_CONFIDENCE = 0.4
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +146,7 @@ def is_anchor(mention: Mention, sections_present: Collection[str] | None = None)
         return True
     if mention.diagnostic_cue and _patient_context(mention):
         return True
-    if mention.match_kind == "head_noun":
+    if mention.match_kind in ("head_noun", "gene_variant"):
         return False
     if mention.section_role in CASE_SECTIONS:
         return True
@@ -168,6 +179,15 @@ def diagnose_case(
     best = max(anchored, key=lambda c: (round(totals[c], 9), len(index.ancestors(c)), _neg_code(c)))
     rival = max((totals[c] for c in anchored if c != best and not _related(index, c, best)), default=0.0)
     confidence = round(totals[best] / (totals[best] + rival + 1.0), 4)
+    if confidence < MIN_CONFIDENCE:
+        return CaseDiagnosis(
+            code=None,
+            label=None,
+            confidence=confidence,
+            evidence_sentence_ids=_evidence_sentences(scored[best]),
+            alternatives=_alternatives(index, scored, candidates, None),
+            reason="low_confidence",
+        )
     reason = "supported_default_child" if best not in own else "supported"
     concept = index[best]
     return CaseDiagnosis(
@@ -243,6 +263,9 @@ def _names_used(index: OrdoIndex, code: str, items: Sequence[_Evidence]) -> set[
 
 def default_child(index: OrdoIndex, code: str, names: Collection[tuple[str, ...]]) -> str | None:
     """The one answerable child of ``code`` named "<default qualifier> <a name of code>" (rule 2)."""
+    own_names = {name_norms(name) for name in (index[code].label, *index[code].synonyms)}
+    if any(name not in own_names for name in names):
+        return None  # the text qualified the name ("refractory autoimmune enteropathy (RAE)")
     wanted = {qualifier + name for qualifier in DEFAULT_QUALIFIERS for name in names}
     found: set[str] = set()
     for child in index.children(code):

@@ -4,7 +4,8 @@ own abbreviations, as token spans of the document's one spaCy Doc (see ``documen
 - ORDO names (``label`` / ``synonym``): phrase-matcher hits, acronyms checked case-sensitively,
   overlapping hits resolved leftmost-longest; a name shared by several concepts goes to the concept
   it is the *label* of, else to each of them with its score divided among them.
-- ``head_noun`` and ``gene_deficiency`` hits on tokens no name covers (see ``terms``).
+- ``head_noun`` and ``gene_deficiency`` hits on tokens no name covers (see ``terms``), and
+  ``gene_variant`` hits: the same genes named as carrying a variant ("a novel HSD3B7 mutation").
 - Abbreviations (``abbreviations``): a definition overrides ORDO acronyms with the same short form
   everywhere in the document; the short form links to the long form's concept from the definition
   on (``abbreviation``). An ORDO acronym the document never defines is kept only when the document
@@ -20,6 +21,7 @@ import numpy as np
 from spacy.attrs import NORM, ORTH
 from spacy.tokens import Doc, Span
 
+from mmrare.ontology.index import OrdoIndex
 from mmrare.ontology.linking.abbreviations import Definition, find_definitions, short_form_pattern
 from mmrare.ontology.linking.matcher import Linker
 from mmrare.ontology.linking.mentions import MatchKind
@@ -33,9 +35,12 @@ KIND_SCORES: dict[str, float] = {
     "acronym": 0.7,  # an ORDO acronym synonym the document does not define
     "abbreviation": 0.95,  # times the score of the long form's mention
     "gene_deficiency": 0.85,
+    "gene_variant": 0.5,  # a variant of a gene ORDO ties to one disorder: support, weaker than a name
     "head_noun": 0.6,
+    "unqualified": 0.85,  # an ORDO name without its "classic" / "autosomal" qualifier
 }
 GENE_LOOKBACK = 12  # tokens between "deficiency of" and the gene symbol
+VARIANT_WINDOW = 4  # tokens between a gene symbol and "mutation" / "variant"
 
 
 @dataclass(slots=True)
@@ -82,7 +87,7 @@ def find_hits(linker: Linker, doc: Doc, sentences: list[Sentence]) -> tuple[list
         hit.char_start = doc[hit.tok_start].idx
         hit.char_end = last.idx + len(strip_word(last.text))
     hits, definitions = apply_abbreviations(doc, sentences, hits)
-    hits = supported(hits)
+    hits = supported(hits, linker.index)
     hits.sort(key=lambda h: (h.tok_start, h.tok_end))
     return hits, definitions
 
@@ -121,8 +126,11 @@ def _surface_matches(surface: tuple[str, ...], span: Span) -> bool:
 
 
 def _kind(term: Term) -> MatchKind:
-    """ORDO labels and synonyms (acronyms included) keep their kind in the mention."""
-    return "label" if term.kind == "label" else "synonym"
+    """ORDO labels and synonyms (acronyms included) keep their kind in the mention, and so does a
+    name matched without its qualifier."""
+    if term.kind in ("label", "unqualified"):
+        return term.kind  # type: ignore[return-value]
+    return "synonym"
 
 
 def _choose(terms: tuple[Term, ...]) -> list[tuple[Term, float]]:
@@ -207,12 +215,30 @@ def gene_hits(
         i = int(index)
         sentence = sentence_of(starts, i)
         span = _deficiency_span(linker, doc, norms, i, sents[sentence])
+        kind: MatchKind = "gene_deficiency"
+        if span is None and _names_a_variant(linker, doc, norms, i, sents[sentence]):
+            span, kind = (i, i + 1), "gene_variant"
         if span is None or covered[span[0] : span[1]].any():
             continue
         code = linker.gene_hashes[int(orths[i])]
-        score = KIND_SCORES["gene_deficiency"]
-        hits.append(Hit(sentence, span[0], span[1], code, "gene_deficiency", score, doc[i].text))
+        hits.append(Hit(sentence, span[0], span[1], code, kind, KIND_SCORES[kind], doc[i].text))
     return hits
+
+
+def _names_a_variant(linker: Linker, doc: Doc, norms: np.ndarray, i: int, sent: Sentence) -> bool:
+    """"HSD3B7 mutation", "a novel FBN1 variant", "mutations in the FBN1 gene": the gene is named
+    as carrying a variant (at most :data:`VARIANT_WINDOW` tokens apart, no clause punctuation)."""
+    for j in range(i + 1, min(sent.tok_end, i + 1 + VARIANT_WINDOW)):
+        if doc[j].text in {".", ";", ","}:
+            break
+        if int(norms[j]) in linker.variant_hashes:
+            return True
+    for j in range(i - 1, max(sent.tok_start, i - VARIANT_WINDOW) - 1, -1):
+        if doc[j].text in {".", ";", ","}:
+            break
+        if int(norms[j]) in linker.variant_hashes:
+            return True
+    return False
 
 
 def _deficiency_span(
@@ -265,11 +291,25 @@ def is_ordo_acronym(hit: Hit) -> bool:
     return hit.kind == "synonym" and is_acronym(hit.term)
 
 
-def supported(hits: list[Hit]) -> list[Hit]:
+def supported(hits: list[Hit], index: OrdoIndex | None = None) -> list[Hit]:
     """ORDO acronyms the document does not define count only when the document also names the same
-    concept otherwise: "SDS" alone is the detergent, not Shwachman-Diamond syndrome."""
+    concept, a parent or a subtype of it otherwise: "SDS" alone is the detergent, not
+    Shwachman-Diamond syndrome, but "CMT1A" in a text that spells out "Charcot-Marie-Tooth disease
+    type 1" is the subtype of it."""
     named = {h.code for h in hits if not is_ordo_acronym(h)}
-    return [h for h in hits if not is_ordo_acronym(h) or h.code in named]
+    kept = []
+    for hit in hits:
+        if not is_ordo_acronym(hit) or hit.code in named:
+            kept.append(hit)
+            continue
+        if index is not None and hit.code in index and _family(index, hit.code) & named:
+            kept.append(hit)  # named through a parent or a subtype
+    return kept
+
+
+def _family(index: OrdoIndex, code: str) -> set[str]:
+    """A concept's ancestors and descendants (is_a and part_of)."""
+    return set(index.ancestors(code)) | set(index.descendants(code))
 
 
 def sf_key(short: str) -> str:

@@ -32,7 +32,11 @@ log = logging.getLogger(__name__)
 # on-disk cache and is stored with every linking result.
 # 2: mention ids include the case (title mentions of two cases could share an id, and the second was
 # never stored); evidence sentences come out in one order in every process.
-LINKER_VERSION = "ordo-linker/2"
+# 3: British spellings, "type N X" word order, names without a "classic"/"autosomal" qualifier,
+# "<ACRONYM> syndrome" acronyms, acronyms supported by a named relative, prior-diagnosis and
+# "distinguishing X from Y" triggers, keywords as a section, gene-variant mentions, abstention below
+# MIN_CONFIDENCE.
+LINKER_VERSION = "ordo-linker/3"
 
 # The modules whose code decides what the cached term table holds.
 _TABLE_MODULES = (normalise, terms, generic)
@@ -84,6 +88,9 @@ class Linker:
         self.patient_hashes = frozenset(strings.add(word) for word in PATIENT_WORDS)
         self.patient_array = np.array(sorted(self.patient_hashes), dtype=np.uint64)
         self.deficiency_hash = strings.add(normalise_word("deficiency"))
+        self.variant_hashes = frozenset(
+            strings.add(normalise_word(w)) for w in ("mutation", "variant", "mutated", "alteration")
+        )
         self.of_hash = strings.add("of")
 
     @classmethod
@@ -143,12 +150,18 @@ def table_fingerprint() -> str:
 
 def _group_terms(terms: Iterable[Term]) -> dict[tuple[str, ...], tuple[Term, ...]]:
     """Terms by the norms they match on. A name with commas ("Charcot-Marie-Tooth disease, type 1A")
-    also matches without them, as authors write it in running text."""
+    also matches without them, as authors write it in running text; a name ending in "type <n>"
+    ("Mucopolysaccharidosis type 1") also matches with the type first ("type 1 mucopolysaccharidosis")."""
     grouped: dict[tuple[str, ...], list[Term]] = defaultdict(list)
     for term in terms:
-        grouped[term.norms].append(term)
+        spellings = [term.norms]
         if "," in term.norms:
             bare = tuple(n for n in term.norms if n != ",")
             if bare:
-                grouped[bare].append(term)
+                spellings.append(bare)
+        for norms in list(spellings):
+            if len(norms) >= 3 and norms[-2] == "type" and norms[-1][:1].isdigit() and norms[-3] != "-":
+                spellings.append(("type", norms[-1], *norms[:-2]))
+        for norms in dict.fromkeys(spellings):
+            grouped[norms].append(term)
     return {norms: tuple(group) for norms, group in grouped.items()}

@@ -9,8 +9,13 @@ from typing import Literal
 # label / synonym: an ORDO name matched in the text; abbreviation: a short form the document defines
 # for a matched long form; head_noun: a bare disease noun standing for the one group all its ORDO
 # names share ("paragangliomas"); gene_deficiency: "<gene> deficiency" for the disorder ORDO says the
-# gene causes; embedding: a phrase resolved by the fallback hook.
-MatchKind = Literal["label", "synonym", "abbreviation", "head_noun", "gene_deficiency", "embedding"]
+# gene causes; embedding: a phrase resolved by the fallback hook; unqualified: an ORDO name without a
+# qualifier that only says "the usual form" ("mycosis fungoides" for "Classic mycosis fungoides");
+# gene_variant: a gene ORDO ties to one disorder, named as carrying a variant ("FBN1 mutation").
+MatchKind = Literal[
+    "label", "synonym", "abbreviation", "head_noun", "gene_deficiency", "embedding", "unqualified",
+    "gene_variant",
+]
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,8 @@ Roman numerals              "type II" == "type 2", "type Ia" == "type 1a" (I, V,
                             39; context-free, so "X-linked" becomes "10 linked" on both sides and
                             still matches)
 accents                     "Sjögren" == "Sjogren", "Guillain-Barré" == "Guillain-Barre"
+British spellings           "haemorrhagic" == "hemorrhagic", "anaemia" == "anemia", "oedema" == "edema",
+                            "tumour" == "tumor", "sulphite" == "sulfite" (:func:`american`)
 ==========================  =====================================================================
 
 Hyphens and possessives can only be ignored if they are not tokens of their own (a phrase matcher
@@ -107,7 +109,24 @@ def normalise_word(text: str) -> str:
         number = roman_to_int(lettered.group(1))
         if number is not None:
             return f"{number}{lettered.group(2)}"
-    return singular(word)
+    return singular(american(word))
+
+
+def american(word: str) -> str:
+    """The American spelling of a lower-case word written the British way: "ae" and "oe" inside a word
+    become "e" ("haemorrhage", "anaemia", "oedema", "coeliac", "diarrhoea"), a final "our" of a long word
+    becomes "or" ("tumour", "behaviour"), "sulph" becomes "sulf". ORDO spells names the American way and
+    British-English case reports do not; both sides pass through this, so a word that merely contains
+    "ae" ("aeruginosa") still meets itself."""
+    if len(word) < 5:
+        return word
+    if "ae" in word or "oe" in word:
+        word = word.replace("ae", "e").replace("oe", "e")
+    if len(word) >= 6 and word.endswith("our"):
+        word = word[:-3] + "or"
+    elif len(word) >= 7 and word.endswith("ours"):
+        word = word[:-4] + "ors"
+    return word.replace("sulph", "sulf")
 
 
 def roman_to_int(word: str) -> int | None:

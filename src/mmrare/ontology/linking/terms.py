@@ -45,6 +45,13 @@ from mmrare.ontology.linking.generic import Answerability, answerability
 from mmrare.ontology.linking.normalise import iter_words, normalise_phrase, normalise_word, strip_word
 from mmrare.ontology.model import Concept, Level
 
+# First words of an ORDO name that only say "the usual form"; the name without them is matched too
+# (see :func:`unqualified_terms`). Not "primary" or "idiopathic": "hyperoxaluria" or "pulmonary
+# fibrosis" without them is as often secondary, and often common.
+UNQUALIFIED = frozenset({"classic", "classical", "typical", "autosomal"})
+# "autosomal recessive X" without "autosomal" is no name anyone writes
+_INHERITANCE_WORDS = frozenset({"dominant", "recessive", "10"})  # "10": the norm of "X" in "X-linked"
+_ACRONYM_HEADS = frozenset({"syndrome", "disease", "disorder"})
 MIN_TERM_CHARS = 3
 MIN_HEAD_CONCEPTS = 2
 MAX_HEAD_CONCEPTS = 60
@@ -86,7 +93,7 @@ class Term:
 
     code: str
     text: str  # as written in ORDO
-    kind: str  # "label" | "synonym"
+    kind: str  # "label" | "synonym" | "unqualified" (a name without its "classic", ... qualifier)
     norms: tuple[str, ...]
     surface: tuple[str, ...] | None  # acronyms: the words to compare case-sensitively, else None
     non_rare: bool
@@ -125,6 +132,8 @@ def build_term_table(index: OrdoIndex) -> TermTable:
                 skipped.append(SkippedTerm(concept.code, text, reason))
                 continue
             terms.append(_term(concept, kind, text))
+    terms.extend(unqualified_terms(terms))
+    terms.extend(acronym_terms(terms, acronym_owners))
     single_words = {t.norms[0] for t in terms if len(t.norms) == 1}
     return TermTable(
         terms=tuple(terms),
@@ -132,6 +141,60 @@ def build_term_table(index: OrdoIndex) -> TermTable:
         heads=head_targets(index, terms, single_words),
         genes=gene_targets(index),
     )
+
+
+def unqualified_terms(terms: Iterable[Term]) -> list[Term]:
+    """Names without a leading qualifier that only says "the usual form" (:data:`UNQUALIFIED`):
+    "mycosis fungoides" for "Classic mycosis fungoides", "lattice corneal dystrophy" for "Classic
+    lattice corneal dystrophy". Authors leave the qualifier out when they mean the
+    usual form, and ORDO has no class named without it. Kept only when the bare name is no ORDO name
+    already and exactly one concept gives it (two would make it ambiguous), and has two words or more.
+    """
+    terms = list(terms)
+    existing = {t.norms for t in terms}
+    found: dict[tuple[str, ...], list[Term]] = defaultdict(list)
+    for term in terms:
+        if term.surface is not None or len(term.norms) < 3 or term.norms[0] not in UNQUALIFIED:
+            continue
+        bare = term.norms[1:]
+        if bare in existing or not bare[0].isalpha() or bare[0] in _INHERITANCE_WORDS:
+            continue
+        found[bare].append(term)
+    out: list[Term] = []
+    for bare, sources in found.items():
+        if len({t.code for t in sources}) != 1:
+            continue
+        source = next((t for t in sources if t.kind == "label"), sources[0])
+        out.append(Term(source.code, source.text, "unqualified", bare, None, source.non_rare))
+    return out
+
+
+def acronym_terms(terms: Iterable[Term], acronym_owners: dict[str, set[str]]) -> list[Term]:
+    """The acronym of a name "<ACRONYM> syndrome|disease" as an acronym synonym: authors write
+    "CAPOS" for "CAPOS syndrome". It is matched like ORDO's own acronyms (case-sensitive, counted only
+    when the document also names the concept or a relative in full), and left out when it is no
+    acronym, a clinical abbreviation, an everyday word or a name of another concept."""
+    terms = list(terms)
+    taken = {t.text for t in terms if t.surface is not None} | set(acronym_owners)
+    found: dict[str, set[str]] = defaultdict(set)
+    sources: dict[str, Term] = {}
+    for term in terms:
+        words = term.text.split()
+        if len(words) != 2 or words[1].lower() not in _ACRONYM_HEADS or not is_acronym(words[0]):
+            continue
+        short = words[0]
+        if short in taken or skip_reason(short) is not None:
+            continue
+        found[short].add(term.code)
+        sources.setdefault(short, term)
+    return [
+        _term_from(sources[short], short) for short, codes in sorted(found.items()) if len(codes) == 1
+    ]
+
+
+def _term_from(source: Term, short: str) -> Term:
+    surface = tuple(strip_word(w) for w in iter_words(short))
+    return Term(source.code, short, "synonym", normalise_phrase(short), surface, source.non_rare)
 
 
 def _names(concept: Concept) -> Iterable[tuple[str, str]]:
