@@ -20,6 +20,8 @@ import re
 import unicodedata
 from typing import TYPE_CHECKING
 
+from mmrare.spelling import american
+
 if TYPE_CHECKING:
     from spacy.language import Language
 
@@ -59,22 +61,6 @@ def normalise_word(text: str) -> str:
     if not word.isalpha() or len(word) <= 3:
         return word
     return singular(american(word))
-
-
-def american(word: str) -> str:
-    """The American spelling of a lower-case word written the British way: "ae" / "oe" inside a word
-    become "e" ("haemorrhage", "oedema", "leukaemia"), a final "our" of a long word "or" ("tumour"),
-    "sulph" "sulf". ORDO names are American and many case reports British; both sides of every
-    comparison pass through this, so a word that merely contains "ae" still meets itself."""
-    if len(word) < 5:
-        return word
-    if "ae" in word or "oe" in word:
-        word = word.replace("ae", "e").replace("oe", "e")
-    if len(word) >= 6 and word.endswith("our"):
-        word = word[:-3] + "or"
-    elif len(word) >= 7 and word.endswith("ours"):
-        word = word[:-4] + "ors"
-    return word.replace("sulph", "sulf")
 
 
 def singular(word: str) -> str:

@@ -43,6 +43,8 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
+from mmrare.spelling import american
+
 DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
 APOSTROPHES = "'\u2019\u02bc"
 
@@ -110,23 +112,6 @@ def normalise_word(text: str) -> str:
         if number is not None:
             return f"{number}{lettered.group(2)}"
     return singular(american(word))
-
-
-def american(word: str) -> str:
-    """The American spelling of a lower-case word written the British way: "ae" and "oe" inside a word
-    become "e" ("haemorrhage", "anaemia", "oedema", "coeliac", "diarrhoea"), a final "our" of a long word
-    becomes "or" ("tumour", "behaviour"), "sulph" becomes "sulf". ORDO spells names the American way and
-    British-English case reports do not; both sides pass through this, so a word that merely contains
-    "ae" ("aeruginosa") still meets itself."""
-    if len(word) < 5:
-        return word
-    if "ae" in word or "oe" in word:
-        word = word.replace("ae", "e").replace("oe", "e")
-    if len(word) >= 6 and word.endswith("our"):
-        word = word[:-3] + "or"
-    elif len(word) >= 7 and word.endswith("ours"):
-        word = word[:-4] + "ors"
-    return word.replace("sulph", "sulf")
 
 
 def roman_to_int(word: str) -> int | None:
