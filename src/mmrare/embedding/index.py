@@ -219,14 +219,6 @@ def index_key(model_sha256: str, corpus_id: str, corpus_sha256: str) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def cached_index_ready(
-    cache_dir: Path, corpus_id: str, keys: Sequence[str], texts: Sequence[str], *, model_sha256: str
-) -> bool:
-    """Whether :func:`cached_index` would load these texts' index instead of embedding them."""
-    folder = Path(cache_dir) / index_key(model_sha256, corpus_id, corpus_digest(keys, texts))
-    return (folder / DONE_MARKER).is_file()
-
-
 def cached_index(
     cache_dir: Path,
     corpus_id: str,

@@ -17,7 +17,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from mmrare.config import Config, load_config
 from mmrare.flows.chunks import Sealed
 from mmrare.flows.perf import StageClock
-from mmrare.flows.runner import StageReport, load_stage, run_stage
+from mmrare.flows.runner import StageReport, run_stage
 from mmrare.flows.runners import Executor, task_runner, tasks_run_here
 from mmrare.stages.base import Rows
 from mmrare.stages.curate import CURATE
@@ -208,4 +208,4 @@ def run_draft_flow(
     )
 
 
-__all__ = ["build_flow", "draft_flow", "load_stage", "run_build", "run_build_flow", "run_draft_flow"]
+__all__ = ["build_flow", "draft_flow", "run_build", "run_build_flow", "run_draft_flow"]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mmrare.embedding.index import VectorIndex, cached_index, cached_index_ready
+from mmrare.embedding.index import VectorIndex, cached_index
 from mmrare.ontology.index import OrdoIndex
 from mmrare.ontology.linking.generic import Answerability, answerability
 
@@ -49,13 +49,6 @@ def answerable_label_index(
     keys, texts = fallback_corpus(index, synonyms=False)
     corpus_id = f"ordo-labels-{index.release.sha256}"
     return cached_index(cache_dir, corpus_id, keys, texts, embed, model_sha256=model_sha256, threads=1)
-
-
-def answerable_label_index_ready(index: OrdoIndex, cache_dir: Path, *, model_sha256: str) -> bool:
-    """Whether :func:`answerable_label_index` would load its index from ``cache_dir`` (no encoder)."""
-    keys, texts = fallback_corpus(index, synonyms=False)
-    corpus_id = f"ordo-labels-{index.release.sha256}"
-    return cached_index_ready(cache_dir, corpus_id, keys, texts, model_sha256=model_sha256)
 
 
 @dataclass(slots=True)
