@@ -110,9 +110,6 @@ class StageClock:
             self._close_top()
             self._resume_outer()
 
-    def add_items(self, name: str, n: int) -> None:
-        self.stages.setdefault(name, StageFigures()).items += n
-
     def report(self) -> dict[str, Any]:
         """Per stage figures and the total (wall and CPU since the clock was made)."""
         wall = time.perf_counter() - self._started

@@ -118,10 +118,6 @@ class LeakageScore:
     basis: str = ""  # LeakageInput.basis: the context + descriptor the score was computed on
 
     @property
-    def is_lexical(self) -> bool:
-        return self.detector.startswith("lexical.")
-
-    @property
     def score_id(self) -> str:
         """Content key: the same hit on the same input by the same detector version is one row."""
         key = JSON_TEXT.encode(

@@ -102,11 +102,6 @@ def named_genes(index: OrdoIndex, code: str, text: str) -> tuple[tuple[str, ...]
     return tuple(dict.fromkeys(symbols)), tuple(dict.fromkeys(names))
 
 
-def vocabulary_phrases(vocab: Vocabulary, answer: str, texts: Sequence[str]) -> tuple[str, ...]:
-    """Surface phrases in ``texts`` that ``vocab`` resolves to the entry named ``answer``."""
-    return phrases_for(all_vocabulary_phrases(vocab, texts), answer)
-
-
 def all_vocabulary_phrases(vocab: Vocabulary, texts: Sequence[str]) -> dict[str, dict[str, None]]:
     """entry name -> surface phrases in ``texts`` (first-seen order): one vocabulary pass per case,
     shared by all of the case's items of that track."""

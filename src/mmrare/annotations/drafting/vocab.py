@@ -276,15 +276,6 @@ def _cue_counter() -> CueCounter:
     return CueCounter(_system_cues())
 
 
-def load_all() -> None:
-    """Load every vocabulary now (a long-lived build service does, so its first draft is not slower
-    than the next)."""
-    examinations()
-    treatments()
-    systems()
-    _cue_counter()
-
-
 def system_weights(text: str) -> dict[str, int]:
     """How often the text talks about each body system (cue matches per system, zeros left out).
 

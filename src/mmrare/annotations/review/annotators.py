@@ -76,9 +76,3 @@ def get_annotator(store: ReviewStore, name: str) -> Annotator:
     if row is None:
         raise NotFound(f"no annotator {name!r}")
     return Annotator(row[0], bool(row[1]), bool(row[2]))
-
-
-def list_annotators(store: ReviewStore) -> list[Annotator]:
-    with store.read() as cur:
-        rows = queries.annotators(cur)
-    return [Annotator(r[0], bool(r[1]), bool(r[2])) for r in rows]

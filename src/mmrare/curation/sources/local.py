@@ -155,20 +155,6 @@ def scan_local(
         raise FatalError(f"local source {root} does not exist; check [sources] local_dirs in mmrare.toml")
 
 
-def package_from_archive(
-    archive: Path, extract_dir: Path, limits: ArchiveLimits | None = None
-) -> LocalPackage | LocalReject:
-    """Safely extract one OA package archive (or reuse its extraction) and return the package in it.
-
-    Public because every source that downloads ``.tar.gz`` packages needs the same checks.
-    """
-    try:
-        sha256 = sha256_file(archive)
-    except OSError as exc:
-        return LocalReject(archive, UNREADABLE_FILE, str(exc))
-    return _archive_package(archive, sha256, Path(extract_dir), limits or ArchiveLimits())
-
-
 def sha256_file(path: Path) -> str:
     """Hex sha256 of a file, read in chunks so large archives never sit in memory."""
     digest = hashlib.sha256()

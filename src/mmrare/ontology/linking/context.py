@@ -237,8 +237,3 @@ def _stops(trigger: Trigger, other: Trigger) -> bool:
     if category is Category.TERMINATE:
         return True
     return category is not Category.PSEUDO and category is not trigger.rule.category
-
-
-def forward_scope(triggers: Sequence[Trigger], index: int, sentence_end: int) -> tuple[int, int]:
-    """Token range a forward trigger governs (used to cut candidate phrases after a cue)."""
-    return triggers[index].end, _forward_limit(triggers, index, sentence_end)

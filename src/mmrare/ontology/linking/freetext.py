@@ -86,12 +86,6 @@ class TextDiagnosis:
     mentions: tuple[Mention, ...]
     diagnosis: CaseDiagnosis
 
-    def sentence_text(self, sentence_id: str) -> str:
-        for sid, _role, text in self.sentences:
-            if sid == sentence_id:
-                return text
-        return ""
-
 
 def heading_role(line: str) -> str | None:
     """The section role a heading line names, or None when the line is no known heading."""
