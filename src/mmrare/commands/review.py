@@ -2,9 +2,9 @@
 
 The CLI is the one place that opens the warehouse for the review stage: it migrates it (writable
 commands) and hands a :class:`~mmrare.annotations.review.store.ReviewStore` to the plain review
-functions. While ``serve`` runs it is the warehouse's only writer; DuckDB refuses a second writing
-process, so stop the server before ``mmrare build`` (the error says so). Heavy imports (FastAPI,
-uvicorn) happen inside the commands.
+functions. ``serve`` opens the warehouse only while it answers a request, so the other commands
+(``status``, ``release build``, ``build``) run beside it; each waits briefly when a request holds the
+file. Heavy imports (FastAPI, uvicorn) happen inside the commands.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import ipaddress
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -27,15 +28,15 @@ from mmrare.errors import FatalError, MmrareError
 
 if TYPE_CHECKING:
     from mmrare.annotations.review.store import ReviewStore
+    from mmrare.warehouse.queries.review import Cursor
 
 review_app = typer.Typer(
     no_args_is_help=True, help="Annotator review: web app, annotators, agreement, Label Studio exchange."
 )
 
-
-
-
-
+# How long one web request waits for another command to let go of the warehouse before it shows
+# a busy page (a release build or a status finishes well within it; a build does not).
+REQUEST_WAIT_S = 10.0
 
 
 @contextmanager
@@ -106,6 +107,7 @@ def serve(
 
     from mmrare.annotations.review.queue import enqueue
     from mmrare.annotations.review.settings import ReviewSettings, load_secret
+    from mmrare.annotations.review.store import ReviewStore
     from mmrare.annotations.review.web.app import create_app
 
     cfg = _config(config)
@@ -123,9 +125,17 @@ def serve(
         if not loopback:
             err_console.print(f"[yellow]warning:[/yellow] binding {host}: put a TLS proxy in front of it")
         secret = load_secret(cfg.workspace_dir / "review" / "session.key")
-        app = create_app(store, settings, secret)
-        console.print(f"review app on http://{host}:{port}/ (Ctrl-C stops it)")
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    # the app opens the warehouse per request, so other commands can use it between requests
+    app = create_app(ReviewStore(opener=partial(_request_connection, cfg.warehouse_path)), settings, secret)
+    console.print(f"review app on http://{host}:{port}/ (Ctrl-C stops it)")
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+
+
+def _request_connection(path: Path) -> Cursor:
+    """The web app's connection for one request: a short wait for another command, then a busy page."""
+    from mmrare.warehouse.db import connect
+
+    return connect(path, wait_s=REQUEST_WAIT_S, on_wait=lambda _message: None)
 
 
 @review_app.command()

@@ -8,6 +8,9 @@ for writing; stages that run in parallel never touch it and write Parquet shards
 from __future__ import annotations
 
 import re
+import sys
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -70,24 +73,53 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     return applied
 
 
-def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse (creating and migrating it when writable)."""
-    if read_only:
-        if not path.exists():
-            raise FatalError(f"{path}: no warehouse yet; run `mmrare build` first")
-        try:
-            return duckdb.connect(str(path), read_only=True)
-        except duckdb.Error as exc:
-            raise FatalError(f"{path}: cannot open warehouse: {exc}") from exc
+# How long a command waits for another mmrare process to let go of the warehouse (the review app
+# holds it only while it answers a request, so a wait is normally short).
+LOCK_WAIT_S = 30.0
+_LOCK_HOLDER = re.compile(r"PID (\d+)")
+
+
+def connect(
+    path: Path,
+    read_only: bool = False,
+    *,
+    wait_s: float = LOCK_WAIT_S,
+    on_wait: Callable[[str], None] | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse (creating and migrating it when writable).
+
+    DuckDB lets one process write (or several only read) at a time. When another process holds the
+    file, this waits up to ``wait_s`` for it, telling ``on_wait`` once (default: one line on
+    stderr), and then gives up with one line naming the holder."""
+    if read_only and not path.exists():
+        raise FatalError(f"{path}: no warehouse yet; run `mmrare build` first")
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        con = duckdb.connect(str(path))
-    except duckdb.IOException as exc:
-        raise FatalError(
-            f"{path}: cannot open warehouse for writing (another mmrare process may hold it): {exc}"
-        ) from exc
-    migrate(con)
+    deadline = time.monotonic() + wait_s
+    told = False
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            holder = _LOCK_HOLDER.search(str(exc)) if "lock" in str(exc).lower() else None
+            if holder is None:
+                raise FatalError(f"{path}: cannot open warehouse: {str(exc).splitlines()[0]}") from exc
+            who = f"another mmrare process (PID {holder.group(1)}) holds it"
+            if time.monotonic() >= deadline:
+                raise FatalError(f"{path}: {who}; try again when it has finished") from None
+            if not told:
+                (on_wait or _tell_stderr)(f"waiting for {path}: {who}")
+                told = True
+            time.sleep(0.2)
+        except duckdb.Error as exc:
+            raise FatalError(f"{path}: cannot open warehouse: {str(exc).splitlines()[0]}") from exc
+    if not read_only:
+        migrate(con)
     return con
+
+
+def _tell_stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

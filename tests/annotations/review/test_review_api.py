@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -337,3 +340,28 @@ def test_adjudication_over_http(app_client: TestClient, store: ReviewStore, toke
     assert _rows(
         store, "SELECT question, editor FROM item_versions WHERE item_id = ? AND version = 1", [item_b]
     ) == [("Fixed?", "carol")]
+
+
+def test_the_app_holds_the_warehouse_only_inside_a_request(warehouse: Path, store: ReviewStore) -> None:
+    """Between requests another process can open the file; while one holds it, a page says so (503)
+    naming the holder, and works again once it lets go."""
+    from functools import partial
+
+    from mmrare.warehouse.db import connect
+
+    store.close()  # the fixture's held connection; the app's store opens its own per request
+    per_request = ReviewStore(opener=partial(connect, warehouse, wait_s=0, on_wait=lambda _m: None))
+    with TestClient(create_app(per_request, ReviewSettings(), SECRET), follow_redirects=False) as client:
+        assert client.get("/login").status_code == 200
+        holder = subprocess.Popen(
+            [sys.executable, "-c", f"import duckdb, sys; c = duckdb.connect({str(warehouse)!r}); "
+             "print('held', flush=True); sys.stdin.readline()"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+            busy = client.get("/login")
+            assert busy.status_code == 503 and f"PID {holder.pid}" in busy.text
+        finally:
+            holder.communicate("\n", timeout=60)
+        assert client.get("/login").status_code == 200

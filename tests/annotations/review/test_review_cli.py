@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -72,35 +73,83 @@ def test_stats_and_label_studio_round_trip(workspace: Path, tmp_path: Path) -> N
 
 def test_serve_binds_loopback_and_answers(workspace: Path) -> None:
     """The real command in a subprocess: it queues the drafts, serves the login page, stops on SIGTERM."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**os.environ, "MMRARE_WORKSPACE": str(workspace)}
-    cmd = [
-        str(Path(sys.executable).parent / "mmrare"),
-        "review",
-        "serve",
-        "--port",
-        str(port),
-        "--config",
-        CONFIG,
-    ]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc, port = _start_server(workspace)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                page = httpx.get(f"http://127.0.0.1:{port}/login", timeout=1)
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(proc.communicate()[1]) from None
-                time.sleep(0.2)
+        page = httpx.get(f"http://127.0.0.1:{port}/login", timeout=5)
         assert page.status_code == 200 and 'name="token"' in page.text
         assert (workspace / "review" / "session.key").stat().st_mode & 0o777 == 0o600
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=20)
     assert "queued" in out and f"http://127.0.0.1:{port}/" in out
+
+
+def _start_server(workspace: Path) -> tuple[subprocess.Popen[str], int]:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "MMRARE_WORKSPACE": str(workspace)}
+    mmrare = str(Path(sys.executable).parent / "mmrare")
+    cmd = [mmrare, "review", "serve", "--port", str(port), "--config", CONFIG]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/login", timeout=1)
+            return proc, port
+        except httpx.TransportError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(proc.communicate()[1]) from None
+            time.sleep(0.2)
+
+
+def test_other_commands_run_while_the_review_app_serves(workspace: Path, tmp_path: Path) -> None:
+    """The app holds the warehouse only inside a request: status, stats, Label Studio export, audit
+    and release build all work beside it while annotators keep loading pages."""
+    import threading
+
+    from mmrare.warehouse.db import connect
+
+    code, out, err = _run("add-annotator", "alice")
+    assert code == 0, err
+    token = out.strip().splitlines()[-1]
+    proc, port = _start_server(workspace)
+    pages: list[int] = []
+    stop = threading.Event()
+
+    def annotate() -> None:  # a logged-in annotator reloading the dashboard
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            login = client.get("/login")
+            csrf = re.search(r'name="csrf" value="([^"]+)"', login.text)
+            assert csrf is not None
+            client.post("/login", data={"token": token, "csrf": csrf.group(1)})
+            while not stop.is_set():
+                pages.append(client.get("/").status_code)
+
+    browser = threading.Thread(target=annotate)
+    browser.start()
+    try:
+        con = connect(workspace / "warehouse.duckdb", read_only=True)
+        item_id = con.execute("SELECT item_id FROM qa_items LIMIT 1").fetchone()[0]
+        con.close()
+        commands = [
+            ["status"],
+            ["review", "stats", "--json"],
+            ["review", "export-labelstudio", str(tmp_path / "tasks.json"), "--images", "none", "--all"],
+            ["audit", "item", item_id],
+            ["release", "build", "--version", "1.0.0"],
+        ]
+        for args in commands:
+            result = runner.invoke(app, [*args, "--config", CONFIG])
+            assert result.exit_code in (0, 2), result.stderr
+            assert "lock" not in result.stderr.lower(), (args, result.stderr)
+            if args[0] != "release":  # an unreviewed warehouse may have nothing to release
+                assert result.exit_code == 0, (args, result.stderr)
+    finally:
+        stop.set()
+        browser.join(timeout=60)
+        proc.terminate()
+        proc.communicate(timeout=20)
+    assert pages and set(pages) == {200}, pages

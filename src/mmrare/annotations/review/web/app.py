@@ -22,6 +22,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mmrare.annotations.review import adjudication, queue, submit
@@ -35,6 +36,7 @@ from mmrare.annotations.review.store import ReviewStore
 from mmrare.annotations.review.versions import MAX_OPTIONS, get_version, list_versions
 from mmrare.annotations.review.web.forms import Form, edit_from_form, read_form
 from mmrare.annotations.review.web.session import COOKIE, Session, SessionCodec
+from mmrare.errors import FatalError
 
 _ITEM_ID = re.compile(r"^[0-9a-f]{8,64}$")
 _GRAPHIC_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
@@ -72,6 +74,22 @@ def create_app(store: ReviewStore, settings: ReviewSettings, secret: bytes) -> F
     app.state.store = store
     app.state.leases = leases
     app.mount("/static", StaticFiles(directory=_package_dir("static")), name="static")
+
+    @app.middleware("http")
+    async def hold_warehouse(request: Request, call_next: Any) -> Response:
+        """The warehouse is open only while a request needs it (see :mod:`..store`)."""
+        if request.url.path.startswith("/static/"):
+            return await call_next(request)  # type: ignore[no-any-return]
+        held = store.session()
+        try:
+            await run_in_threadpool(held.__enter__)
+        except FatalError as exc:
+            message = f"Another mmrare command is using the warehouse ({exc}). Reload when it is done."
+            return render(request, "message.html", 503, title="Busy", message=message)
+        try:
+            return await call_next(request)  # type: ignore[no-any-return]
+        finally:
+            await run_in_threadpool(held.__exit__, None, None, None)
 
     @app.middleware("http")
     async def session_and_headers(request: Request, call_next: Any) -> Response:
