@@ -90,3 +90,19 @@ def test_score_errors_are_one_line(release_dir: Path, tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "did you mean 'grounding_f1'" in " ".join(result.output.split())
+
+
+def test_release_is_a_directory_or_a_version_in_the_workspace(
+    release_dir: Path, tmp_path: Path, server: FakeOpenAIServer
+) -> None:
+    config = tmp_path / "mmrare.toml"
+    config.write_text('workspace = "ws"\n')
+    (tmp_path / "ws" / "releases").mkdir(parents=True)
+    (tmp_path / "ws" / "releases" / "3.1.4").symlink_to(release_dir)
+    args = ["--endpoint", server.url, "--model", "m", "--no-progress", "--rate", "500",
+            "--config", str(config)]  # fmt: skip
+    result = runner.invoke(app, ["predict", "--release", "3.1.4", *args])
+    assert result.exit_code == 0, result.output
+    missing = runner.invoke(app, ["predict", "--release", "3.1.5", *args])
+    assert missing.exit_code == 2 and "3.1.5: no such release" in missing.output
+    assert server.count == 7

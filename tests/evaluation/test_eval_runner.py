@@ -171,3 +171,25 @@ def test_concurrency_overlaps_slow_requests(
     )  # fmt: skip
     # requests overlap (checked by the server, not by a wall clock), and never beyond the bound
     assert 2 <= server.max_in_flight <= 3
+
+
+def test_a_dead_endpoint_is_one_error_before_any_progress_and_writes_nothing(
+    release_dir: Path, tmp_path: Path
+) -> None:
+    import socket
+
+    from mmrare.errors import FatalError
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    progress: list[int] = []
+    out = tmp_path / "p.jsonl"
+    client = ChatClient(f"http://127.0.0.1:{port}/v1", rate=1000.0, backoff_s=0.01, max_attempts=2)
+    with pytest.raises(FatalError, match="does not answer") as caught:
+        run_predictions(
+            load_release(release_dir), client, RunSettings(model="m"), ReplyCache(tmp_path / "c"), out,
+            show_progress=False, on_done=lambda done, total: progress.append(done),
+        )  # fmt: skip
+    assert "\n" not in str(caught.value)
+    assert not out.exists() and progress == [] and client.attempts == 2

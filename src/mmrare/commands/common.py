@@ -35,3 +35,14 @@ def load(path: Path | None) -> Config:
         return load_config(path)
     except FatalError as exc:
         raise fail(exc) from exc
+
+
+def release_dir(name: Path, config: Path | None) -> Path:
+    """A release given as its directory or as its version under the configured workspace's
+    ``releases/`` (so ``0.1.0`` works wherever ``MMRARE_WORKSPACE`` points); else a one-line error."""
+    if name.is_dir():
+        return name
+    candidate = load(config).workspace_dir / "releases" / str(name)
+    if candidate.is_dir():
+        return candidate
+    raise fail(f"{name}: no such release (neither a directory nor {candidate})")

@@ -12,33 +12,22 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from mmrare.config import load_config
+from mmrare.commands.common import ConfigOption, console, err_console, release_dir
+from mmrare.commands.common import fail as _fail
+from mmrare.commands.common import load as _config
 from mmrare.errors import FatalError
 
-console = Console()
-err_console = Console(stderr=True)
-
 ReleaseOption = Annotated[
-    Path, typer.Option("--release", help="release directory (workspace/releases/<X.Y.Z>)", exists=False)
+    Path, typer.Option("--release", help="release: directory, or version under workspace/releases")
 ]
-ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="mmrare.toml (for the workspace)")]
 TrackOption = Annotated[list[str] | None, typer.Option("--track", help="only this track (repeatable)")]
 SplitOption = Annotated[list[str] | None, typer.Option("--split", help="only this split (repeatable)")]
 
 
-def _fail(exc: Exception) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-    return typer.Exit(2)
-
-
 def _workspace(config: Path | None) -> Path:
-    try:
-        return load_config(config).workspace_dir
-    except FatalError as exc:
-        raise _fail(exc) from exc
+    return _config(config).workspace_dir
 
 
 def _slug(text: str) -> str:
@@ -75,7 +64,7 @@ def predict(
 
     workspace = _workspace(config) if out is None or cache is None else Path()
     try:
-        rel = load_release(release, tracks=track, splits=split)
+        rel = load_release(release_dir(release, config), tracks=track, splits=split)
         settings = RunSettings(
             model=model, mode=mode, max_tokens=max_tokens, temperature=temperature,
             concurrency=concurrency, rate=rate,
@@ -143,7 +132,7 @@ def score(
         raise _fail(FatalError(f"invalid scoring setting: {exc}")) from exc
     try:
         metrics = select_metrics(metric)
-        rel = load_release(release, tracks=track, splits=split)
+        rel = load_release(release_dir(release, config), tracks=track, splits=split)
         files = [read_predictions(p) for p in predictions]
         extras: list[ExtraMetric] = []
         if judge_endpoint and judge_model:

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from mmrare.commands.common import ConfigOption, console, err_console
+from mmrare.commands.common import ConfigOption, console, err_console, release_dir
 from mmrare.commands.common import fail as _fail
 from mmrare.commands.common import load as _config
 from mmrare.config import Config
@@ -27,10 +27,6 @@ release_app = typer.Typer(
 OutOption = Annotated[
     Path | None, typer.Option("--out", help="releases directory (default: <workspace>/releases)")
 ]
-
-
-
-
 
 
 def _releases_root(cfg: Config, out: Path | None) -> Path:
@@ -113,7 +109,7 @@ def build(
 
 @release_app.command("verify")
 def verify(
-    directory: Annotated[Path, typer.Argument(help="release directory")],
+    directory: Annotated[Path, typer.Argument(help="release (directory or version)")],
     strict: Annotated[bool, typer.Option(help="items with unresolved leakage flags are errors")] = False,
     config: ConfigOption = None,
 ) -> None:
@@ -121,6 +117,7 @@ def verify(
     from mmrare.warehouse.release import LicencePolicy, verify_release
 
     cfg = _config(config)
+    directory = release_dir(directory, config)
     report = verify_release(directory, policy=LicencePolicy.from_selection(cfg.selection), strict=strict)
     for line in report.errors:
         err_console.print(f"[red]error[/red] {line}", highlight=False, soft_wrap=True)
@@ -130,16 +127,6 @@ def verify(
     console.print(f"{directory}: {report.n_files} files, {report.n_items} items: {status}", highlight=False)
     if not report.ok:
         raise typer.Exit(1)
-
-
-def _resolve(name: Path, cfg: Config) -> Path:
-    """A release directory, or a version name under the workspace's releases directory."""
-    if name.is_dir():
-        return name
-    candidate = cfg.workspace_dir / "releases" / str(name)
-    if candidate.is_dir():
-        return candidate
-    raise FatalError(f"{name}: no such release directory (nor {candidate})")
 
 
 @release_app.command("diff")
@@ -152,9 +139,8 @@ def diff(
     """Items added, removed and changed (with the columns that changed) per track."""
     from mmrare.warehouse.release import diff_releases
 
-    cfg = _config(config)
     try:
-        result = diff_releases(_resolve(a, cfg), _resolve(b, cfg))
+        result = diff_releases(release_dir(a, config), release_dir(b, config))
     except FatalError as exc:
         raise _fail(exc) from exc
     if as_json:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mmrare.errors import RecordError, RetryableError
+from mmrare.errors import FatalError, RecordError, RetryableError
 from mmrare.evaluation.cache import ReplyCache, cache_key
 from mmrare.evaluation.client import ChatClient, reply_text
 from mmrare.evaluation.predictions import Prediction, atomic_write, write_predictions
@@ -117,10 +117,21 @@ def run_predictions(
         )
         return item.item_id, text
 
+    if todo:
+        # the first request goes alone, before any progress: an endpoint that is down or broken is
+        # one line and no predictions file, not a bar of failures
+        try:
+            item_id, text = ask(*todo[0])
+        except RetryableError as exc:
+            raise FatalError(f"{client.url}: the endpoint does not answer ({exc}); nothing written") from None
+        except RecordError as exc:
+            summary.failed.append(str(exc))
+        else:
+            replies[item_id] = text
     with _progress(show_progress, len(release.items), settings.model) as advance:
-        advance(len(replies))
+        advance(len(replies) + len(summary.failed))
         with ThreadPoolExecutor(max_workers=max(1, settings.concurrency)) as pool:
-            futures = {pool.submit(ask, *job): job[0].item_id for job in todo}
+            futures = {pool.submit(ask, *job): job[0].item_id for job in todo[1:]}
             for future in as_completed(futures):
                 try:
                     item_id, text = future.result()

@@ -36,6 +36,8 @@ def test_build_verify_diff_ls(tmp_path: Path, warehouse: Path) -> None:
     ok = runner.invoke(app, ["release", "verify", str(releases / "1.0.0"), "--config", config])
     assert ok.exit_code == 0, ok.output
     assert ": ok" in ok.output
+    by_version = runner.invoke(app, ["release", "verify", "1.0.0", "--config", config])
+    assert by_version.exit_code == 0 and ": ok" in by_version.output, by_version.output
 
     second = runner.invoke(app, ["release", "build", "--version", "1.0.1", "--config", config])
     assert second.exit_code == 0, second.output
@@ -63,7 +65,10 @@ def test_bad_input_is_a_one_line_error(tmp_path: Path, warehouse: Path) -> None:
     )
     assert result.exit_code == 2 and "dev fraction" in result.output
     result = runner.invoke(app, ["release", "diff", "9.9.9", "9.9.8", "--config", config])
-    assert result.exit_code == 2 and "no such release directory" in result.output
+    assert result.exit_code == 2 and "9.9.9: no such release" in result.output
+    result = runner.invoke(app, ["release", "verify", "9.9.9", "--config", config])
+    assert result.exit_code == 2 and "9.9.9: no such release" in result.output
+    assert "manifest.json" not in result.output
 
 
 def test_no_warehouse_says_what_to_do(tmp_path: Path) -> None:
