@@ -49,7 +49,10 @@ def build(
     dev_fraction: Annotated[float, typer.Option(help="share of cases per track in the dev split")] = 0.2,
     split_salt: Annotated[str, typer.Option(help="salt of the sha256(PMCID) split order")] = "mmrare-split/1",
     exclude_flagged_licences: Annotated[
-        bool, typer.Option(help="also leave out allowed-but-flagged licences (e.g. no-derivatives)")
+        bool, typer.Option(help="also leave out every allowed-but-flagged licence")
+    ] = False,
+    include_no_derivatives: Annotated[
+        bool, typer.Option(help="release articles whose licence forbids derivatives (left out by default)")
     ] = False,
     retracted: Annotated[
         Path | None, typer.Option(help="file of retracted PMCIDs, one per line, to exclude")
@@ -67,7 +70,11 @@ def build(
     cfg = _config(config)
     try:
         settings = ReleaseSettings(
-            policy=LicencePolicy.from_selection(cfg.selection, exclude_flagged=exclude_flagged_licences),
+            policy=LicencePolicy.from_selection(
+                cfg.selection,
+                exclude_flagged=exclude_flagged_licences,
+                exclude_no_derivatives=not include_no_derivatives,
+            ),
             dev_fraction=dev_fraction,
             split_salt=split_salt,
             retracted=_retracted(retracted),

@@ -26,7 +26,9 @@ def _pmcids(root: Path) -> set[str]:
 def test_licence_policy_in_force_excludes_articles(
     con: duckdb.DuckDBPyConnection, tmp_path: Path, builder
 ) -> None:
-    policy = LicencePolicy.from_selection(SelectionConfig(licence_deny=["CC-BY-NC-ND-*"]))
+    policy = LicencePolicy.from_selection(
+        SelectionConfig(licence_deny=["CC-BY-NC-ND-*"]), exclude_no_derivatives=False
+    )
     result = builder(con, tmp_path, policy=policy)
     assert _pmcids(result.root) == {"PMC7500000"}
     rows = {r["pmcid"]: r for r in _excluded(result.root)}
@@ -38,10 +40,35 @@ def test_licence_policy_in_force_excludes_articles(
 
 
 def test_flagged_licences_can_be_excluded(con: duckdb.DuckDBPyConnection, tmp_path: Path, builder) -> None:
-    policy = LicencePolicy.from_selection(SelectionConfig(), exclude_flagged=True)
+    policy = LicencePolicy.from_selection(
+        SelectionConfig(), exclude_flagged=True, exclude_no_derivatives=False
+    )
     result = builder(con, tmp_path, policy=policy)
     assert _pmcids(result.root) == {"PMC7500000"}
     assert {r["reason"] for r in _excluded(result.root)} == {"licence_flagged"}
+
+
+def test_no_derivatives_licences_are_left_out_by_default(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, builder
+) -> None:
+    result = builder(con, tmp_path, policy=LicencePolicy.from_selection(SelectionConfig()))
+    assert _pmcids(result.root) == {"PMC7500000"}
+    rows = {r["pmcid"]: r for r in _excluded(result.root)}
+    assert set(rows) == {"PMC6358579", "PMC6358580"}
+    assert {r["reason"] for r in rows.values()} == {"licence_no_derivatives"}
+    assert "CC-BY-NC-ND-4.0 forbids derivatives" in rows["PMC6358579"]["detail"]
+    assert result.manifest["licence_policy"]["exclude_no_derivatives"] is True
+
+
+@pytest.mark.parametrize(
+    ("licence", "nd"),
+    [("CC-BY-NC-ND-4.0", True), ("CC-BY-ND-3.0", True), ("cc-by-nd", True), ("CC-BY-4.0", False),
+     ("CC-BY-NC-4.0", False), ("CC0-1.0", False), ("CC-BY-SA-4.0", False)],
+)  # fmt: skip
+def test_forbids_derivatives_reads_the_nd_element(licence: str, nd: bool) -> None:
+    from mmrare.warehouse.release.settings import forbids_derivatives
+
+    assert forbids_derivatives(licence) is nd
 
 
 def test_retracted_articles_are_excluded(con: duckdb.DuckDBPyConnection, tmp_path: Path, builder) -> None:

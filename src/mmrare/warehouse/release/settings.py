@@ -37,16 +37,22 @@ class LicencePolicy:
     deny: tuple[str, ...]
     flag: tuple[str, ...]
     exclude_retracted: bool = True
-    exclude_flagged: bool = False  # leave out allowed-but-flagged (no-derivatives) articles too
+    exclude_flagged: bool = False  # leave out every allowed-but-flagged article too
+    # a released context is masked text, i.e. a derivative: articles whose licence forbids
+    # derivatives (the "ND" licences) are left out unless the maintainer asks for them
+    exclude_no_derivatives: bool = True
 
     @classmethod
-    def from_selection(cls, selection: SelectionConfig, *, exclude_flagged: bool = False) -> LicencePolicy:
+    def from_selection(
+        cls, selection: SelectionConfig, *, exclude_flagged: bool = False, exclude_no_derivatives: bool = True
+    ) -> LicencePolicy:
         return cls(
             allow=tuple(selection.licence_allow),
             deny=tuple(selection.licence_deny),
             flag=tuple(selection.licence_flag),
             exclude_retracted=selection.exclude_retracted,
             exclude_flagged=exclude_flagged,
+            exclude_no_derivatives=exclude_no_derivatives,
         )
 
     @classmethod
@@ -58,6 +64,7 @@ class LicencePolicy:
             flag=tuple(data.get("flag", ())),
             exclude_retracted=bool(data.get("exclude_retracted", True)),
             exclude_flagged=bool(data.get("exclude_flagged", False)),
+            exclude_no_derivatives=bool(data.get("exclude_no_derivatives", False)),  # older manifests
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -67,6 +74,7 @@ class LicencePolicy:
             "flag": list(self.flag),
             "exclude_retracted": self.exclude_retracted,
             "exclude_flagged": self.exclude_flagged,
+            "exclude_no_derivatives": self.exclude_no_derivatives,
         }
 
     def is_flagged(self, licence: str) -> bool:
@@ -80,9 +88,16 @@ class LicencePolicy:
             return "licence_not_allowed", f"{licence} matches the deny list"
         if not any(fnmatchcase(licence, pat) for pat in self.allow):
             return "licence_not_allowed", f"{licence} is not on the allow list"
+        if self.exclude_no_derivatives and forbids_derivatives(licence):
+            return "licence_no_derivatives", f"{licence} forbids derivatives (contexts are masked)"
         if self.exclude_flagged and self.is_flagged(licence):
             return "licence_flagged", f"{licence} is flagged (restricted) and flagged licences are excluded"
         return None
+
+
+def forbids_derivatives(licence: str) -> bool:
+    """True for a Creative Commons "NoDerivatives" licence id (``CC-BY-ND-4.0``, ``CC-BY-NC-ND-3.0``)."""
+    return "ND" in licence.upper().replace("_", "-").split("-")
 
 
 @dataclass(frozen=True, slots=True)

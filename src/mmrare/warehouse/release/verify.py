@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +60,9 @@ def verify_release(root: Path, *, policy: LicencePolicy | None = None, strict: b
     _check_counts(doc, rows, report)
     _check_jsonl(root, files, intact, rows, report)
     policies = [("manifest", LicencePolicy.from_dict(doc.get("licence_policy") or {}))]
-    if policy is not None:
-        policies.append(("current config", policy))
+    if policy is not None:  # its allow and deny lists; what a build chose to leave out is the manifest's
+        now = replace(policy, exclude_flagged=False, exclude_no_derivatives=False)
+        policies.append(("current config", now))
     _check_licences(root, files, intact, rows, policies, report)
     _check_leakage(rows, strict, report)
     if "croissant.json" in intact:
