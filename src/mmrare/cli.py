@@ -6,14 +6,17 @@ and ``mmrare config show`` stay fast.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import sys
+import tempfile
 import traceback
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.table import Table
@@ -33,6 +36,7 @@ if TYPE_CHECKING:
     from mmrare.ontology.index import OrdoIndex
 
 app = typer.Typer(
+    pretty_exceptions_enable=False,  # main() turns every error into one line
     add_completion=False,
     no_args_is_help=True,
     help="Build, audit and score the mmrare rare-disease multimodal benchmark.",
@@ -170,6 +174,13 @@ def ingest(
         f"ingest {result['run_id']}: {result['requested']} PMCIDs, {result['by_status']}, "
         f"{result['http_attempts']} HTTP attempts"
     )
+    if result["failures"]:  # a partial ingest is not a success; what was fetched is kept
+        err_console.print(
+            f"[red]error:[/red] {len(result['failures'])} of {result['requested']} PMCIDs failed; "
+            "`mmrare ingest` again retries only those",
+            highlight=False,
+        )
+        raise typer.Exit(1)
 
 
 @contextmanager
@@ -386,10 +397,40 @@ def ontology_map(
 
 
 def main() -> None:
-    """The ``mmrare`` console command: a :class:`FatalError` is one red line and exit 2."""
+    """The ``mmrare`` console command: whatever stops a run is one red line and exit 2.
+
+    A :class:`FatalError` says what to do. An operating-system error (a read-only or full disk, a
+    missing permission) names the file and the cause. Anything else is a bug: one line here, and
+    the traceback in a file the line names, for the report."""
     try:
         app()
     except FatalError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        sys.exit(2)
+        _stop(str(exc), exc)
+    except OSError as exc:
+        _stop(os_problem(exc), exc)
+    except Exception as exc:
+        _stop(f"internal error, {type(exc).__name__}: {exc} (traceback in {_save_traceback(exc)})", exc)
 
+
+def os_problem(exc: OSError) -> str:
+    """``file: cause`` with a hint for the causes a user can fix."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    hint = {
+        errno.EACCES: "no permission; check the workspace's owner and mode",
+        errno.EPERM: "not permitted; check the workspace's owner and mode",
+        errno.EROFS: "the file system is read-only; point the workspace elsewhere",
+        errno.ENOSPC: "the disk is full; free space and run again (finished work is kept)",
+    }.get(exc.errno or 0)
+    return f"{where}{exc.strerror or exc}" + (f" ({hint})" if hint else "")
+
+
+def _stop(message: str, exc: BaseException) -> NoReturn:
+    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    traceback.clear_frames(exc.__traceback__)  # nothing of the run outlives it (DuckDB objects)
+    sys.exit(2)
+
+
+def _save_traceback(exc: BaseException) -> Path:
+    path = Path(tempfile.gettempdir()) / f"mmrare-error-{os.getpid()}.txt"
+    path.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+    return path

@@ -41,7 +41,7 @@ OTHER_PACKAGES = ("PMC10802347", "PMC12419688")
 ALL_PACKAGES = CASE_REPORTS + OTHER_PACKAGES
 
 BUCKET = "pmc-oa-opendata"
-FAULT_KINDS = frozenset({"429", "500", "503", "timeout", "truncate", "corrupt", "reset"})
+FAULT_KINDS = frozenset({"429", "500", "503", "timeout", "truncate", "corrupt", "reset", "html"})
 _ESEARCH_DOCTYPE = (
     '<!DOCTYPE eSearchResult PUBLIC "-//NLM//DTD esearch 20060628//EN" '
     '"https://eutils.ncbi.nlm.nih.gov/eutils/dtd/20060628/esearch.dtd">'
@@ -409,6 +409,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, body[: len(body) // 2], headers, content_length=len(body))
         elif fault.kind == "corrupt":
             self._send(200, bytes([body[0] ^ 0xFF]) + body[1:], headers)
+        elif fault.kind == "html":  # a proxy's or an outage page, with a 200 status
+            page = b"<!DOCTYPE html><html><body><h1>Service unavailable</h1></body></html>"
+            self._send(200, page, {**headers, "Content-Type": "text/html"})
         else:
             self._send(200, body, headers)
 

@@ -103,7 +103,7 @@ def connect(
         except duckdb.IOException as exc:
             holder = _LOCK_HOLDER.search(str(exc)) if "lock" in str(exc).lower() else None
             if holder is None:
-                raise FatalError(f"{path}: cannot open warehouse: {str(exc).splitlines()[0]}") from exc
+                raise _unreadable(path, exc) from None
             who = f"another mmrare process (PID {holder.group(1)}) holds it"
             if time.monotonic() >= deadline:
                 raise FatalError(f"{path}: {who}; try again when it has finished") from None
@@ -112,10 +112,18 @@ def connect(
                 told = True
             time.sleep(0.2)
         except duckdb.Error as exc:
-            raise FatalError(f"{path}: cannot open warehouse: {str(exc).splitlines()[0]}") from exc
+            raise _unreadable(path, exc) from None
     if not read_only:
         migrate(con)
     return con
+
+
+def _unreadable(path: Path, exc: duckdb.Error) -> FatalError:
+    problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return FatalError(
+        f"{path}: cannot open warehouse, damaged or not a DuckDB file? ({problem}); "
+        "move it aside and `mmrare build` makes a new one"
+    )
 
 
 def _tell_stderr(message: str) -> None:

@@ -161,7 +161,12 @@ def _esearch(http: HttpClient, url: str, params: Mapping[str, str], query: str) 
         resp = http.get(url, params=params, record_id="esearch")
     except RecordError as exc:  # 4xx: bad parameters, bad API key, wrong base URL
         raise FatalError(f"E-utilities refused the search {query!r}: {exc.one_line()}") from exc
-    return parse_esearch(resp.content, query)
+    except RetryableError as exc:  # the client's retries are spent: nothing to search with
+        raise FatalError(f"E-utilities did not answer the search (network; try later): {exc}") from None
+    try:
+        return parse_esearch(resp.content, query)
+    except RetryableError as exc:  # an outage or proxy page instead of an ESearch reply
+        raise FatalError(f"{url}: the reply is not an ESearch result (an outage page?): {exc}") from None
 
 
 def parse_esearch(content: bytes, query: str = "") -> SearchPage:

@@ -1,0 +1,105 @@
+"""What stops a run is one red line and exit 2, with a hint that matches the cause (issue: fatal
+errors flooded the console with tracebacks and exit 1). Each test runs the real ``mmrare`` command."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pmc_server import PMC_DIR, FakePmcServer
+
+MMRARE = str(Path(sys.executable).parent / "mmrare")
+SHARED = Path(__file__).resolve().parents[3] / "shared"
+
+
+def _mmrare(config: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MMRARE_")}
+    env["MMRARE_CONFIG"] = str(config)
+    return subprocess.run(
+        [MMRARE, *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=config.parent
+    )
+
+
+def _one_error_line(result: subprocess.CompletedProcess[str], code: int = 2) -> str:
+    assert result.returncode == code, (result.returncode, result.stderr[-3000:])
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    return errors[0]
+
+
+def _workspace_config(tmp_path: Path, workspace: Path, sources: str = "local_dirs = []") -> Path:
+    config = tmp_path / "mmrare.toml"
+    config.write_text(
+        f'workspace = "{workspace}"\n[sources]\n{sources}\n'
+        f'[ontology]\nordo_path = "{SHARED / "ordo" / "ORDO_en_4.2.owl.gz"}"\n'
+    )
+    return config
+
+
+@pytest.fixture
+def truncated_warehouse(tmp_path: Path) -> Path:
+    """A warehouse file cut short, as a full disk or a bad copy leaves it."""
+    import duckdb
+
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    whole = tmp_path / "whole.duckdb"
+    con = duckdb.connect(str(whole))
+    con.execute("CREATE TABLE t AS SELECT range AS i FROM range(100000)")
+    con.close()
+    (workspace / "warehouse.duckdb").write_bytes(whole.read_bytes()[:5000])
+    return workspace
+
+
+@pytest.mark.parametrize("command", [["status"], ["build", "--no-progress"]])
+def test_a_damaged_warehouse_is_one_line_saying_so(
+    tmp_path: Path, truncated_warehouse: Path, command: list[str]
+) -> None:
+    line = _one_error_line(_mmrare(_workspace_config(tmp_path, truncated_warehouse), *command))
+    assert "damaged or not a DuckDB file" in line and "another mmrare process" not in line
+
+
+def test_a_workspace_that_cannot_be_made_is_one_line_naming_it(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the workspace should be")
+    line = _one_error_line(_mmrare(_workspace_config(tmp_path, blocker / "ws"), "build", "--no-progress"))
+    assert str(blocker) in line
+
+
+@pytest.fixture
+def server() -> Iterator[FakePmcServer]:
+    fake = FakePmcServer.from_shared(PMC_DIR).start()
+    fake.search_ids = ["7500000"]
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+def _ingest_config(tmp_path: Path, server: FakePmcServer) -> Path:
+    sources = (
+        f'local_dirs = []\ncloud_base_url = "{server.base_url}"\nentrez_base_url = "{server.eutils_url}"\n'
+        'entrez_api_key = "test-key"\nmax_attempts = 2'
+    )
+    return _workspace_config(tmp_path, tmp_path / "ws", sources)
+
+
+def test_e_utilities_answering_an_html_page_is_one_line(tmp_path: Path, server: FakePmcServer) -> None:
+    server.add_fault("/entrez/eutils/esearch.fcgi", "html", times=-1)
+    result = _mmrare(_ingest_config(tmp_path, server), "ingest", "--query", "rare", "--no-progress")
+    line = _one_error_line(result)
+    assert "not an ESearch result" in line
+
+
+def test_an_ingest_where_everything_failed_exits_non_zero(tmp_path: Path, server: FakePmcServer) -> None:
+    ids = tmp_path / "ids.txt"
+    ids.write_text("PMC1\nPMC2\n")  # neither is in the bucket
+    result = _mmrare(_ingest_config(tmp_path, server), "ingest", "--pmcids", str(ids), "--no-progress")
+    line = _one_error_line(result, code=1)
+    assert "2 of 2 PMCIDs failed" in line
