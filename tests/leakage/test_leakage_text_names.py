@@ -102,3 +102,11 @@ def test_an_acronym_glued_to_the_next_word_is_still_the_acronym() -> None:
 def test_only_the_diagnosis_track_looks_for_names_the_text_gives() -> None:
     assert build_matchers(HMSN, "diagnosis").answer_words
     assert not build_matchers(HMSN, "treatment").answer_words
+
+
+def test_a_short_form_with_a_type_number_defined_after_the_name_in_other_order() -> None:
+    names = text_names(
+        "Spinocerebellar ataxia type 3",
+        "OVERVIEW: Type 3 spinocerebellar ataxia (SCA3) is dominant. SCA3is common in Portugal.",
+    )
+    assert names == ["spinocerebellar ataxia", "SCA3", "SCA3"]

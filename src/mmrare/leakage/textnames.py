@@ -94,6 +94,7 @@ _SHORT_DEFINITION = re.compile(r"\(\s*([A-Za-z][A-Za-z0-9\-]{1,9})\s*[),;]")
 # what a long form cannot run across: sentence and clause punctuation, brackets
 _CLAUSE_BREAK = re.compile(r"[.;:!?()\[\]\n,]")
 _LONG_WORD = re.compile(r"[^\s]+")
+MAX_LONG_FORM_CHARS = 200  # how far back a long form is looked for (more than its word limit needs)
 
 
 def defined_long_forms(text: str, answers: Sequence[frozenset[str]]) -> list[TextName]:
@@ -117,7 +118,7 @@ def defined_long_forms(text: str, answers: Sequence[frozenset[str]]) -> list[Tex
             found.setdefault(short, long_form)
     out: list[TextName] = []
     for short, long_form in found.items():
-        for hit in re.finditer(re.escape(long_form), text, flags=re.IGNORECASE):
+        for hit in re.finditer(rf"(?<!\w){re.escape(long_form)}(?!\w)", text, flags=re.IGNORECASE):
             out.append(TextName(hit.start(), hit.end(), hit.group(), "defined_long_form", long_form))
         for hit in short_form_pattern(short).finditer(text):
             out.append(TextName(hit.start(), hit.end(), hit.group(), "defined_long_form", short))
@@ -126,8 +127,8 @@ def defined_long_forms(text: str, answers: Sequence[frozenset[str]]) -> list[Tex
 
 def _long_form(text: str, paren: int, short: str, answers: Sequence[frozenset[str]]) -> str | None:
     """The longest run of words ending right before ``paren`` that spells ``short`` and names the answer."""
-    clause_start = 0
-    for brk in _CLAUSE_BREAK.finditer(text, max(0, paren - 200), paren):
+    clause_start = max(0, paren - MAX_LONG_FORM_CHARS)
+    for brk in _CLAUSE_BREAK.finditer(text, clause_start, paren):
         clause_start = brk.end()
     words = list(_LONG_WORD.finditer(text, clause_start, paren))
     letters = [c.lower() for c in short if c.isalpha()]
@@ -241,7 +242,7 @@ def _alias_end(text: str, position: int) -> int:
         elif ch in ";:[\n" or (ch in ".!?" and (i + 1 == len(text) or text[i + 1].isspace())):
             return i
         elif ch == "," and depth == 0:
-            following = text[i + 1 :].lstrip()
+            following = text[i + 1 : i + 40].lstrip()
             word = _WORD.match(following)
             if not following or (following[0] not in _OPEN_QUOTES and (word is None or (
                 word.group().islower() and word.group() not in _LIST_GOES_ON
