@@ -16,8 +16,9 @@ Typical run::
     report = dataset_checks(items, cache, policy, contexts={c.item_id: c.masked_context ...})
 
 A threshold change re-decides from stored scores (``apply_policy`` / ``decide`` / ``dry_run``) and never
-embeds again. Modules: descriptors, segments, textnorm, lexical, semantic, shortcuts, detect, policy,
-masking, dataset, explain, freetext, audit, provenance. Importing this package does not load spaCy or torch.
+embeds again. Modules: descriptors, segments, textnorm, textnames, lexical, semantic, shortcuts, detect,
+policy, masking, dataset, explain, freetext, audit, provenance. Importing this package does not load spaCy
+or torch.
 """
 
 from mmrare.leakage.audit import ContextRecord

@@ -1,8 +1,10 @@
 """Lexical leakage detectors: spaCy matchers over the context, one set per track.
 
 - diagnosis: label, synonyms, xref names, gene names, names of ORDO relatives (normalised words);
-  abbreviations defined in the case, standard short names, gene symbols (case-sensitive); and any
-  short form the context itself defines right after one of those names ("... syndrome (AS)");
+  abbreviations defined in the case, standard short names, gene symbols (case-sensitive, also when
+  glued to the next word: "NF1is"); any short form the context itself defines right after one of
+  those names ("... syndrome (AS)"); and the names only the text gives the answer (its own long
+  forms, aliases, synonym lists: :mod:`mmrare.leakage.textnames`);
 - treatment: the treatment's names and abbreviations;
 - examination: the investigation's names, and phrases reporting its result ("MRI showed", "biopsy
   revealed", "sequencing identified", "revealed by CT");
@@ -24,6 +26,13 @@ from typing import TYPE_CHECKING, Any
 from mmrare.leakage.descriptors import AnswerDescriptor
 from mmrare.leakage.scores import TRACK_LEXICAL, LeakageScore
 from mmrare.leakage.segments import ContextSentence
+from mmrare.leakage.textnames import (
+    alias_statements,
+    answer_word_sets,
+    defined_long_forms,
+    short_form_pattern,
+    synonym_lists,
+)
 from mmrare.leakage.textnorm import APOSTROPHES, nlp, normalise_text, normalise_word, term_variants
 
 if TYPE_CHECKING:
@@ -93,6 +102,11 @@ class TrackMatchers:
     defining: frozenset[str] = frozenset()
     # acronyms of the answer whose spelled-out lists ("coloboma, heart defects, ...") leak it
     acronyms: tuple[str, ...] = ()
+    # content words of each name of the answer, for the names only the text gives it
+    # ("lexical.text_name", :mod:`mmrare.leakage.textnames`); empty: the track does not look for them
+    answer_words: tuple[frozenset[str], ...] = ()
+    # (detector, short form) of the case-sensitive terms also looked for glued to a next word ("NF1is")
+    glued: tuple[tuple[str, str], ...] = ()
     # norm hashes one of which every match of ``patterns`` holds (the investigation's names of a result
     # phrase); a doc without any is not run through them. Empty: no such word is known, always run.
     pattern_norms: frozenset[int] = frozenset()
@@ -117,6 +131,14 @@ class TrackMatchers:
                 key = (detector, start, end)
                 if key not in found:
                     found[key] = Hit(detector, start, end, span.text, dict(detail))
+        for detector, term in self.glued:
+            for match in short_form_pattern(term).finditer(doc.text):
+                hit = Hit(detector, match.start(), match.end(), match.group(), {"term": term})
+                found.setdefault((detector, hit.start, hit.end), hit)
+        if self.answer_words:
+            names = [h for h in found.values() if h.detector in self.defining]
+            for hit in text_name_hits(doc.text, names, self.answer_words):
+                found.setdefault((hit.detector, hit.start, hit.end), hit)
         if self.defining:
             names = [h for h in found.values() if h.detector in self.defining]
             for hit in defined_short_hits(doc.text, names):
@@ -222,6 +244,18 @@ def build_matchers(descriptor: AnswerDescriptor, track: str) -> TrackMatchers:
             counts["patterns"] += 2
             # each match holds a word with one of these norms (the only patterns of this track)
             pattern_norms = frozenset(pipeline.vocab.strings.add(h) for h in heads)
+    glued: list[tuple[str, str]] = []
+    answer_words: tuple[frozenset[str], ...] = ()
+    if "lexical.text_name" in wanted:
+        exact = (
+            ("lexical.abbreviation", descriptor.abbreviations),
+            ("lexical.short_name", descriptor.short_names),
+            ("lexical.gene", descriptor.gene_symbols),
+        )
+        glued = [(d, t.strip()) for d, terms in exact if d in wanted for t in terms if t.strip()]
+        answer_words = answer_word_sets(
+            (descriptor.label, *descriptor.synonyms, *descriptor.xref_names, *descriptor.related_names)
+        )
     references = None
     if track == "cross_image":
         references, reference_labels = _reference_patterns(frozenset(wanted))
@@ -237,13 +271,15 @@ def build_matchers(descriptor: AnswerDescriptor, track: str) -> TrackMatchers:
         pattern_norms=pattern_norms,
         defining=_DEFINING if "lexical.defined_short" in wanted else frozenset(),
         acronyms=_list_acronyms(descriptor) if "lexical.defined_short" in wanted else (),
+        answer_words=answer_words,
+        glued=tuple(glued),
     )
 
 
 # Name detectors after whose hits a "(SF)" defines a short form of the answer.
 _DEFINING = frozenset({
     "lexical.label", "lexical.synonym", "lexical.xref", "lexical.related", "lexical.short_name",
-    "lexical.near_name",
+    "lexical.near_name", "lexical.text_name",
 })
 # "MELAS (myopathy, encephalopathy, lactic acidosis and stroke)": the words an acronym stands for
 _EXPANSION = re.compile(r"\s*\(([^()]{8,160})\)")
@@ -374,7 +410,7 @@ def defined_short_hits(text: str, name_hits: Iterable[Hit]) -> list[Hit]:
             detail = {"term": long_form, "of": short}
             out.append(Hit("lexical.defined_short", found.start(), found.end(), found.group(), detail))
     for short, name in shorts.items():
-        for found in _short_form_pattern(short).finditer(text):
+        for found in short_form_pattern(short).finditer(text):
             out.append(
                 Hit(
                     "lexical.defined_short", found.start(), found.end(), found.group(),
@@ -382,6 +418,20 @@ def defined_short_hits(text: str, name_hits: Iterable[Hit]) -> list[Hit]:
                 )
             )
     return out
+
+
+def text_name_hits(text: str, name_hits: Iterable[Hit], answers: Sequence[frozenset[str]]) -> list[Hit]:
+    """Names of the answer that only the text gives (:mod:`mmrare.leakage.textnames`): long forms it
+    defines in the answer's own words, aliases after a cue, items of a synonyms list."""
+    spans = [(h.start, h.end) for h in name_hits]
+    found = [
+        *defined_long_forms(text, answers),
+        *alias_statements(text, spans),
+        *synonym_lists(text, spans),
+    ]
+    return [
+        Hit("lexical.text_name", n.start, n.end, n.text, {"term": n.term, "form": n.form}) for n in found
+    ]
 
 
 @functools.lru_cache(maxsize=8)
@@ -649,15 +699,8 @@ def _literal_patterns(
     """What :func:`literal_names` looks for: (name, its normalised words) and (short form, the
     expression that finds it in the raw text), made once per name set rather than once per context."""
     on_norm = [(name, norm) for name in names if (norm := normalise_text(name))]
-    on_raw = [(short, _short_form_pattern(short.strip())) for short in shorts if short.strip()]
+    on_raw = [(short, short_form_pattern(short.strip())) for short in shorts if short.strip()]
     return tuple(on_norm), tuple(on_raw)
-
-
-@functools.lru_cache(maxsize=1 << 14)
-def _short_form_pattern(short: str) -> re.Pattern[str]:
-    """A short form, case-sensitively, as a whole word of the raw text (plural "s" allowed); per short
-    form, since a case's abbreviations come back in the name sets of many of its items."""
-    return re.compile(r"(?<![A-Za-z0-9])" + re.escape(short) + r"s?(?![A-Za-z0-9])")
 
 
 def word_norms(text: str) -> list[str]:

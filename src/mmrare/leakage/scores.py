@@ -30,7 +30,9 @@ JSON_SORTED = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
 # Bump whenever a detector may score the same input differently (patterns, normalisation, splitting).
 # 2: British spellings fold to American ones; diagnosis names of ORDO relatives and standard short
 # names; short forms the context defines for a name of the answer.
-DETECTOR_VERSION = "leakage-detectors/2"
+# 3: names only the text gives the diagnosis (defined long forms in its own words, aliases after a
+# cue, synonym lists); short forms glued to the next word.
+DETECTOR_VERSION = "leakage-detectors/3"
 
 SEMANTIC = "semantic"
 
@@ -47,6 +49,8 @@ DETECTORS: dict[str, str] = {
     "lexical.defined_short": "a short form the context defines for a name of the gold diagnosis, or "
     "the words an acronym of it stands for",
     "lexical.near_name": "a long name of the gold diagnosis with one inner word left out",
+    "lexical.text_name": "a name the text itself gives the gold diagnosis: a long form it defines in "
+    "the diagnosis's own words, an alias after 'also known as', an item of a synonyms list",
     "lexical.result_phrase": "a phrase reporting the result of the gold investigation",
     "lexical.figure_ref": "a figure reference that ties text to a specific image",
     "lexical.panel_ref": "a panel reference that ties text to a specific image",
@@ -70,6 +74,7 @@ TRACK_LEXICAL: dict[str, tuple[str, ...]] = {
         "lexical.short_name",
         "lexical.defined_short",
         "lexical.near_name",
+        "lexical.text_name",
     ),
     "treatment": ("lexical.label", "lexical.synonym", "lexical.abbreviation", "lexical.xref"),
     "examination": (
