@@ -130,7 +130,7 @@ def test_a_failure_inside_a_table_load_stores_nothing_added_before_it(tmp_path: 
 def test_an_article_parsed_again_by_a_newer_parser_gets_its_dates(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A warehouse curated before migration 009 (no date columns, jats-parser/1) is migrated, and
+    """A warehouse curated before migration 010 (no date columns, jats-parser/1) is migrated, and
     the re-parse that the parser bump causes fills the dates of the stored article row."""
     import mmrare.warehouse.db as db
     from mmrare.curation.jats import parse_jats
@@ -141,13 +141,13 @@ def test_an_article_parsed_again_by_a_newer_parser_gets_its_dates(
     old = {k: v for k, v in new.items() if k not in ("pub_date", "pub_date_type", "history_dates")}
     old["parser_version"] = "jats-parser/1"
     path = tmp_path / "w.duckdb"
-    before_009 = [m for m in db.migrations() if m[0] < 9]
+    before_010 = [m for m in db.migrations() if m[0] < 10]
     with monkeypatch.context() as patch:
-        patch.setattr(db, "migrations", lambda: before_009)
+        patch.setattr(db, "migrations", lambda: before_010)
         con = db.connect(path)
         insert_rows(con, "articles", [old])
         con.close()
-    con = db.connect(path)  # applies 009
+    con = db.connect(path)  # applies 010
     stored = con.execute("SELECT pub_date, parser_version FROM articles").fetchall()
     assert stored == [(None, "jats-parser/1")]
     root = tmp_path / "shards"

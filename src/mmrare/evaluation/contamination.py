@@ -130,7 +130,10 @@ def contamination_report(
             "rows": rows,
         })  # fmt: skip
     return {
-        "rule": "after the cutoff month only when the whole span of the item's publication date is",
+        "rule": (
+            "an item is after a cutoff month when every day its publication date (to the year, month or"
+            " day) may stand for lies after that month; items without a date count in the full set only"
+        ),
         "n_items": len(items),
         "n_unknown_date": n_unknown,
         "models": models,

@@ -1,4 +1,4 @@
--- 009: an article's full publication date and its history dates (curation, jats-parser/2).
+-- 010: an article's full publication date and its history dates (curation, jats-parser/2).
 -- Dates keep the precision the article gives: ISO 8601 "2018", "2018-12" or "2018-12-05" (mmrare.dates),
 -- so scoring can decide "published after a model's training cutoff" without inventing a day.
 -- Rows parsed before this migration have NULLs until curation runs again: the parser version is part of
