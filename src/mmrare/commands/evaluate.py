@@ -137,7 +137,12 @@ def score(
 
     With training cutoffs, each model is also scored on the items published after its cutoff.
     """
-    from mmrare.evaluation.contamination import cutoffs_from_file, cutoffs_from_options, merge_cutoffs
+    from mmrare.evaluation.contamination import (
+        check_models,
+        cutoffs_from_file,
+        cutoffs_from_options,
+        merge_cutoffs,
+    )
     from mmrare.evaluation.metrics import select_metrics
     from mmrare.evaluation.predictions import read_predictions
     from mmrare.evaluation.release import load_release
@@ -164,6 +169,7 @@ def score(
         metrics = select_metrics(metric)
         rel = load_release(release, tracks=track, splits=split)
         files = [read_predictions(p) for p in predictions]
+        check_models(model_cutoffs, (m for pf in files for m in pf.models))  # before any judge call
         extras: list[ExtraMetric] = []
         if judge_endpoint and judge_model:
             from mmrare.evaluation.cache import ReplyCache
