@@ -64,7 +64,12 @@ class Article(_Row):
     doi: str | None
     title: str
     journal: str | None
-    year: int | None
+    year: int | None  # the year of pub_date
+    # ISO 8601 to the precision the article gives ("2018", "2018-12", "2018-12-05"; mmrare.dates):
+    # electronic publication first, then print, then collection, then any other <pub-date>
+    pub_date: str | None
+    pub_date_type: str | None  # which <pub-date> gave it: "epub", "ppub", "collection", ...
+    history_dates: dict[str, str]  # <history> dates by kind ("received", "accepted", ...), same format
     article_type: str | None
     subjects: tuple[str, ...]
     keywords: tuple[str, ...]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mmrare import __version__
 
-PARSER_VERSION = "jats-parser/1"
+PARSER_VERSION = "jats-parser/2"  # /2: full publication date and history dates
 FIGURE_DECODER_VERSION = "figure-decoder/3"  # /3: phash thumbnail by reducing resize
 SELECTION_VERSION = "case-selection/2"  # /2: synthetic packages refused unless allowed
 INGEST_VERSION = "ingest/1"

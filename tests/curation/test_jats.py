@@ -259,6 +259,67 @@ def test_year_prefers_epub_then_ppub_then_collection() -> None:
     assert parse_jats_bytes(jats(front=jats_1_3), "inline", None).article.year == 2023
 
 
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        # epub to the day beats the collection year; both <history> dates kept
+        ("packages/PMC7500000/PMC7500000.xml",
+         ("2020-09-18", "epub", 2020, {"received": "2020-07-27", "accepted": "2020-08-31"})),
+        ("packages/PMC6358580/PMC6358580.xml",
+         ("2018-12-05", "epub", 2018, {"received": "2017-11-03", "accepted": "2018-02-02"})),
+        # only a print date to the month, no history: the month is kept, no day is made up
+        ("articles/pubmedclient_PMC10000000.xml", ("1867-01", "ppub", 1867, {})),
+        # JATS 1.1 date-type="pub" + publication-format="electronic" is the epub; the collection has a season
+        ("articles/pubmedclient_PMC10653940.xml",
+         ("2023-09-05", "epub", 2023, {"received": "2023-05-09", "accepted": "2023-06-29"})),
+        # a revision date is a history date of its own kind
+        ("articles/pubmedclient_PMC9000000.xml",
+         ("2022-04-11", "epub", 2022, {"received": "2021-03-31", "rev-recd": "2021-09-20",
+                                       "accepted": "2022-01-17"})),
+    ],
+    ids=lambda v: Path(v).name if isinstance(v, str) else "",
+)  # fmt: skip
+def test_publication_and_history_dates_of_real_files(
+    path: str, expected: tuple[str, str, int, dict[str, str]]
+) -> None:
+    article = parsed(PMC / path).article
+    assert (article.pub_date, article.pub_date_type, article.year, article.history_dates) == expected
+
+
+def test_year_only_date_keeps_year_precision() -> None:
+    """A real file with its month and day taken out: the year alone, never "2020-01-01"."""
+    data = (PMC / "packages/PMC7500000/PMC7500000.xml").read_bytes()
+    data = re.sub(rb"<pub-date pub-type=\"(epub|pmc-release)\">.*?</pub-date>", b"", data, flags=re.S)
+    article = parse_jats_bytes(data, "inline", None).article
+    assert (article.pub_date, article.pub_date_type, article.year) == ("2020", "collection", 2020)
+
+
+@pytest.mark.parametrize(
+    ("date", "expected"),
+    [
+        ("<day>31</day><month>6</month><year>2019</year>", "2019-06"),  # no 31 June: the month stays
+        ("<month>Sept</month><year>2019</year>", "2019-09"),
+        ("<month>13</month><year>2019</year>", "2019"),
+        ("<season>Sep-Oct</season><year>2019</year>", "2019"),
+        ("<day>5</day><year>2019</year>", "2019"),  # a day without a month says nothing
+        ("", None),
+    ],
+)
+def test_date_parts_that_make_no_date_are_dropped_not_guessed(date: str, expected: str | None) -> None:
+    front = f'<pub-date pub-type="epub">{date}</pub-date>'
+    assert parse_jats_bytes(jats(front=front), "inline", None).article.pub_date == expected
+
+
+def test_history_dates_from_iso_attribute_and_first_of_each_kind() -> None:
+    front = ('<history><date date-type="received" iso-8601-date="2022-12-13"/>'
+             '<date date-type="received"><year>2021</year></date>'
+             '<date><day>1</day><month>1</month><year>2020</year></date>'
+             '<date date-type="Accepted"><month>2</month><year>2023</year></date></history>')
+    article = parse_jats_bytes(jats(front=front), "inline", None).article
+    assert article.history_dates == {"received": "2022-12-13", "accepted": "2023-02"}
+    assert article.pub_date is None and article.year is None
+
+
 def test_title_flattens_inline_markup() -> None:
     data = jats().replace(b"<article-title>Title</article-title>",
                           b"<article-title>Fabry <italic>GLA</italic> variant in a 3<sup>rd</sup>\n  case"

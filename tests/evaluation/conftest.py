@@ -45,6 +45,7 @@ SCHEMA = pa.schema(
         ("track", pa.string()),
         ("question_type", pa.string()),
         ("pmcid", pa.string()),
+        ("published", pa.string()),
         ("split", pa.string()),
         ("question", pa.string()),
         ("context", pa.string()),
@@ -72,6 +73,8 @@ FIGS = {
     "PMC1174970": ["ar1748-1.jpg", "ar1748-2.jpg"],
     "PMC10118017": ["fpls-14-1154535-g001.jpg", "fpls-14-1154535-g002.jpg", "fpls-14-1154535-g003.jpg"],
 }
+# Publication dates of the articles, one per precision: to the month, to the day, unknown.
+PUBLISHED = {"PMC1064083": "2005-03", "PMC1174970": "2005-06-24", "PMC10118017": None}
 
 
 def _item(
@@ -96,6 +99,7 @@ def _item(
         "track": track,
         "question_type": question_type or {"diagnosis": "diagnosis"}.get(track, f"next_{track}"),
         "pmcid": pmcid,
+        "published": PUBLISHED[pmcid],
         "split": split,
         "question": f"Question of {item_id}: what is the answer?",
         "context": f"A patient (case {item_id}) presented with findings shown in the images.",

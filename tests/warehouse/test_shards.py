@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from mmrare.warehouse.shards import (
     TableLoad,
     arrow_schemas,
     complete_shards,
+    insert_rows,
     load_shards,
     rows_table,
     write_shard,
@@ -123,3 +125,40 @@ def test_a_failure_inside_a_table_load_stores_nothing_added_before_it(tmp_path: 
     with TableLoad(con) as again:  # the connection is usable again
         again.add({"rejects": table})
     assert again.added == {"rejects": 2}
+
+
+def test_an_article_parsed_again_by_a_newer_parser_gets_its_dates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A warehouse curated before migration 010 (no date columns, jats-parser/1) is migrated, and
+    the re-parse that the parser bump causes fills the dates of the stored article row."""
+    import mmrare.warehouse.db as db
+    from mmrare.curation.jats import parse_jats
+
+    package = Path(__file__).resolve().parents[3] / "shared" / "pmc" / "packages" / "PMC7500000"
+    xml = package / "PMC7500000.xml"
+    new = parse_jats(xml).article.row()
+    old = {k: v for k, v in new.items() if k not in ("pub_date", "pub_date_type", "history_dates")}
+    old["parser_version"] = "jats-parser/1"
+    path = tmp_path / "w.duckdb"
+    before_010 = [m for m in db.migrations() if m[0] < 10]
+    with monkeypatch.context() as patch:
+        patch.setattr(db, "migrations", lambda: before_010)
+        con = db.connect(path)
+        insert_rows(con, "articles", [old])
+        con.close()
+    con = db.connect(path)  # applies 010
+    stored = con.execute("SELECT pub_date, parser_version FROM articles").fetchall()
+    assert stored == [(None, "jats-parser/1")]
+    root = tmp_path / "shards"
+    write_shard(root, "reparsed", {"articles": [new]}, arrow_schemas(con))
+    assert load_shards(con, root) == {"articles": 0}  # the same article: no new row ...
+    columns = "pub_date, pub_date_type, history_dates, parser_version"
+    row = con.execute(f"SELECT {columns} FROM articles").fetchone()
+    assert row[:2] == ("2020-09-18", "epub")  # ... but its dates
+    assert json.loads(row[2]) == {"received": "2020-07-27", "accepted": "2020-08-31"}
+    assert row[3] == new["parser_version"]
+    other_file = {**old, "xml_sha256": "0" * 64, "title": "another version of the article"}
+    write_shard(root, "other", {"articles": [other_file]}, arrow_schemas(con))
+    load_shards(con, root)  # another XML never overwrites the stored parse
+    assert con.execute("SELECT pub_date, title FROM articles").fetchone() == ("2020-09-18", new["title"])

@@ -105,6 +105,15 @@ def score(
     max_parent_descendants: Annotated[int, typer.Option(help="parent partial credit up to this size")] = 10,
     bootstrap: Annotated[int, typer.Option(help="bootstrap resamples for CIs")] = 1000,
     seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
+    cutoff: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--cutoff", help="MODEL=YYYY-MM: also score MODEL on items published after it (repeatable)"
+        ),
+    ] = None,
+    cutoffs: Annotated[
+        Path | None, typer.Option("--cutoffs", help='TOML file of model = "YYYY-MM" training cutoffs')
+    ] = None,
     judge_endpoint: Annotated[str | None, typer.Option(help="OpenAI-compatible URL of an LLM judge")] = None,
     judge_model: Annotated[str | None, typer.Option(help="judge model name")] = None,
     judge_rate: Annotated[float, typer.Option(min=0.01, help="judge requests per second")] = 5.0,
@@ -113,7 +122,16 @@ def score(
     ),
     config: ConfigOption = None,
 ) -> None:
-    """Score prediction files: level-1 metrics, grounding, optional LLM judge; write JSON, Markdown, HTML."""
+    """Score prediction files: level-1 metrics, grounding, optional LLM judge; write JSON, Markdown, HTML.
+
+    With training cutoffs, each model is also scored on the items published after its cutoff.
+    """
+    from mmrare.evaluation.contamination import (
+        check_models,
+        cutoffs_from_file,
+        cutoffs_from_options,
+        merge_cutoffs,
+    )
     from mmrare.evaluation.metrics import select_metrics
     from mmrare.evaluation.predictions import read_predictions
     from mmrare.evaluation.release import load_release
@@ -124,9 +142,15 @@ def score(
     if (judge_endpoint is None) != (judge_model is None):
         raise _fail(FatalError("give both --judge-endpoint and --judge-model, or neither"))
     try:
+        model_cutoffs = merge_cutoffs(
+            cutoffs_from_options(cutoff or []), cutoffs_from_file(cutoffs) if cutoffs else {}
+        )
+    except FatalError as exc:
+        raise _fail(exc) from exc
+    try:
         settings = ScoringSettings(
             partial_credit=partial_credit, max_parent_descendants=max_parent_descendants,
-            bootstrap_resamples=bootstrap, seed=seed,
+            bootstrap_resamples=bootstrap, seed=seed, cutoffs=model_cutoffs,
         )  # fmt: skip
     except ValueError as exc:
         raise _fail(FatalError(f"invalid scoring setting: {exc}")) from exc
@@ -134,6 +158,7 @@ def score(
         metrics = select_metrics(metric)
         rel = load_release(release_dir(release, config), tracks=track, splits=split)
         files = [read_predictions(p) for p in predictions]
+        check_models(model_cutoffs, (m for pf in files for m in pf.models))  # before any judge call
         extras: list[ExtraMetric] = []
         if judge_endpoint and judge_model:
             from mmrare.evaluation.cache import ReplyCache

@@ -15,7 +15,10 @@ What is kept, and why:
   that floats (figures, tables) embedded in ``<p>`` never leak their captions into the prose;
 - figures and graphics: every ``<fig>`` with its own caption (never a neighbour's) and the image
   files on disk, preferring full-size JPEG/PNG/TIFF over PMC's GIF thumbnails;
-- tables: flattened cell text.
+- tables: flattened cell text;
+- dates: the publication date (electronic, then print, then collection) and the ``<history>`` dates,
+  each to the precision the article gives (year, month or day), so scoring can tell which cases a
+  model may have seen in training.
 
 Back matter (acknowledgements, footnotes, appendices, references) gives no sections, though its
 figures and tables are collected. Sub-articles (peer reviews, author responses) are separate
@@ -24,6 +27,7 @@ documents and are not parsed.
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import os
 import re
@@ -37,6 +41,7 @@ from lxml import etree
 from mmrare.curation.licence import normalise_licence
 from mmrare.curation.section_roles import classify_section
 from mmrare.curation.sentences import split_sentences
+from mmrare.dates import PartialDate
 from mmrare.errors import RecordError
 from mmrare.records import (
     Article,
@@ -75,6 +80,13 @@ _BLOCKS = frozenset({
 _PMCID = re.compile(r"^\s*(?:PMC)?\s*(\d+)(?:\.(\d+))?\s*$", re.IGNORECASE)
 _DIGITS = re.compile(r"^\s*(\d+)\s*$")
 _YEAR = re.compile(r"^\s*(\d{4})")
+_ISO_DATE = re.compile(r"^\s*(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
+# Month names some publishers write instead of numbers ("Jan", "January", "Sept").
+_MONTH_NAMES = (
+    {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
+    | {name.lower(): i for i, name in enumerate(calendar.month_abbr) if name}
+    | {"sept": 9}
+)
 _LATEX_DOCUMENT = re.compile(r"\\begin\{document\}(.*?)\\end\{document\}", re.DOTALL)
 
 
@@ -297,6 +309,7 @@ def _article_record(article_el: etree._Element, meta: etree._Element, source: st
     ids = _article_ids(meta)
     pmcid, id_version = _pmcid(ids)
     licence = normalise_licence(meta)
+    published, published_type = _pub_date(meta)
     return Article(
         pmcid=pmcid or f"SRC-{sha[:16]}",
         version=_version(meta, ids) or id_version or 1,
@@ -304,7 +317,10 @@ def _article_record(article_el: etree._Element, meta: etree._Element, source: st
         doi=_doi(ids.get("doi", [])),
         title=flatten(meta.find("title-group/article-title")),
         journal=flatten(next(article_el.iterfind("front/journal-meta//journal-title"), None)) or None,
-        year=_year(meta),
+        year=published.year if published else None,
+        pub_date=published.iso() if published else None,
+        pub_date_type=published_type,
+        history_dates=_history_dates(meta),
         article_type=(article_el.get("article-type") or "").strip() or None,
         subjects=_subjects(meta),
         keywords=_unique(flatten(kwd) for kwd in meta.iterfind("kwd-group/kwd")),
@@ -361,16 +377,29 @@ def _doi(values: list[str]) -> str | None:
     return None
 
 
-def _year(meta: etree._Element) -> int | None:
-    """Year of the first available of: electronic, print, collection publication date, then any."""
+def _pub_date(meta: etree._Element) -> tuple[PartialDate | None, str | None]:
+    """The first usable of: electronic, print, collection publication date, then any other (such as
+    ``pmc-release``); with its kind. A date keeps the precision the article gives it."""
     dates = list(meta.iterfind("pub-date"))
     for wanted in ("epub", "ppub", "collection", None):
         for date in dates:
-            if wanted is not None and _date_kind(date) != wanted:
+            kind = _date_kind(date)
+            if wanted is not None and kind != wanted:
                 continue
-            if year := _year_of(date):
-                return year
-    return None
+            if found := _partial_date(date):
+                return found, kind
+    return None, None
+
+
+def _history_dates(meta: etree._Element) -> dict[str, str]:
+    """``<history>`` dates by their ``date-type`` (received, rev-recd, accepted, ...): the first
+    usable date of each kind; dates without a kind say nothing and are left out."""
+    found: dict[str, str] = {}
+    for date in meta.iterfind("history/date"):
+        kind = (date.get("date-type") or "").strip().lower()
+        if kind and kind not in found and (parsed := _partial_date(date)):
+            found[kind] = parsed.iso()
+    return found
 
 
 def _date_kind(date: etree._Element) -> str | None:
@@ -387,11 +416,31 @@ def _date_kind(date: etree._Element) -> str | None:
     return pub_type or date_type or None
 
 
-def _year_of(date: etree._Element) -> int | None:
-    for value in (flatten(date.find("year")), date.get("iso-8601-date") or ""):
-        if match := _YEAR.match(value):
-            return int(match[1])
+def _partial_date(date: etree._Element) -> PartialDate | None:
+    """A ``<pub-date>`` or ``<date>`` from its ``<year>``/``<month>``/``<day>`` (or, lacking a year,
+    its ``iso-8601-date``). A part that does not make a real date is dropped with everything finer
+    (a 31 June becomes June; a season such as "Sep-Oct" leaves the year), never guessed."""
+    year = _YEAR.match(flatten(date.find("year")))
+    if year:
+        month = _month(flatten(date.find("month")))
+        day = _DIGITS.match(flatten(date.find("day")))
+        parts = (int(year[1]), month, int(day[1]) if day and month else None)
+    elif iso := _ISO_DATE.match(date.get("iso-8601-date") or ""):
+        parts = (int(iso[1]), int(iso[2]) if iso[2] else None, int(iso[3]) if iso[3] else None)
+    else:
+        return None
+    for candidate in (parts, (*parts[:2], None), (parts[0], None, None)):
+        try:
+            return PartialDate(*candidate)
+        except ValueError:
+            continue
     return None
+
+
+def _month(text: str) -> int | None:
+    if match := _DIGITS.match(text):
+        return int(match[1])
+    return _MONTH_NAMES.get(text.strip().rstrip(".").lower())
 
 
 def _subjects(meta: etree._Element) -> tuple[str, ...]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from mmrare.dates import PartialDate
 from mmrare.errors import FatalError
 
 TRACKS = ("diagnosis", "examination", "treatment", "cross_image")
@@ -70,6 +71,7 @@ class Item:
     leakage_clean: bool = True
     leakage_flags: tuple[str, ...] = ()
     licence: str = ""
+    published: PartialDate | None = None  # the article's publication date; None when unknown
 
 
 @dataclass
@@ -191,6 +193,7 @@ def _item(row: dict[str, Any], path: Path) -> Item:
             leakage_clean=bool(row.get("leakage_clean", True)),
             leakage_flags=tuple(row.get("leakage_flags") or ()),
             licence=row.get("licence") or "",
+            published=PartialDate.parse(row["published"]) if row.get("published") else None,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise FatalError(f"{path}: item {row.get('item_id')!r} is malformed ({exc!r})") from exc

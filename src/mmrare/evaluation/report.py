@@ -16,7 +16,11 @@ from typing import Any
 from mmrare.evaluation.predictions import atomic_write
 from mmrare.evaluation.release import TRACKS
 
-_SUBSET_TITLE = {"full": "Full set", "leakage_clean": "Leakage-clean subset"}
+_SUBSET_TITLE = {
+    "full": "Full set",
+    "leakage_clean": "Leakage-clean subset",
+    "post_cutoff": "Post-cutoff subset (items published after each model's training cutoff)",
+}
 
 
 def _fmt(row: dict[str, Any]) -> str:
@@ -35,13 +39,42 @@ def tables(results: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]
     columns = [t for t in (*TRACKS, "all") if t in tracks_seen]
     metric_order = list(results["provenance"]["metrics"])
     out = []
-    for subset in ("full", "leakage_clean"):
+    for subset, subset_title in _SUBSET_TITLE.items():
         for metric in metric_order:
             models = grid.get((subset, metric))
             if not models:
                 continue
             rows = [[model, *(cells.get(t, "–") for t in columns)] for model, cells in sorted(models.items())]
-            out.append((f"{_SUBSET_TITLE[subset]}: {metric}", ["model", *columns], rows))
+            out.append((f"{subset_title}: {metric}", ["model", *columns], rows))
+    return out + contamination_tables(results)
+
+
+_CONTAMINATION_HEADER = ["model", "cutoff", "items after cutoff", "full", "post-cutoff", "gap (full − post)"]
+
+
+def contamination_tables(results: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
+    """Per metric, over all tracks: each model with a cutoff on the full set and on the items
+    published after its cutoff, and the gap between the two (a contamination signal)."""
+    report = results.get("contamination")
+    if not report:
+        return []
+    unknown = (
+        f"{report['n_unknown_date']} of {report['n_items']} items have no publication date"
+        " and count in the full set only"
+    )
+    out = []
+    for metric in results["provenance"]["metrics"]:
+        rows = []
+        for model in report["models"]:
+            row = next((r for r in model["rows"] if r["metric"] == metric and r["track"] == "all"), None)
+            if row is None:
+                continue
+            gap = "–" if row["gap"] is None else f"{row['gap']:+.3f}"
+            post = _fmt(row["post_cutoff"]) if row["post_cutoff"] else "– (n=0)"
+            rows.append([model["model"], model["cutoff"], str(model["n_post_cutoff"]), _fmt(row["full"]),
+                         post, gap])  # fmt: skip
+        if rows:
+            out.append((f"Contamination: {metric}, all tracks ({unknown})", _CONTAMINATION_HEADER, rows))
     return out
 
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mmrare.errors import FatalError
+from mmrare.evaluation.contamination import after_cutoff, check_models, contamination_report
 from mmrare.evaluation.metrics import Metric
 from mmrare.evaluation.predictions import Prediction, PredictionsFile
 from mmrare.evaluation.release import TRACKS, Release
@@ -23,7 +24,9 @@ from mmrare.evaluation.stats import STATS_VERSION, bootstrap_ci, mcnemar, wilcox
 from mmrare.versions import code_version
 
 RESULTS_SCHEMA = "mmrare-results/1"
-SUBSETS = ("full", "leakage_clean")
+SUBSETS = ("full", "leakage_clean", "post_cutoff")
+# Models are compared on the same items; a post-cutoff subset is each model's own, so it has no pairs.
+PAIRED_SUBSETS = ("full", "leakage_clean")
 ALL_TRACKS = "all"
 
 
@@ -37,6 +40,7 @@ class ItemScore:
     leakage_clean: bool
     missing: bool
     scores: dict[str, float | None] = field(default_factory=dict)
+    post_cutoff: bool | None = None  # published after the model's training cutoff (None: no cutoff or date)
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,8 @@ def score_items(
         for item in release.items:
             pred = preds.get(item.item_id)
             row = ItemScore(model, item.item_id, item.track, item.leakage_clean, pred is None)
+            if model in settings.cutoffs:
+                row.post_cutoff = after_cutoff(item.published, settings.cutoffs[model])
             for metric in metrics:
                 row.scores[metric.name] = metric(item, pred, settings)
             for extra in extras:
@@ -96,6 +102,8 @@ def score_items(
 
 
 def _in_subset(row: ItemScore, subset: str) -> bool:
+    if subset == "post_cutoff":
+        return row.post_cutoff is True
     return subset == "full" or row.leakage_clean
 
 
@@ -152,7 +160,7 @@ def compare(
             if value is None:
                 continue
             table[(row.model, row.item_id, name)] = value
-            for subset in SUBSETS:
+            for subset in PAIRED_SUBSETS:
                 if _in_subset(row, subset):
                     keys[(subset, row.track, name)].add(row.item_id)
                     keys[(subset, ALL_TRACKS, name)].add(row.item_id)
@@ -201,6 +209,7 @@ def score_release(
 ) -> dict[str, Any]:
     """The whole results document (the content of ``results.json``)."""
     by_model, unknown = collect_predictions(release, files)
+    check_models(settings.cutoffs, by_model)
     rows = score_items(release, by_model, metrics, settings, list(extras))
     names = [m.name for m in metrics] + [e.name for e in extras]
     binary = {m.name: m.binary for m in metrics} | {e.name: e.binary for e in extras}
@@ -213,7 +222,8 @@ def score_release(
         }
         for model, preds in sorted(by_model.items())
     }
-    return {
+    summary = summarise(rows, names, settings)
+    results: dict[str, Any] = {
         "schema": RESULTS_SCHEMA,
         "provenance": {
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -232,7 +242,7 @@ def score_release(
             "extras": {e.name: e.provenance for e in extras},
         },
         "coverage": coverage,
-        "summary": summarise(rows, names, settings),
+        "summary": summary,
         "comparisons": compare(rows, binary, settings),
         "items": [
             {
@@ -242,7 +252,11 @@ def score_release(
                 "leakage_clean": r.leakage_clean,
                 "missing": r.missing,
                 "scores": {k: (None if v is None or math.isnan(v) else v) for k, v in r.scores.items()},
+                **({"post_cutoff": r.post_cutoff} if settings.cutoffs else {}),
             }
             for r in rows
         ],
     }
+    if settings.cutoffs:
+        results["contamination"] = contamination_report(summary, release.items, settings.cutoffs)
+    return results

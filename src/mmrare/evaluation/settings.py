@@ -18,3 +18,7 @@ class ScoringSettings(BaseModel):
     confidence: float = Field(0.95, gt=0.5, lt=1.0)
     seed: int = 0
     mcnemar_exact_below: int = Field(25, ge=0, description="exact binomial test under this many discordant")
+    cutoffs: dict[str, str] = Field(
+        default_factory=dict,
+        description='training cutoff "YYYY-MM" per model (evaluation.contamination): the post_cutoff subset',
+    )

@@ -146,6 +146,8 @@ def load_shards(
                 continue
             if table == "graphics":
                 _upgrade_unchecked_graphics(con, files)
+            elif table == "articles":
+                _refresh_reparsed_articles(con, files)
             load.add_parquet(table, files)
     if remove:
         for shard in shards:
@@ -224,6 +226,21 @@ def _upgrade_unchecked_graphics(con: duckdb.DuckDBPyConnection, files: list[str]
         " width = n.width, height = n.height, mode = n.mode, status = n.status"
         " FROM (SELECT * FROM read_parquet(?) WHERE status <> 'unchecked') n"
         " WHERE g.graphic_id = n.graphic_id AND g.status = 'unchecked'",
+        [files],
+    )
+
+
+def _refresh_reparsed_articles(con: duckdb.DuckDBPyConnection, files: list[str]) -> None:
+    """An article parsed again from the same XML by another parser version gets that parse's front
+    matter (for jats-parser/2, its publication and history dates). ``INSERT OR IGNORE`` on the PMCID
+    alone would keep the first parse's row forever, so a parser bump that redoes curation would
+    never reach the stored articles. Another XML (a new article version) is left as it is."""
+    columns = [f.name for f in arrow_schemas(con, ["articles"])["articles"] if f.name != "pmcid"]
+    assignments = ", ".join(f'"{c}" = n."{c}"' for c in columns)
+    con.execute(
+        f"UPDATE articles a SET {assignments}"
+        " FROM (SELECT DISTINCT ON (pmcid) * FROM read_parquet(?) ORDER BY pmcid, parser_version DESC) n"
+        " WHERE a.pmcid = n.pmcid AND a.xml_sha256 = n.xml_sha256 AND a.parser_version <> n.parser_version",
         [files],
     )
 

@@ -118,6 +118,7 @@ def collect(
                 item_version=versions[item.item_id],
                 images=tuple(shown),
                 licence=arts[item.pmcid].licence,
+                published=arts[item.pmcid].pub_date,
                 related_concepts=hierarchy.related(item.orpha_code) if hierarchy else (),
                 leakage_flags=flags.by_item.get(item.item_id, ()),
             )

@@ -71,11 +71,14 @@ def accepted_items(con: duckdb.DuckDBPyConnection) -> tuple[list[AcceptedItem], 
 
 def articles(con: duckdb.DuckDBPyConnection, pmcids: Sequence[str]) -> dict[str, ArticleInfo]:
     rows = con.execute(
-        "SELECT pmcid, version, pmid, doi, title, journal, year, licence, licence_url, licence_text"
+        "SELECT pmcid, version, pmid, doi, title, journal, year, licence, licence_url, licence_text, pub_date"
         " FROM articles WHERE list_contains(?, pmcid) ORDER BY pmcid",
         [list(pmcids)],
     ).fetchall()
-    return {r[0]: ArticleInfo(r[0], int(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9]) for r in rows}
+    return {
+        r[0]: ArticleInfo(r[0], int(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], pub_date=r[10])
+        for r in rows
+    }
 
 
 def image_sources(con: duckdb.DuckDBPyConnection, graphic_ids: Sequence[str]) -> dict[str, ImageSource]:

@@ -69,6 +69,7 @@ class ReleaseItem:
     images: tuple[ReleaseImage, ...]
     licence: str
     split: str = ""
+    published: str | None = None  # the article's publication date (mmrare.dates), None when unknown
     related_concepts: tuple[RelatedConcept, ...] = ()
     leakage_flags: tuple[str, ...] = ()
 
@@ -98,6 +99,7 @@ class ReleaseItem:
             "track": item.track,
             "question_type": item.question_type,
             "pmcid": item.pmcid,
+            "published": self.published,
             "split": self.split,
             "question": item.question,
             "context": item.context,
@@ -155,6 +157,7 @@ class ArticleInfo:
     licence_url: str | None
     licence_text: str | None
     licence_flagged: bool = False
+    pub_date: str | None = None  # ISO 8601 to the precision the article gives (mmrare.dates)
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,12 @@ COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("track", pa.string(), "diagnosis, examination, treatment or cross_image."),
     ("question_type", pa.string(), "Kind of question, e.g. diagnosis, next_examination, image_for_finding."),
     ("pmcid", pa.string(), "Source article (PubMed Central id); never in two splits."),
+    (
+        "published",
+        pa.string(),
+        "Publication date of the source article, ISO 8601 to the precision it gives (2018, 2018-12 or"
+        " 2018-12-05); null when unknown. For scoring against a model's training cutoff.",
+    ),
     ("split", pa.string(), "dev or test."),
     ("question", pa.string(), "The question asked."),
     ("context", pa.string(), "Leakage-controlled (masked) case text the model reads; never captions."),
