@@ -58,6 +58,11 @@ class SelectionConfig(BaseModel):
     exclude_retracted: bool = True
     # `mmrare synth` load-test packages are refused unless a test run sets this; never in a release build
     allow_synthetic: bool = False
+    # bounds on one article (rejected as too_large past them); the largest real case reports are far
+    # below: a few hundred kB of JATS, a few hundred sentences, a few dozen images
+    max_article_bytes: int = Field(20 * 1024**2, gt=0)
+    max_sentences: int = Field(20_000, gt=0)
+    max_figures: int = Field(300, gt=0)
 
 
 class FiguresConfig(BaseModel):

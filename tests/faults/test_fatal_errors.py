@@ -3,25 +3,14 @@ errors flooded the console with tracebacks and exit 1). Each test runs the real 
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cli_run import ORDO
+from cli_run import run_mmrare as _mmrare
 from pmc_server import PMC_DIR, FakePmcServer
-
-MMRARE = str(Path(sys.executable).parent / "mmrare")
-SHARED = Path(__file__).resolve().parents[3] / "shared"
-
-
-def _mmrare(config: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MMRARE_")}
-    env["MMRARE_CONFIG"] = str(config)
-    return subprocess.run(
-        [MMRARE, *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=config.parent
-    )
 
 
 def _one_error_line(result: subprocess.CompletedProcess[str], code: int = 2) -> str:
@@ -37,7 +26,7 @@ def _workspace_config(tmp_path: Path, workspace: Path, sources: str = "local_dir
     config = tmp_path / "mmrare.toml"
     config.write_text(
         f'workspace = "{workspace}"\n[sources]\n{sources}\n'
-        f'[ontology]\nordo_path = "{SHARED / "ordo" / "ORDO_en_4.2.owl.gz"}"\n'
+        f'[ontology]\nordo_path = "{ORDO}"\n'
     )
     return config
 

@@ -92,7 +92,9 @@ def process_package(
     versions = {**STAGE_VERSIONS, "config_hash": config_hash}
     now = datetime.now(UTC)
     try:
+        _check_file_size(pkg, selection)
         parsed = parse_jats(pkg.xml_path, pkg.package_dir)
+        _check_article_size(parsed, selection)
     except RecordError as err:
         result = PackageResult(pkg.package_id, None, "rejected", "parse", err.one_line())
         result.add(
@@ -146,6 +148,28 @@ def _decode_figures(parsed: ParsedArticle, figures: FiguresConfig) -> ParsedArti
         decode_graphic(g, max_pixels=figures.max_pixels, max_bytes=figures.max_bytes) for g in parsed.graphics
     )
     return dataclasses.replace(parsed, graphics=decoded)
+
+
+def _check_file_size(pkg: PackageInput, selection: SelectionConfig) -> None:
+    """An article file past the limit is refused unread: parsing it alone would hold the worker."""
+    try:
+        size = pkg.xml_path.stat().st_size
+    except OSError as exc:
+        raise RecordError(pkg.package_id, "unreadable_file", str(exc)) from None
+    if size > selection.max_article_bytes:
+        raise RecordError(
+            pkg.package_id, "too_large", f"{pkg.xml_path.name} is {size:,} bytes, over max_article_bytes"
+        )
+
+
+def _check_article_size(parsed: ParsedArticle, selection: SelectionConfig) -> None:
+    """Sentences and figures past their limits: no case report has that many, and every later stage
+    (linking, drafting, leakage) would spend its time on the one record."""
+    pmcid = parsed.article.pmcid
+    if len(parsed.sentences) > selection.max_sentences:
+        raise RecordError(pmcid, "too_large", f"{len(parsed.sentences):,} sentences, over max_sentences")
+    if len(parsed.graphics) > selection.max_figures:
+        raise RecordError(pmcid, "too_large", f"{len(parsed.graphics):,} images, over max_figures")
 
 
 def _reject(
