@@ -20,11 +20,12 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 
+from mmrare.errors import FatalError
 from mmrare.flows.chunks import Sealed, chunk_label, chunked
 from mmrare.flows.perf import StageClock
 from mmrare.flows.progress import stage_progress
 from mmrare.flows.runners import fewest_chunks
-from mmrare.stages.base import Done, Rows, Stage, merge_rows
+from mmrare.stages.base import Done, Rows, Stage, failed, merge_rows
 from mmrare.stages.resources import BuildResources
 from mmrare.warehouse.shards import arrow_schemas, load_shards, write_shard
 
@@ -92,7 +93,12 @@ def run_chunk(
     rows: Rows = {}
     out = []
     for record in records.value:
-        done = stage.value.run(record, shared.value, resources.value, run_id)
+        try:
+            done = stage.value.run(record, shared.value, resources.value, run_id)
+        except FatalError:
+            raise  # the run cannot go on (a missing ORDO file, the encoder gone)
+        except Exception as exc:  # this record's problem only
+            done = failed(stage_name, stage.value.record_id(record), exc, run_id)
         merge_rows(rows, done.rows)
         done.rows = {}
         out.append(done)

@@ -62,3 +62,16 @@ def merge_rows(into: Rows, rows: Mapping[str, Sequence[dict[str, Any]]]) -> None
     """Append ``rows`` table by table."""
     for table, table_rows in rows.items():
         into.setdefault(table, []).extend(table_rows)
+
+
+def failed(stage: str, record_id: str, exc: Exception, run_id: str) -> Done:
+    """A record whose ``run`` raised: that record's reject (reason ``stage_error``, the error in one
+    line), never the end of the build. No ``stage_work`` row is written, so the next build tries the
+    record again (after a fix, it goes through)."""
+    from mmrare.records import Reject
+    from mmrare.versions import code_version
+
+    detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:500]
+    row = Reject(record_id, stage, "stage_error", detail, "", {"code": code_version()}).row()
+    row["run_id"] = run_id
+    return Done(record_id, "failed", {"rejects": [row]}, reject_lines=[f"{stage}: {record_id}: {detail}"])
