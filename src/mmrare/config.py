@@ -42,7 +42,9 @@ class SourcesConfig(BaseModel):
     workers: int = Field(4, ge=1, le=32)
     max_attempts: int = Field(5, ge=1, le=20)
     timeout_s: float = Field(30.0, gt=0)
-    max_archive_bytes: int = Field(2 * 1024**3, gt=0)
+    # what one package archive may expand to (real OA packages are far smaller); past it the archive
+    # is refused before anything is extracted
+    max_archive_bytes: int = Field(1024**3, gt=0)
 
 
 class SelectionConfig(BaseModel):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from mmrare.curation.digests import PackageDigests
 from mmrare.curation.process import PackageInput, package_content_sha256
-from mmrare.curation.sources.local import LocalPackage, LocalReject, scan_local
+from mmrare.curation.sources.local import DEFAULT_MAX_TOTAL_BYTES, LocalPackage, LocalReject, scan_local
 from mmrare.curation.sources.rawcache import RawCache, parse_pmcid
 from mmrare.records import Reject
 
@@ -30,6 +30,8 @@ def discover_local(
     extract_dir: Path,
     versions: dict[str, str],
     digests: PackageDigests | None = None,
+    *,
+    max_archive_bytes: int = DEFAULT_MAX_TOTAL_BYTES,
 ) -> Discovery:
     """Scan local directories in a deterministic order; duplicate package ids keep the first.
 
@@ -52,7 +54,7 @@ def discover_local(
             continue
         # one extraction folder per root, so equal archive names under two roots never collide
         root_dir = extract_dir / hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]
-        for item in scan_local(root, root_dir):
+        for item in scan_local(root, root_dir, max_total_bytes=max_archive_bytes):
             if isinstance(item, LocalReject):
                 found.rejects.append(
                     Reject(str(item.path), "ingest", item.reason, item.detail, str(item.path), versions)

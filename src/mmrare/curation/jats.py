@@ -691,9 +691,12 @@ class _GraphicResolver:
         """Lower-cased file name -> file, read once per folder (``scandir`` tells files apart
         without a ``stat`` per entry)."""
         if directory not in self._listings:
-            try:
-                with os.scandir(directory) as entries:
-                    names = sorted(entry.name for entry in entries if entry.is_file())
+            names: list[str] = []
+            try:  # links are never followed: a figure must be a file of the package itself
+                assert self._dir is not None
+                if directory.resolve().is_relative_to(self._dir.resolve()):
+                    with os.scandir(directory) as entries:
+                        names = sorted(e.name for e in entries if e.is_file(follow_symlinks=False))
             except OSError:
                 names = []
             listing: dict[str, Path] = {}

@@ -37,6 +37,7 @@ class CurateStage:
             ws / "extracted",
             {**STAGE_VERSIONS, "config_hash": curation_hash},
             digests,
+            max_archive_bytes=cfg.sources.max_archive_bytes,
         )
         digests.save()
         found.packages += discover_raw_cache(RawCache(ws / "raw"))

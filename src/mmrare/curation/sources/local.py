@@ -52,10 +52,11 @@ CORRUPT_ARCHIVE = "corrupt_archive"
 NO_PACKAGE_IN_ARCHIVE = "no_package_in_archive"
 DUPLICATE_ARCHIVE_NAME = "duplicate_archive_name"
 NOT_JATS_XML = "not_jats_xml"
+SYMLINK_REFUSED = "symlink_refused"
 UNREADABLE_FILE = "unreadable_file"
 
 DEFAULT_MAX_MEMBERS = 2_000
-DEFAULT_MAX_TOTAL_BYTES = 2 * 1024**3
+DEFAULT_MAX_TOTAL_BYTES = 1024**3
 DEFAULT_MAX_MEMBER_BYTES = 500 * 1024**2
 
 XML_SUFFIXES = (".xml", ".nxml")
@@ -191,7 +192,9 @@ def archive_stem(archive: Path) -> str:
 
 def _scan_dir(directory: Path, scan: _Scan, *, allow_archives: bool) -> Iterator[LocalPackage | LocalReject]:
     """A directory is either one package folder or a holder of loose articles/archives; then recurse."""
-    files, subdirs = _listing(directory)
+    files, subdirs, links = _listing(directory)
+    for link in links:
+        yield LocalReject(link, SYMLINK_REFUSED, "symbolic links in sources are not followed; copy the file")
     jats = [f for f in files if _is_xml(f) and looks_like_jats(f)]
     package = _package_folder(directory, files, jats)
     if package is not None:
@@ -208,22 +211,28 @@ def _scan_dir(directory: Path, scan: _Scan, *, allow_archives: bool) -> Iterator
         yield from _scan_dir(subdir, scan, allow_archives=allow_archives)
 
 
-def _listing(directory: Path) -> tuple[list[Path], list[Path]]:
-    """Visible regular files and real (non-symlink) subdirectories, each sorted by name.
+def _listing(directory: Path) -> tuple[list[Path], list[Path], list[Path]]:
+    """Visible regular files, real subdirectories and symbolic links, each sorted by name.
 
-    Symlinked directories are not followed, so a link loop cannot make the walk endless.
+    Links are never followed: a link loop cannot make the walk endless, and a link cannot bring a
+    file from outside the sources (``/etc/passwd`` as a figure) into the warehouse. Archives are
+    refused for links inside them in the same way.
     """
     files: list[Path] = []
     subdirs: list[Path] = []
+    links: list[Path] = []
     with os.scandir(directory) as entries:
         for entry in entries:
             if entry.name.startswith("."):
                 continue
-            if entry.is_dir(follow_symlinks=False):
+            if entry.is_symlink():
+                links.append(directory / entry.name)
+            elif entry.is_dir(follow_symlinks=False):
                 subdirs.append(directory / entry.name)
-            elif entry.is_file():
+            elif entry.is_file(follow_symlinks=False):
                 files.append(directory / entry.name)
-    return sorted(files, key=lambda p: p.name), sorted(subdirs, key=lambda p: p.name)
+    by_name = lambda p: p.name  # noqa: E731
+    return sorted(files, key=by_name), sorted(subdirs, key=by_name), sorted(links, key=by_name)
 
 
 def _package_folder(directory: Path, files: list[Path], jats: list[Path]) -> LocalPackage | None:
