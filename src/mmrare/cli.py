@@ -188,7 +188,9 @@ def _prefect(cfg: Config) -> Iterator[None]:
     """Prefect's environment for a flow command (set before prefect is imported), and a
     :class:`FatalError` from the flow as one red line (exit 2)."""
     from mmrare.flows.environment import prepare_prefect_env
+    from mmrare.watchdog import watch_this_process
 
+    watch_this_process()  # the servers and workers started below end with this command, even on kill -9
     prepare_prefect_env(cfg.workspace_dir, cfg.prefect.server_startup_timeout_s)
     from mmrare.flows.logs import quiet_expected_errors_on_console
 

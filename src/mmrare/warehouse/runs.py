@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
+import psutil
 
 
 def new_run_id() -> str:
@@ -34,11 +36,27 @@ def start_run(con: duckdb.DuckDBPyConnection, command: str, config_hash: str, co
     )
     run_id = new_run_id()
     con.execute(
-        "INSERT INTO runs (run_id, command, config_hash, code_version, started_at, status)"
-        " VALUES (?, ?, ?, ?, ?, 'running')",
-        [run_id, command, config_hash, code_version, now],
+        "INSERT INTO runs (run_id, command, config_hash, code_version, started_at, status, counts)"
+        " VALUES (?, ?, ?, ?, ?, 'running', ?)",
+        [run_id, command, config_hash, code_version, now, json.dumps({"process": this_process()})],
     )
     return run_id
+
+
+def this_process() -> dict[str, Any]:
+    """Who runs the command: pid and start time, so a reader can tell a live run from a dead one
+    (a pid alone may have been reused)."""
+    return {"pid": os.getpid(), "started": psutil.Process().create_time()}
+
+
+def is_alive(process: dict[str, Any] | None) -> bool:
+    """Does the process a ``running`` run recorded still exist?"""
+    if not process:
+        return False
+    try:
+        return bool(psutil.Process(int(process["pid"])).create_time() == process["started"])
+    except (psutil.Error, KeyError, TypeError, ValueError):
+        return False
 
 
 def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, counts: dict[str, Any]) -> None:
@@ -54,7 +72,10 @@ def last_run(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     if row is None:
         return None
     names = [d[0] for d in cur.description]
-    return dict(zip(names, row, strict=True))
+    run = dict(zip(names, row, strict=True))
+    if run["status"] == "running" and not is_alive(json.loads(run["counts"] or "{}").get("process")):
+        run["status"] = INTERRUPTED  # killed: the next command records it so, a reader sees it now
+    return run
 
 
 def done_work_keys(con: duckdb.DuckDBPyConnection, keys: Iterable[str]) -> set[str]:
