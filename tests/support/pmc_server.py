@@ -41,7 +41,7 @@ OTHER_PACKAGES = ("PMC10802347", "PMC12419688")
 ALL_PACKAGES = CASE_REPORTS + OTHER_PACKAGES
 
 BUCKET = "pmc-oa-opendata"
-FAULT_KINDS = frozenset({"429", "500", "503", "timeout", "truncate", "corrupt", "reset", "html"})
+FAULT_KINDS = frozenset({"429", "500", "503", "timeout", "truncate", "corrupt", "reset", "html", "cut"})
 _ESEARCH_DOCTYPE = (
     '<!DOCTYPE eSearchResult PUBLIC "-//NLM//DTD esearch 20060628//EN" '
     '"https://eutils.ncbi.nlm.nih.gov/eutils/dtd/20060628/esearch.dtd">'
@@ -168,6 +168,7 @@ class FakePmcServer:
         self.search_ids: list[str] = sorted({a.pmcid.removeprefix("PMC") for a in articles.values()})
         self.search_error_list: dict[str, list[str]] = {}
         self.listing_forbidden = False
+        self.send_etags = True  # False: the bucket gives no ETag, so only the content can be checked
         self.listing_page_size = 1000
         self.file_budget: int | None = None  # after this many file responses the server "dies"
         self.hits: list[Hit] = []
@@ -382,7 +383,10 @@ class _Handler(BaseHTTPRequestHandler):
             if data is None:
                 return self._missing()
             fake._file_served()
-            return 200, data, {"Content-Type": "application/octet-stream", "ETag": f'"{md5_hex(data)}"'}
+            headers = {"Content-Type": "application/octet-stream"}
+            if fake.send_etags:
+                headers["ETag"] = f'"{md5_hex(data)}"'
+            return 200, data, headers
         return 404, b"not here", {}
 
     def _missing(self) -> tuple[int, bytes, dict[str, str]]:
@@ -409,6 +413,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, body[: len(body) // 2], headers, content_length=len(body))
         elif fault.kind == "corrupt":
             self._send(200, bytes([body[0] ^ 0xFF]) + body[1:], headers)
+        elif fault.kind == "cut":  # no Content-Length, and the connection closes half way
+            self.close_connection = True
+            self._send(200, body[: len(body) // 2], headers, content_length=-1)
         elif fault.kind == "html":  # a proxy's or an outage page, with a 200 status
             page = b"<!DOCTYPE html><html><body><h1>Service unavailable</h1></body></html>"
             self._send(200, page, {**headers, "Content-Type": "text/html"})
@@ -422,7 +429,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body) if content_length is None else content_length))
+            length = len(body) if content_length is None else content_length
+            if length != -1:  # -1: none sent, the body ends when the connection closes
+                self.send_header("Content-Length", str(length))
             self.end_headers()
             self.wfile.write(body)
             self.wfile.flush()

@@ -25,12 +25,14 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import PurePosixPath
 from typing import Any, Literal
 from urllib.parse import parse_qs, quote, urlsplit
 
 from mmrare.errors import RecordError, RetryableError
 
+from .content import content_problem
 from .http import AttemptCounter, HttpClient
 from .rawcache import (
     CachedFile,
@@ -239,6 +241,7 @@ class PmcCloudClient:
             expected_md5=remote.md5,
             record_id=writer.pmcid,
             counter=counter,
+            check=partial(content_problem, name=remote.name, role=remote.role),
         )
         file = CachedFile(remote.name, remote.role, done.size, done.sha256, done.md5, remote.url, done.etag)
         writer.add(file)

@@ -228,12 +228,16 @@ class HttpClient:
         verify_etag: bool = True,
         record_id: str | None = None,
         counter: AttemptCounter | None = None,
+        check: Callable[[Path], str | None] | None = None,
     ) -> Download:
         """Stream ``url`` into ``dest`` via a temp file in the same folder; rename only when verified.
 
         The body is hashed while it is written. It must match ``expected_md5`` when given, else the
         S3 ETag when that is a plain md5 (single-part upload; multipart ETags end in ``-<n>``).
         A mismatch is retried like a truncated transfer; nothing is left at ``dest`` on failure.
+        Where the server gives neither, only the content can tell a good body from an error page or
+        a body cut short by a closed connection: ``check`` reads the finished temp file and names
+        what is wrong with it (an HTML page where a file was asked for always is).
         """
         rid = record_id or url
         dest = Path(dest)
@@ -244,7 +248,7 @@ class HttpClient:
         def once() -> Download:
             with _transport_errors(url), self._session().get(url, timeout=self.timeout, stream=True) as resp:
                 _raise_for_status(resp, rid)
-                return _stream_to(resp, dest, expected, verify_etag, attempts.count)
+                return _stream_to(resp, dest, expected, verify_etag, attempts.count, check)
 
         return self._retrying(url, rid, once, attempts, counter)
 
@@ -355,10 +359,8 @@ def _classify(exc: BaseException) -> _Transient:
 
 def _give_up(url: str, record_id: str, exc: _Transient, attempts: int) -> NoReturn:
     """The last attempt failed: content that kept being wrong rejects the record, the rest is retryable."""
-    if exc.reason == "md5_mismatch":
-        raise RecordError(
-            record_id, "md5_mismatch", f"{url}: {exc.detail} after {attempts} attempts"
-        ) from exc
+    if exc.reason in ("md5_mismatch", "unexpected_content"):
+        raise RecordError(record_id, exc.reason, f"{url}: {exc.detail} after {attempts} attempts") from exc
     raise RetryableError(
         f"{record_id}: {exc.reason} after {attempts} attempts ({url}: {exc.detail})"
     ) from exc
@@ -392,7 +394,12 @@ def _check_length(resp: requests.Response, received: int) -> None:
 
 
 def _stream_to(
-    resp: requests.Response, dest: Path, expected: str | None, verify_etag: bool, n: int
+    resp: requests.Response,
+    dest: Path,
+    expected: str | None,
+    verify_etag: bool,
+    n: int,
+    check: Callable[[Path], str | None] | None = None,
 ) -> Download:
     """Write the body to a temp file, check length and md5, then rename it onto ``dest``."""
     md5 = hashlib.md5(usedforsecurity=False)
@@ -407,8 +414,23 @@ def _stream_to(
         _check_length(resp, size)
         etag = clean_etag(resp.headers.get("ETag"))
         checked = _verify_md5(md5.hexdigest(), expected, etag if verify_etag else None)
+        fh.flush()
+        problem = _content_problem(resp, dest, tmp, check)
+        if problem is not None:
+            raise _Transient("unexpected_content", problem)
         _commit_temp(fh, tmp, dest)
     return Download(resp.url, dest, size, md5.hexdigest(), sha256.hexdigest(), etag, n, checked)
+
+
+def _content_problem(
+    resp: requests.Response, dest: Path, tmp: Path, check: Callable[[Path], str | None] | None
+) -> str | None:
+    """What is wrong with a body that arrived whole: an HTML page instead of the file, or what
+    ``check`` finds in it."""
+    content_type = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if content_type == "text/html" and dest.suffix.lower() not in (".html", ".htm"):
+        return f"an HTML page came for {dest.name}"
+    return check(tmp) if check is not None else None
 
 
 def _verify_md5(actual: str, expected: str | None, etag: str | None) -> str | None:
