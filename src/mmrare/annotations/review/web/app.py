@@ -262,26 +262,38 @@ def create_app(store: ReviewStore, settings: ReviewSettings, secret: bytes) -> F
     Adj = Annotated[Annotator, Depends(adjudicator)]
 
     @app.get("/adjudicate", response_class=HTMLResponse)
-    def adjudication_list(request: Request, me: Adj) -> HTMLResponse:
-        return render(
-            request, "adjudicate_list.html", me=me, items=queue.outcomes(store, "needs_adjudication")
-        )
+    def adjudication_list(request: Request, me: Adj, show: str = "") -> HTMLResponse:
+        decided = show == "decided"
+        items = adjudication.adjudication_list(store, decided=decided)
+        return render(request, "adjudicate_list.html", me=me, items=items, decided=decided)
 
     @app.get("/adjudicate/{item_id}", response_class=HTMLResponse)
     def adjudication_page(request: Request, me: Adj, item_id: str) -> HTMLResponse:
         page = load_item_page(store, item_or_404(item_id), REVIEW_VERSION)
         with store.read() as cur:
-            adjudication.ready_outcome(cur, item_id)  # never show verdicts of an item still under review
+            # never show verdicts of an item still under review
+            outcome = adjudication.ready_outcome(cur, item_id)
             versions = list_versions(cur, item_id)
+        reviews = submit.item_reviews(store, item_id)
         return render(
             request,
             "adjudicate.html",
             me=me,
             page=page,
-            reviews=submit.item_reviews(store, item_id),
+            outcome=outcome,
+            reviews=reviews,
+            i_reviewed=any(r.annotator == me.name for r in reviews),
             versions=versions,
-            history=adjudication.adjudications_for(store, item_id),
+            history=adjudication.history(store, item_id),
+            reopenings=adjudication.reopenings_for(store, item_id),
         )
+
+    @app.post("/adjudicate/{item_id}/reopen")
+    def reopen(request: Request, me: Adj, item_id: str, form: Posted) -> Response:
+        adjudication.reopen(
+            store, item_id=item_or_404(item_id), adjudicator=me.name, reason=form.get("reason")
+        )
+        return RedirectResponse(f"/adjudicate/{item_id}", status_code=303)
 
     @app.get("/adjudicate/{item_id}/edit", response_class=HTMLResponse)
     def adjudication_edit(request: Request, me: Adj, item_id: str, base: int = 0) -> HTMLResponse:
