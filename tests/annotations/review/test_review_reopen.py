@@ -127,6 +127,7 @@ def test_an_adjudicator_reopens_from_the_pages(store: ReviewStore, items: list[s
         assert f'href="/adjudicate/{item}"' in decided and "accepted" in decided
         page = client.get(f"/adjudicate/{item}").text
         assert 'id="reopen-form"' in page and 'id="accept-version-0"' not in page  # no decision yet
+        assert client.get(f"/adjudicate/{item}/edit?base=0").status_code == 409
         # a stale decision form cannot change a decided item
         stale = client.post(
             f"/adjudicate/{item}", data={"csrf": csrf, "decision": "accept", "item_version": "0"}

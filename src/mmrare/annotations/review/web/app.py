@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from mmrare.annotations.review import adjudication, queue, submit
 from mmrare.annotations.review.agreement import agreement_stats
 from mmrare.annotations.review.annotators import authenticate, get_annotator
-from mmrare.annotations.review.errors import NotAllowed, NotFound, ReviewError
+from mmrare.annotations.review.errors import Conflict, NotAllowed, NotFound, ReviewError
 from mmrare.annotations.review.itemview import REVIEW_VERSION, image_file, load_item_page
 from mmrare.annotations.review.records import REJECT_REASONS, Annotator
 from mmrare.annotations.review.settings import ReviewSettings
@@ -299,7 +299,8 @@ def create_app(store: ReviewStore, settings: ReviewSettings, secret: bytes) -> F
     def adjudication_edit(request: Request, me: Adj, item_id: str, base: int = 0) -> HTMLResponse:
         page = load_item_page(store, item_or_404(item_id), REVIEW_VERSION)
         with store.read() as cur:
-            adjudication.ready_outcome(cur, item_id)
+            if adjudication.ready_outcome(cur, item_id).decided:
+                raise Conflict(f"item {item_id} is decided; reopen it with a reason before editing it")
             page.version = get_version(cur, item_id, base)
         return render(
             request, "edit.html", me=me, page=page, action=f"/adjudicate/{item_id}", mode="adjudicate"
