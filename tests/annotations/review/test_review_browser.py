@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from mmrare.annotations.review.records import REJECT_REASONS
 from mmrare.annotations.review.store import ReviewStore
 
 CHROMIUM = "/usr/bin/chromium"
@@ -141,3 +142,95 @@ def test_login_accept_edit_reject_in_chromium(browser: Any, live_server: Any, to
         )
     ]
     assert draft is not None and draft[1] == gold_before  # the draft is kept as version 0
+
+
+def _tab_to(driver: Any, element_id: str, limit: int = 60) -> None:
+    """Press Tab until the element with ``element_id`` has the focus (the keyboard's way there)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    for _ in range(limit):
+        if driver.execute_script("return document.activeElement && document.activeElement.id") == element_id:
+            return
+        ActionChains(driver).send_keys(Keys.TAB).perform()
+    raise AssertionError(f"Tab never reached #{element_id}")
+
+
+def _keys(driver: Any, *keys: str) -> None:
+    """Type into whatever has the focus, as a keyboard does (no element is clicked)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    ActionChains(driver).send_keys(*keys).perform()
+
+
+def test_keyboard_only_review_of_three_items(browser: Any, live_server: Any, tokens: dict[str, str]) -> None:
+    """Log in, accept, reject with a reason and edit, with the keyboard alone; the verdict bar stays
+    in view however far the page is scrolled."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(browser, WAIT_S)
+    browser.get(f"{live_server.url}/login")  # the token field has the focus
+    _keys(browser, tokens["bob"], Keys.ENTER)
+    wait.until(lambda d: d.find_elements(By.ID, "start"))
+    _tab_to(browser, "start")
+    _keys(browser, Keys.ENTER)
+    wait.until(lambda d: d.find_elements(By.ID, "accept-form"))
+
+    # 1. accept with "a", after checking the verdict bar is still in view at the bottom of the page
+    accepted = _item_id(browser)
+    browser.execute_script("window.scrollTo(0, document.body.scrollHeight)")
+    assert browser.execute_script("return window.scrollY") > 0
+    top = browser.execute_script("return document.getElementById('actions').getBoundingClientRect().top")
+    assert 0 <= top < 50
+    _keys(browser, "a")
+    wait.until(lambda d: _item_id(d) != accepted and d.find_elements(By.ID, "accept-form"))
+
+    # 2. reject: "r" opens the panel on the reason list; arrows choose, Tab moves on, Enter submits
+    rejected = _item_id(browser)
+    _keys(browser, "r")
+    wait.until(lambda d: d.execute_script("return document.activeElement.id") == "reject-reason")
+    _keys(browser, Keys.DOWN, Keys.DOWN)
+    reason = browser.execute_script("return document.getElementById('reject-reason').value")
+    assert reason == list(REJECT_REASONS)[1]
+    _keys(browser, Keys.TAB, "Two options fit", Keys.TAB)
+    assert browser.execute_script("return document.activeElement.id") == "reject"
+    _keys(browser, Keys.ENTER)
+    wait.until(lambda d: _item_id(d) not in (accepted, rejected) and d.find_elements(By.ID, "accept-form"))
+
+    # 3. edit: "e" opens the edit form; new wording, the gold moved with an arrow key, saved with Enter
+    edited = _item_id(browser)
+    _keys(browser, "e")
+    wait.until(lambda d: d.find_elements(By.ID, "edit-form"))
+    _tab_to(browser, "question")
+    ActionChains(browser).key_down(Keys.CONTROL).send_keys("a").key_up(Keys.CONTROL).perform()
+    _keys(browser, Keys.DELETE, "Keyboard edit: which answer fits best?")
+    gold = browser.execute_script("return document.querySelector('input[name=answer]:checked').value")
+    _tab_to(browser, f"answer-{gold}")
+    _keys(browser, Keys.DOWN)  # the next option becomes the gold
+    moved = browser.execute_script("return document.querySelector('input[name=answer]:checked').value")
+    assert moved == str(int(gold) + 1)
+    _tab_to(browser, "note")
+    _keys(browser, "gold moved by keyboard")
+    _tab_to(browser, "save-edit")
+    _keys(browser, Keys.ENTER)
+    wait.until(lambda d: _item_id(d) not in (accepted, rejected, edited))
+
+    store: ReviewStore = live_server.store
+    with store.read() as cur:
+        reviews = cur.execute(
+            "SELECT item_id, verdict, result_version, reject_reason, comment FROM reviews"
+            " WHERE annotator = 'bob' ORDER BY created_at"
+        ).fetchall()
+        version = cur.execute(
+            "SELECT question, answer_index, note FROM item_versions WHERE item_id = ? AND version = 1",
+            [edited],
+        ).fetchone()
+    assert reviews == [
+        (accepted, "accept", 0, None, ""),
+        (rejected, "reject", None, reason, "Two options fit"),
+        (edited, "edit", 1, None, ""),
+    ]
+    assert version == ("Keyboard edit: which answer fits best?", int(moved), "gold moved by keyboard")

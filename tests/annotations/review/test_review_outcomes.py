@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mmrare.annotations.review.adjudication import adjudicate
+from mmrare.annotations.review.adjudication import adjudicate, reopen
 from mmrare.annotations.review.errors import Conflict, NotAllowed
 from mmrare.annotations.review.queue import candidates, enqueue
 from mmrare.annotations.review.records import EditInput
@@ -119,8 +119,14 @@ def test_differing_edits_and_mixed_verdicts_need_adjudication(store: ReviewStore
     adjudicate(store, item_id=b, adjudicator="carol", decision="reject", reject_reason="wrong_answer")
     assert _outcome(store, a) == ("accepted", 2, "adjudication")
     assert _outcome(store, b) == ("rejected", None, "adjudication")
-    # a later adjudication overrules the earlier one; both stay in the table
-    adjudicate(store, item_id=b, adjudicator="carol", decision="accept", item_version=0, now=later)
+    # a decided item takes a new decision only once reopened; the later one decides, both stay
+    with pytest.raises(Conflict, match="reopen it"):
+        adjudicate(store, item_id=b, adjudicator="carol", decision="accept", item_version=0, now=later)
+    reopen(store, item_id=b, adjudicator="carol", reason="the answer is right after all", now=later)
+    assert _outcome(store, b) == ("needs_adjudication", None, None)
+    adjudicate(
+        store, item_id=b, adjudicator="carol", decision="accept", item_version=0, now=later + timedelta(1)
+    )
     assert _outcome(store, b) == ("accepted", 0, "adjudication")
     with store.read() as cur:
         assert cur.execute("SELECT count(*) FROM adjudications WHERE item_id = ?", [b]).fetchone() == (2,)

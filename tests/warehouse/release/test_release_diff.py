@@ -1,4 +1,5 @@
-"""``diff`` after review changes: an adjudicated edit is a changed item, new and withdrawn items show."""
+"""``diff`` after review changes: a reopened item re-decided with an edit is a changed item, one
+re-decided as rejected or still open is removed, and new items show."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from mmrare.annotations.review.adjudication import adjudicate
+from mmrare.annotations.review.adjudication import adjudicate, reopen
 from mmrare.annotations.review.records import EditInput
 from mmrare.annotations.review.store import ReviewStore
 from mmrare.annotations.review.submit import submit_review
@@ -23,6 +24,8 @@ def test_diff_reports_review_changes(con: duckdb.DuckDBPyConnection, tmp_path: P
         v = get_version(cur, changed, 0)
     edit = EditInput("Which treatment was given first?", v.options, v.answer_index, v.aliases,
                      v.evidence_sentence_ids, v.evidence_figure_ids, note="sharper question")  # fmt: skip
+    for item_id in (changed, withdrawn):  # both reviewers accepted these; a decided item is reopened first
+        reopen(store, item_id=item_id, adjudicator="cleo", reason="second look after release 1.0.0")
     adjudicate(store, item_id=changed, adjudicator="cleo", decision="accept", edit=edit)
     adjudicate(store, item_id=withdrawn, adjudicator="cleo", decision="reject", reject_reason="ambiguous")
     submit_review(store, item_id=facts.pending, annotator="ben", verdict="accept")
@@ -51,3 +54,19 @@ def test_identical_releases_have_an_empty_diff(
     result = diff_releases(a.root, b.root)
     assert all(d.empty for d in result.tracks.values())
     assert sum(d.unchanged for d in result.tracks.values()) == a.n_items
+
+
+def test_a_reopened_item_is_not_released_until_decided_again(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, builder, facts
+) -> None:
+    first = builder(con, tmp_path)
+    store = ReviewStore(con)
+    item = sorted(i for i in facts.accepted if facts.items[i].track == "examination")[0]
+    track = facts.items[item].track
+    reopen(store, item_id=item, adjudicator="cleo", reason="the gold examination is not in the text")
+    while_open = builder(con, tmp_path, "1.0.1")
+    assert diff_releases(first.root, while_open.root).tracks[track].removed == [item]
+    adjudicate(store, item_id=item, adjudicator="cleo", decision="accept", item_version=0, note="it is")
+    decided = builder(con, tmp_path, "1.0.2")
+    assert diff_releases(while_open.root, decided.root).tracks[track].added == [item]
+    assert all(d.empty for d in diff_releases(first.root, decided.root).tracks.values())

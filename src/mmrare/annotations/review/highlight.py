@@ -5,6 +5,10 @@ references ("Fig. 2" -> "Image 1"), and leakage control masks spans or drops sen
 is located by its words: the window of the context whose word sequence matches the sentence's best
 (difflib ratio) wins, when it matches well enough. A sentence that was dropped is simply not found,
 and the page lists it separately instead of highlighting something wrong.
+
+Spans leakage control masked read ``[MASKED]`` (the leakage policy's mask token; this package may not
+import the leakage stage, and a test holds the two equal). Each segment cuts them out as pieces, so
+the page can mark them for the reviewer.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from difflib import SequenceMatcher
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 MIN_RATIO = 0.6
+MASK_TOKEN = "[MASKED]"
+_MASK = re.compile(re.escape(MASK_TOKEN))
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +30,25 @@ class Segment:
 
     text: str
     sentence_id: str | None = None
+
+    @property
+    def pieces(self) -> list[tuple[str, bool]]:
+        """The text as (piece, is a masked span) runs, in order; empty pieces left out."""
+        return mask_pieces(self.text)
+
+
+def mask_pieces(text: str) -> list[tuple[str, bool]]:
+    """``text`` cut into (piece, is a masked span) runs around every mask token."""
+    out: list[tuple[str, bool]] = []
+    pos = 0
+    for found in _MASK.finditer(text):
+        if found.start() > pos:
+            out.append((text[pos : found.start()], False))
+        out.append((found.group(), True))
+        pos = found.end()
+    if pos < len(text):
+        out.append((text[pos:], False))
+    return out
 
 
 def locate(context: str, sentence: str, min_ratio: float = MIN_RATIO) -> tuple[int, int] | None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
 
 from mmrare.annotations.review.drafts import load_item
+from mmrare.annotations.review.flagview import FlagGroup, group_flags
 from mmrare.annotations.review.highlight import Segment, segments
 from mmrare.annotations.review.records import ItemVersion
 from mmrare.annotations.review.store import ReviewStore
@@ -68,7 +68,7 @@ class ItemPage:
     context_sentences: list[ContextSentence]  # for the edit form's evidence checkboxes
     images: list[ImageView]
     decisions: list[LeakageRow]
-    dataset_flags: list[dict[str, Any]] = field(default_factory=list)
+    dataset_flags: list[FlagGroup] = field(default_factory=list)
 
 
 def _images(cur: Cursor, item: QAItem, evidence: tuple[str, ...]) -> list[ImageView]:
@@ -98,14 +98,16 @@ def load_item_page(store: ReviewStore, item_id: str, version: int = REVIEW_VERSI
         shown = get_version(cur, item_id, version)
         lc = queries.latest_leakage_context(cur, item_id)
         decisions: list[LeakageRow] = []
-        flags: list[dict[str, Any]] = []
         if lc is not None:
             decisions = [LeakageRow(*r) for r in queries.leakage_decisions(cur, item_id, lc[4])]
-        for flag, other, score, threshold in queries.dataset_flags(cur, item_id):
-            flags.append({"flag": flag, "other_item_id": other, "score": score, "threshold": threshold})
         ids = list(dict.fromkeys([*shown.evidence_sentence_ids, *item.context_sentence_ids]))
         texts = queries.sentence_texts(cur, ids)
         images = _images(cur, item, shown.evidence_figure_ids)
+        flags = group_flags(
+            queries.dataset_flags(cur, item_id),
+            {i.graphic_id: i.marker for i in images},
+            lambda graphic: queries.decoded_graphic(cur, graphic) is not None,
+        )
     context = lc[0] if lc is not None else item.context
     evidence = [ContextSentence(s, texts.get(s, ""), True) for s in shown.evidence_sentence_ids]
     segs, missing = segments(context, [(e.sentence_id, e.text) for e in evidence])

@@ -30,6 +30,7 @@ REJECT_REASONS: dict[str, str] = {
 
 # Outcomes of the review_outcomes view (see 006_review.sql for the rule).
 OUTCOMES: tuple[str, ...] = ("pending", "needs_adjudication", "accepted", "rejected", "dropped_by_leakage")
+DECIDED: tuple[str, ...] = ("accepted", "rejected")  # the outcomes an adjudicator can reopen
 
 
 def _tuple(value: Any) -> tuple[str, ...]:
@@ -184,6 +185,36 @@ class Adjudication:
 
 
 @dataclass(frozen=True, slots=True)
+class Reopening:
+    """An adjudicator reopening a decided item, with why; the item is open until decided again."""
+
+    reopening_id: str
+    item_id: str
+    adjudicator: str
+    reason: str
+    outcome_before: str  # accepted | rejected
+    version_before: int | None  # the accepted version it reopened
+    decided_by_before: str  # reviews | adjudication
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> Reopening:
+        return cls(*row)
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "reopening_id": self.reopening_id,
+            "item_id": self.item_id,
+            "adjudicator": self.adjudicator,
+            "reason": self.reason,
+            "outcome_before": self.outcome_before,
+            "version_before": self.version_before,
+            "decided_by_before": self.decided_by_before,
+            "created_at": self.created_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """An item's row of the ``review_outcomes`` view."""
 
@@ -195,7 +226,29 @@ class Outcome:
     final_version: int | None
     decided_by: str | None
     decided_at: datetime | None
+    reopened_at: datetime | None = None  # set while a reopening holds the item open (011)
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> Outcome:
-        return cls(row[0], row[1], int(row[2]), int(row[3]), row[4], row[5], row[6], row[7])
+        """From a row in ``OUTCOME_COLUMNS`` order (:mod:`mmrare.warehouse.queries.review`)."""
+        return cls(row[0], row[1], int(row[2]), int(row[3]), row[4], row[5], row[6], row[7], row[8])
+
+    @property
+    def decided(self) -> bool:
+        return self.outcome in DECIDED
+
+
+@dataclass(frozen=True, slots=True)
+class AdjudicationRow:
+    """One line of the adjudication list: the outcome, the draft question and every verdict."""
+
+    outcome: Outcome
+    question: str
+    verdicts: tuple[tuple[str, str, str | None], ...]  # (annotator, verdict, reject reason)
+    reopen_reason: str | None  # why the item was reopened, while a reopening holds it open
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> AdjudicationRow:
+        """From :func:`mmrare.warehouse.queries.review.adjudication_rows`."""
+        verdicts = tuple((str(v[0]), str(v[1]), v[2]) for v in (row[10] or []))
+        return cls(Outcome.from_row(row[:9]), row[9], verdicts, row[11])

@@ -32,7 +32,11 @@ ADJUDICATION_COLUMNS = (
     "adjudication_id, item_id, adjudicator, decision, item_version, reject_reason, note, created_at"
 )
 OUTCOME_COLUMNS = (
-    "item_id, track, required_reviews, n_reviews, outcome, final_version, decided_by, decided_at"
+    "item_id, track, required_reviews, n_reviews, outcome, final_version, decided_by, decided_at, reopened_at"
+)
+REOPENING_COLUMNS = (
+    "reopening_id, item_id, adjudicator, reason, outcome_before, version_before, decided_by_before,"
+    " created_at"
 )
 _ANNOTATOR = "SELECT name, is_adjudicator, active FROM annotators"
 _DECODED = "FROM graphics WHERE graphic_id = ? AND status = 'ok' AND path IS NOT NULL"
@@ -85,6 +89,10 @@ def insert_review(cur: Cursor, row: dict[str, Any]) -> None:
 
 def insert_adjudication(cur: Cursor, row: dict[str, Any]) -> None:
     _insert(cur, "adjudications", row)
+
+
+def insert_reopening(cur: Cursor, row: dict[str, Any]) -> None:
+    _insert(cur, "reopenings", row)
 
 
 # --- annotators -----------------------------------------------------------------------------------
@@ -288,6 +296,31 @@ def adjudications(cur: Cursor, item_id: str) -> list[tuple[Any, ...]]:
     ).fetchall()
 
 
+def reopenings(cur: Cursor, item_id: str) -> list[tuple[Any, ...]]:
+    """Every reopening of an item in :data:`REOPENING_COLUMNS` order, oldest first."""
+    return cur.execute(
+        f"SELECT {REOPENING_COLUMNS} FROM reopenings WHERE item_id = ? ORDER BY created_at", [item_id]
+    ).fetchall()
+
+
+def adjudication_rows(cur: Cursor, outcomes: Sequence[str]) -> list[tuple[Any, ...]]:
+    """What the adjudication list shows of queued items with one of ``outcomes``: (outcome row in
+    :data:`OUTCOME_COLUMNS` order..., draft question, [(annotator, verdict, reject_reason)] oldest
+    first, reason of the reopening that holds the item open or None), by track and item."""
+    return cur.execute(
+        f"SELECT {', '.join('o.' + c.strip() for c in OUTCOME_COLUMNS.split(','))},"
+        " v.question,"
+        " (SELECT list([r.annotator, r.verdict, r.reject_reason] ORDER BY r.created_at, r.annotator)"
+        "  FROM reviews r WHERE r.item_id = o.item_id),"
+        " (SELECT arg_max(x.reason, x.created_at) FROM reopenings x"
+        "  WHERE x.item_id = o.item_id AND x.created_at = o.reopened_at)"
+        " FROM review_outcomes o JOIN item_versions_all v ON v.item_id = o.item_id AND v.version = 0"
+        " WHERE o.item_id IN (SELECT item_id FROM review_queue) AND list_contains(?, o.outcome)"
+        " ORDER BY o.track, o.item_id",
+        [list(outcomes)],
+    ).fetchall()
+
+
 # --- what the item page shows ---------------------------------------------------------------------
 
 
@@ -333,9 +366,16 @@ def leakage_decisions(cur: Cursor, item_id: str, basis: str) -> list[tuple[Any, 
 
 
 def dataset_flags(cur: Cursor, item_id: str) -> list[tuple[Any, ...]]:
-    """(flag, other_item_id, score, threshold) of the dataset checks that flagged the item."""
+    """(flag, other_item_id, other item's pmcid, other item's question, ref, score, threshold, detail
+    as JSON text) of the flags the item's latest dataset-check run raised (as a release reads them),
+    each once, by flag, ref and other item."""
     return cur.execute(
-        "SELECT flag, other_item_id, score, threshold FROM dataset_flags"
-        " WHERE item_id = ? AND flagged ORDER BY flag, other_item_id",
+        "WITH latest AS (SELECT * FROM dataset_flags WHERE item_id = ?"
+        "  QUALIFY created_at = max(created_at) OVER ())"
+        " SELECT DISTINCT f.flag, f.other_item_id, q.pmcid, q.question, f.ref, f.score, f.threshold,"
+        " f.detail::VARCHAR"
+        " FROM latest f LEFT JOIN qa_items q ON q.item_id = f.other_item_id"
+        " WHERE f.flagged"
+        " ORDER BY f.flag, f.ref NULLS FIRST, q.pmcid NULLS FIRST, f.other_item_id NULLS FIRST",
         [item_id],
     ).fetchall()

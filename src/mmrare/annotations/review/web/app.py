@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from mmrare.annotations.review import adjudication, queue, submit
 from mmrare.annotations.review.agreement import agreement_stats
 from mmrare.annotations.review.annotators import authenticate, get_annotator
-from mmrare.annotations.review.errors import NotAllowed, NotFound, ReviewError
+from mmrare.annotations.review.errors import Conflict, NotAllowed, NotFound, ReviewError
 from mmrare.annotations.review.itemview import REVIEW_VERSION, image_file, load_item_page
 from mmrare.annotations.review.records import REJECT_REASONS, Annotator
 from mmrare.annotations.review.settings import ReviewSettings
@@ -262,32 +262,45 @@ def create_app(store: ReviewStore, settings: ReviewSettings, secret: bytes) -> F
     Adj = Annotated[Annotator, Depends(adjudicator)]
 
     @app.get("/adjudicate", response_class=HTMLResponse)
-    def adjudication_list(request: Request, me: Adj) -> HTMLResponse:
-        return render(
-            request, "adjudicate_list.html", me=me, items=queue.outcomes(store, "needs_adjudication")
-        )
+    def adjudication_list(request: Request, me: Adj, show: str = "") -> HTMLResponse:
+        decided = show == "decided"
+        items = adjudication.adjudication_list(store, decided=decided)
+        return render(request, "adjudicate_list.html", me=me, items=items, decided=decided)
 
     @app.get("/adjudicate/{item_id}", response_class=HTMLResponse)
     def adjudication_page(request: Request, me: Adj, item_id: str) -> HTMLResponse:
         page = load_item_page(store, item_or_404(item_id), REVIEW_VERSION)
         with store.read() as cur:
-            adjudication.ready_outcome(cur, item_id)  # never show verdicts of an item still under review
+            # never show verdicts of an item still under review
+            outcome = adjudication.ready_outcome(cur, item_id)
             versions = list_versions(cur, item_id)
+        reviews = submit.item_reviews(store, item_id)
         return render(
             request,
             "adjudicate.html",
             me=me,
             page=page,
-            reviews=submit.item_reviews(store, item_id),
+            outcome=outcome,
+            reviews=reviews,
+            i_reviewed=any(r.annotator == me.name for r in reviews),
             versions=versions,
-            history=adjudication.adjudications_for(store, item_id),
+            history=adjudication.history(store, item_id),
+            reopenings=adjudication.reopenings_for(store, item_id),
         )
+
+    @app.post("/adjudicate/{item_id}/reopen")
+    def reopen(request: Request, me: Adj, item_id: str, form: Posted) -> Response:
+        adjudication.reopen(
+            store, item_id=item_or_404(item_id), adjudicator=me.name, reason=form.get("reason")
+        )
+        return RedirectResponse(f"/adjudicate/{item_id}", status_code=303)
 
     @app.get("/adjudicate/{item_id}/edit", response_class=HTMLResponse)
     def adjudication_edit(request: Request, me: Adj, item_id: str, base: int = 0) -> HTMLResponse:
         page = load_item_page(store, item_or_404(item_id), REVIEW_VERSION)
         with store.read() as cur:
-            adjudication.ready_outcome(cur, item_id)
+            if adjudication.ready_outcome(cur, item_id).decided:
+                raise Conflict(f"item {item_id} is decided; reopen it with a reason before editing it")
             page.version = get_version(cur, item_id, base)
         return render(
             request, "edit.html", me=me, page=page, action=f"/adjudicate/{item_id}", mode="adjudicate"

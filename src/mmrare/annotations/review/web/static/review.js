@@ -1,4 +1,5 @@
-// Keyboard shortcuts on the item page: a = accept, r = reject (choose a reason first), n = next/skip.
+// Keyboard shortcuts on the item page: a = accept, e = edit, r = reject (choose a reason first),
+// n = next/skip.
 // Nothing else runs in the page; every action is a plain form post that also works without this file.
 "use strict";
 document.addEventListener("keydown", function (event) {
@@ -17,6 +18,9 @@ document.addEventListener("keydown", function (event) {
     if (panel.open && reason.value) { document.getElementById("reject-form").requestSubmit(); return; }
     panel.open = true;
     reason.focus();
+  } else if (key === "e") {
+    var edit = document.getElementById("edit");
+    if (edit) { event.preventDefault(); window.location.assign(edit.href); }
   } else if (key === "n") {
     var next = document.getElementById("next-link");
     if (next) { event.preventDefault(); window.location.assign(next.href); }
