@@ -41,7 +41,9 @@ class SourcesConfig(BaseModel):
     default_query: str = '"Case Reports"[pt] AND "open access"[filter]'
     workers: int = Field(4, ge=1, le=32)
     max_attempts: int = Field(5, ge=1, le=20)
-    timeout_s: float = Field(30.0, gt=0)
+    timeout_s: float = Field(30.0, gt=0)  # for each wait on the server
+    deadline_s: float = Field(600.0, gt=0)  # for a whole response, however slowly it trickles in
+    retry_after_cap_s: float = Field(60.0, ge=0)  # the longest a server's Retry-After is obeyed
     # what one package archive may expand to (real OA packages are far smaller); past it the archive
     # is refused before anything is extracted
     max_archive_bytes: int = Field(1024**3, gt=0)

@@ -41,7 +41,9 @@ OTHER_PACKAGES = ("PMC10802347", "PMC12419688")
 ALL_PACKAGES = CASE_REPORTS + OTHER_PACKAGES
 
 BUCKET = "pmc-oa-opendata"
-FAULT_KINDS = frozenset({"429", "500", "503", "timeout", "truncate", "corrupt", "reset", "html", "cut"})
+FAULT_KINDS = frozenset(
+    {"429", "500", "503", "timeout", "truncate", "corrupt", "reset", "html", "cut", "drip", "wait"}
+)
 _ESEARCH_DOCTYPE = (
     '<!DOCTYPE eSearchResult PUBLIC "-//NLM//DTD esearch 20060628//EN" '
     '"https://eutils.ncbi.nlm.nih.gov/eutils/dtd/20060628/esearch.dtd">'
@@ -400,6 +402,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.kind in {"429", "500", "503"}:
             self._send(int(fault.kind), b"try again", {"Retry-After": "0"} if fault.kind != "500" else {})
             return True
+        if fault.kind == "wait":  # a 503 that asks for a very long wait
+            self._send(503, b"come back tomorrow", {"Retry-After": "100000"})
+            return True
         if fault.kind == "reset":
             self.close_connection = True
             return True  # nothing written: the client sees the connection closed without a response
@@ -413,6 +418,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, body[: len(body) // 2], headers, content_length=len(body))
         elif fault.kind == "corrupt":
             self._send(200, bytes([body[0] ^ 0xFF]) + body[1:], headers)
+        elif fault.kind == "drip":  # a byte now and then: no read timeout ever trips
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            try:
+                for i in range(len(body)):
+                    self.wfile.write(body[i : i + 1])
+                    self.wfile.flush()
+                    time.sleep(fault.delay or 0.2)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
         elif fault.kind == "cut":  # no Content-Length, and the connection closes half way
             self.close_connection = True
             self._send(200, body[: len(body) // 2], headers, content_length=-1)

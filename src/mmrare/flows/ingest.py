@@ -30,7 +30,14 @@ from mmrare.warehouse.shards import arrow_schemas, load_shards, write_shard
 
 
 def _http(cfg: Config, limiter: RateLimiter) -> HttpClient:
-    return HttpClient(limiter, max_attempts=cfg.sources.max_attempts, timeout=(10.0, cfg.sources.timeout_s))
+    src = cfg.sources
+    return HttpClient(
+        limiter,
+        max_attempts=src.max_attempts,
+        timeout=(10.0, src.timeout_s),
+        deadline_s=src.deadline_s,
+        retry_after_cap=src.retry_after_cap_s,
+    )
 
 
 def _api_key(cfg: Config) -> str | None:

@@ -169,8 +169,9 @@ class HttpClient:
         max_attempts: int = 5,
         backoff_base: float = 1.0,
         backoff_cap: float = 60.0,
-        retry_after_cap: float = 300.0,
+        retry_after_cap: float = 60.0,
         timeout: float | tuple[float, float] = (10.0, 60.0),
+        deadline_s: float = 600.0,
         user_agent: str = USER_AGENT,
         session_factory: Callable[[], requests.Session] = requests.Session,
         sleep: Callable[[float], None] = time.sleep,
@@ -184,6 +185,7 @@ class HttpClient:
         self.backoff_cap = backoff_cap
         self.retry_after_cap = retry_after_cap
         self.timeout = timeout
+        self.deadline_s = deadline_s
         self.user_agent = user_agent
         self.total_attempts = AttemptCounter()
         self._session_factory = session_factory
@@ -209,8 +211,9 @@ class HttpClient:
 
         def once() -> HttpResponse:
             with (
-                _transport_errors(url),
+                _transport_errors(url, self.deadline_s) as deadline,
                 self._session().get(url, params=params, timeout=self.timeout, stream=True) as resp,
+                deadline.watch(resp),
             ):
                 _raise_for_status(resp, rid)
                 content = b"".join(resp.iter_content(CHUNK_SIZE))
@@ -246,7 +249,11 @@ class HttpClient:
         attempts = AttemptCounter()
 
         def once() -> Download:
-            with _transport_errors(url), self._session().get(url, timeout=self.timeout, stream=True) as resp:
+            with (
+                _transport_errors(url, self.deadline_s) as deadline,
+                self._session().get(url, timeout=self.timeout, stream=True) as resp,
+                deadline.watch(resp),
+            ):
                 _raise_for_status(resp, rid)
                 return _stream_to(resp, dest, expected, verify_etag, attempts.count, check)
 
@@ -307,6 +314,9 @@ class HttpClient:
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         """Full-jitter exponential backoff, unless the server said how long to wait."""
         if retry_after is not None:
+            if retry_after > self.retry_after_cap:
+                log.warning("server asked to wait %.0fs; waiting %.0fs (retry_after_cap)", retry_after,
+                            self.retry_after_cap)  # fmt: skip
             return min(max(retry_after, 0.0), self.retry_after_cap)
         return self._jitter() * min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
 
@@ -327,15 +337,45 @@ _TRANSPORT_ERRORS = (
 )
 
 
+class _Deadline:
+    """An overall limit on one attempt. The read timeout bounds each wait for bytes, so a server
+    that sends a byte now and then never trips it; this shuts the connection when the whole
+    response has taken too long, and the read in progress fails at once."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.passed = threading.Event()
+
+    @contextlib.contextmanager
+    def watch(self, resp: requests.Response) -> Iterator[None]:
+        timer = threading.Timer(self.seconds, self._cut, (resp,))
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
+
+    def _cut(self, resp: requests.Response) -> None:
+        self.passed.set()
+        with contextlib.suppress(OSError, AttributeError):
+            resp.raw.shutdown()  # urllib3's way to end a read blocked in another thread
+
+
 @contextlib.contextmanager
-def _transport_errors(url: str) -> Iterator[None]:
+def _transport_errors(url: str, deadline_s: float = 600.0) -> Iterator[_Deadline]:
     """Turn what requests/urllib3 raise into a fatal config error or a retryable :class:`_Transient`."""
+    deadline = _Deadline(deadline_s)
     try:
-        yield
+        yield deadline
     except _CONFIG_ERRORS as exc:
         raise FatalError(f"cannot request {url!r}: {exc}") from exc
     except _TRANSPORT_ERRORS as exc:
+        if deadline.passed.is_set():
+            raise _Transient("deadline", f"no whole response within {deadline_s:.0f}s") from exc
         raise _classify(exc) from exc
+    if deadline.passed.is_set():  # a cut connection can also read as a clean end of the body
+        raise _Transient("deadline", f"no whole response within {deadline_s:.0f}s")
 
 
 def _classify(exc: BaseException) -> _Transient:
