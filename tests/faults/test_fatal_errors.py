@@ -4,13 +4,12 @@ errors flooded the console with tracebacks and exit 1). Each test runs the real 
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cli_run import ORDO
 from cli_run import run_mmrare as _mmrare
-from pmc_server import PMC_DIR, FakePmcServer
+from pmc_server import FakePmcServer
 
 
 def _one_error_line(result: subprocess.CompletedProcess[str], code: int = 2) -> str:
@@ -61,34 +60,16 @@ def test_a_workspace_that_cannot_be_made_is_one_line_naming_it(tmp_path: Path) -
     assert str(blocker) in line
 
 
-@pytest.fixture
-def server() -> Iterator[FakePmcServer]:
-    fake = FakePmcServer.from_shared(PMC_DIR).start()
-    fake.search_ids = ["7500000"]
-    try:
-        yield fake
-    finally:
-        fake.stop()
-
-
-def _ingest_config(tmp_path: Path, server: FakePmcServer) -> Path:
-    sources = (
-        f'local_dirs = []\ncloud_base_url = "{server.base_url}"\nentrez_base_url = "{server.eutils_url}"\n'
-        'entrez_api_key = "test-key"\nmax_attempts = 2'
-    )
-    return _workspace_config(tmp_path, tmp_path / "ws", sources)
-
-
-def test_e_utilities_answering_an_html_page_is_one_line(tmp_path: Path, server: FakePmcServer) -> None:
+def test_e_utilities_answering_an_html_page_is_one_line(server: FakePmcServer, ingest_config: Path) -> None:
     server.add_fault("/entrez/eutils/esearch.fcgi", "html", times=-1)
-    result = _mmrare(_ingest_config(tmp_path, server), "ingest", "--query", "rare", "--no-progress")
+    result = _mmrare(ingest_config, "ingest", "--query", "rare", "--no-progress")
     line = _one_error_line(result)
     assert "not an ESearch result" in line
 
 
-def test_an_ingest_where_everything_failed_exits_non_zero(tmp_path: Path, server: FakePmcServer) -> None:
+def test_an_ingest_where_everything_failed_exits_non_zero(tmp_path: Path, ingest_config: Path) -> None:
     ids = tmp_path / "ids.txt"
     ids.write_text("PMC1\nPMC2\n")  # neither is in the bucket
-    result = _mmrare(_ingest_config(tmp_path, server), "ingest", "--pmcids", str(ids), "--no-progress")
+    result = _mmrare(ingest_config, "ingest", "--pmcids", str(ids), "--no-progress")
     line = _one_error_line(result, code=1)
     assert "2 of 2 PMCIDs failed" in line

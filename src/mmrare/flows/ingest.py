@@ -7,7 +7,7 @@ A re-run fetches only what the raw cache does not hold complete, and makes no ne
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +64,11 @@ def search_task(
 
 @task(name="fetch-packages", cache_policy=NO_CACHE)
 def fetch_task(
-    cfg: Config, http: HttpClient, pmcids: Sequence[str], show_progress: bool
+    cfg: Config,
+    http: HttpClient,
+    pmcids: Sequence[str],
+    show_progress: bool,
+    on_outcome: Callable[[IngestOutcome], None],
 ) -> list[IngestOutcome]:
     cloud = PmcCloudClient(http, base_url=cfg.sources.cloud_base_url)
     cache = RawCache(cfg.workspace_dir / "raw")
@@ -81,6 +85,7 @@ def fetch_task(
         bar = progress.add_task("", total=len(pmcids))
         for outcome in ingest_pmcids(pmcids, cloud, cache, workers=cfg.sources.workers):
             outcomes.append(outcome)
+            on_outcome(outcome)  # stored at once: a kill loses no finished package's record
             progress.update(bar, advance=1, description=f"{outcome.pmcid}: {outcome.status}")
     return outcomes
 
@@ -109,7 +114,9 @@ def ingest_flow(
         if query:
             pmcids += search_task(cfg, http, query, max_results, mindate, maxdate)
         logger.info("%d PMCIDs to ingest", len(pmcids))
-        outcomes = fetch_task(cfg, http, pmcids, show_progress)
+        outcomes = fetch_task(
+            cfg, http, pmcids, show_progress, lambda o: upsert_ingest_manifest(con, [_manifest_row(o)])
+        )
         counts = _record(con, cfg, run_id, outcomes)
         finish_run(con, run_id, "completed", counts)
     except BaseException:
@@ -122,23 +129,7 @@ def ingest_flow(
 
 
 def _record(con: Any, cfg: Config, run_id: str, outcomes: list[IngestOutcome]) -> dict[str, Any]:
-    """Manifest rows for every outcome; a reject for each failure (with its one-line reason)."""
-    upsert_ingest_manifest(
-        con,
-        (
-            {
-                "pmcid": o.pmcid,
-                "version": o.version or 0,
-                "source": o.source,
-                "checksum": o.md5 or o.etag,
-                "status": o.status,
-                "attempts": o.attempts,
-                "local_dir": o.local_dir,
-                "error": o.error,
-            }
-            for o in outcomes
-        ),
-    )
+    """A reject for each failure (with its one-line reason), and the run's counts."""
     versions = {"ingest": INGEST_VERSION, "config_hash": cfg.config_hash}
     failed = [o for o in outcomes if o.status == "failed"]
     if failed:
@@ -162,4 +153,17 @@ def _record(con: Any, cfg: Config, run_id: str, outcomes: list[IngestOutcome]) -
         "by_status": by_status,
         "http_attempts": sum(o.attempts for o in outcomes),
         "failures": [f"{o.pmcid}: {o.error}" for o in failed],
+    }
+
+
+def _manifest_row(o: IngestOutcome) -> dict[str, Any]:
+    return {
+        "pmcid": o.pmcid,
+        "version": o.version or 0,
+        "source": o.source,
+        "checksum": o.md5 or o.etag,
+        "status": o.status,
+        "attempts": o.attempts,
+        "local_dir": o.local_dir,
+        "error": o.error,
     }

@@ -90,7 +90,8 @@ def done_work_keys(con: duckdb.DuckDBPyConnection, keys: Iterable[str]) -> set[s
 
 
 def upsert_ingest_manifest(con: duckdb.DuckDBPyConnection, rows: Iterable[dict[str, Any]]) -> int:
-    """One row per PMCID + version; a re-run updates status and adds its attempts, never duplicates."""
+    """One row per PMCID + version; a re-run updates status and adds its attempts, never duplicates.
+    A success supersedes the article's earlier failures, so the table holds each article's state."""
     n = 0
     for r in rows:
         con.execute(
@@ -112,6 +113,11 @@ def upsert_ingest_manifest(con: duckdb.DuckDBPyConnection, rows: Iterable[dict[s
                 datetime.now(UTC),
             ],
         )
+        if r["status"] != "failed":  # the article is here now: its failures (version unknown then)
+            con.execute(  # are history, kept in rejects, not its state
+                "DELETE FROM ingest_manifest WHERE pmcid = ? AND version <> ? AND status = 'failed'",
+                [r["pmcid"], r["version"]],
+            )
         n += 1
     return n
 
