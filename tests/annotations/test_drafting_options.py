@@ -8,14 +8,28 @@ from mmrare.annotations.drafting import DRAFTER_VERSIONS, DraftSettings, availab
 from mmrare.annotations.drafting.base import resolve_tracks
 from mmrare.annotations.drafting.options import assemble, shuffle
 from mmrare.errors import FatalError, RecordError
-from mmrare.items import ImageRef, QAItem, item_id_for
+from mmrare.items import DistractorNote, ImageRef, QAItem, item_id_for
 
 DISTRACTORS = ["brain mri", "EEG", "eeg ", "CT  scan", "Karyotype", "PET-CT", "Audiometry"]
 
 
 def _assemble(distractors: list[str], n: int = 5, **kwargs: object) -> tuple[tuple[str, ...], int]:
-    return assemble(
+    options, index, notes = assemble(
         "Brain MRI", distractors, n=n, seed=0, item_id="abc", record_id="PMC1:examination", **kwargs
+    )
+    assert sorted(note.text for note in notes) == sorted(o for o in options if o != "Brain MRI")
+    return options, index
+
+
+def test_every_chosen_distractor_keeps_its_reason() -> None:
+    offered = [DistractorNote("EEG", "vocabulary_fit", "eeg"), "Karyotype", "CT scan", "PET-CT"]
+    _, _, notes = assemble(
+        "Brain MRI", offered, n=4, seed=0, item_id="abc", record_id="PMC1:examination", reason="pool"
+    )
+    assert notes == (
+        DistractorNote("EEG", "vocabulary_fit", "eeg"),
+        DistractorNote("Karyotype", "pool"),
+        DistractorNote("CT scan", "pool"),
     )
 
 
@@ -66,7 +80,7 @@ def test_shuffle_is_deterministic_and_seeded() -> None:
 
 def test_ordered_options_keep_natural_order() -> None:
     markers = [f"Image {k}" for k in (10, 2, 9, 3, 1)]
-    options, index = assemble("Image 4", markers, n=6, seed=3, item_id="x", record_id="r", ordered=True)
+    options, index, _ = assemble("Image 4", markers, n=6, seed=3, item_id="x", record_id="r", ordered=True)
     assert options == ("Image 1", "Image 2", "Image 3", "Image 4", "Image 9", "Image 10")
     assert index == 3
 

@@ -9,6 +9,12 @@ Three question types, for cases with at least two figures with a usable image:
 Captions are never shown and sentences citing a figure are left out of the context, so the text
 alone never says which image is which. Figures with several image files are skipped (their finding
 would belong to several markers).
+
+Distractor findings must not be ruled out by anatomy or modality alone: the case's other figures'
+findings come first, then findings of other cases' figures with the same modality and body region
+(:mod:`~mmrare.annotations.drafting.figure_profile`), then the same modality in another region or the
+same region in another modality. A finding from an unrelated kind of image is never offered; an item
+short of distractors is rejected instead.
 """
 
 from __future__ import annotations
@@ -18,10 +24,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from mmrare.annotations.drafting.base import Draft, TrackRun
+from mmrare.annotations.drafting.figure_profile import Profile, case_region, figure_profile
 from mmrare.annotations.drafting.findings import Finding, figure_findings, figure_stems, is_distinctive
 from mmrare.annotations.drafting.options import selection_key
 from mmrare.annotations.drafting.text import containment, stems
-from mmrare.items import ImageRef, PoolEntry
+from mmrare.items import DistractorNote, DistractorPool, ImageRef, PoolEntry
 
 DISTRACTOR_OVERLAP = 0.34  # a distractor sharing this much with the target figure's text might be true
 NEAR_DUPLICATE = 0.6
@@ -92,22 +99,30 @@ def draft_cross_image(run: TrackRun) -> None:
                 rationale=_rationale(finding, marker),
                 ordered_options=True,
                 key=f"image_for_finding:{marker}",
+                reason="same_case_image",
             )
         )
 
-    pool = _Replay(lambda: run.pool.iter_candidates("finding", view.pmcid))
+    region = case_region(view)
+    profiles = {fid: figure_profile(view, fid, region) for fid in best}
+    pools: dict[str, _Replay] = {}
 
     for fid, finding in best.items():
         if run.full("finding_for_image"):
             break
         marker = marker_of[fid].marker
         own = texts[fid]
-        candidates = [f.text for other, found in all_findings.items() if other != fid for f in found]
+        candidates = [
+            DistractorNote(f.text, "same_case", other)
+            for other, found in all_findings.items()
+            if other != fid
+            for f in found
+        ]
         # lazily: the options take the first few that pass, and the pool grows with the corpus
         distractors = (
-            _display(t)
-            for t in itertools.chain(candidates, _later(pool))
-            if containment(stems(t), own) < DISTRACTOR_OVERLAP
+            DistractorNote(_display(c.text), c.reason, c.source)
+            for c in itertools.chain(candidates, _alike(run.pool, view.pmcid, profiles[fid], pools))
+            if containment(stems(c.text), own) < DISTRACTOR_OVERLAP
         )
         run.add(
             draft(
@@ -144,6 +159,7 @@ def draft_cross_image(run: TrackRun) -> None:
                 evidence_figure_ids=mapped,
                 rationale="; ".join(_rationale(best[fid], marker_of[fid].marker) for fid in mapped),
                 key="image_finding_mapping",
+                reason="same_case_permutation",
             )
         )
 
@@ -173,10 +189,30 @@ class _Replay:
             self._seen.append(entry)
 
 
-def _later(entries: _Replay) -> Iterator[str]:
-    """The texts of ``entries``, fetched only once something reads past what comes before them."""
-    for entry in entries:
-        yield entry.text
+# Pool findings from other cases, most alike first: (reason, which profile parts must match).
+_ALIKE: tuple[tuple[str, bool, bool], ...] = (
+    ("same_modality_region", True, True),
+    ("same_modality", True, False),
+    ("same_region", False, True),
+)
+
+
+def _alike(
+    pool: DistractorPool, pmcid: str, profile: Profile, pools: dict[str, _Replay]
+) -> Iterator[DistractorNote]:
+    """Findings of other cases' figures, same modality and region first, then one of the two; only as
+    far as read. ``pools`` keeps each selection's replay for the case's next finding."""
+    seen: set[str] = set()
+    for reason, modality, region in _ALIKE:
+        if (modality and not profile.modality) or (region and not profile.region):
+            continue
+        where = f"{profile.modality if modality else '*'}|{profile.region if region else '*'}"
+        if where not in pools:
+            pools[where] = _Replay(lambda where=where: pool.iter_candidates("finding", pmcid, where))
+        for entry in pools[where]:
+            if entry.text not in seen:
+                seen.add(entry.text)
+                yield DistractorNote(entry.text, reason, entry.ref or entry.pmcid)
 
 
 def _rationale(finding: Finding, marker: str) -> str:

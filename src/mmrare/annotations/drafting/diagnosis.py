@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from mmrare.annotations.drafting.base import Draft, TrackRun
 from mmrare.annotations.drafting.text import normalise
+from mmrare.items import DistractorNote
 
 QUESTION = "Based on the case description and the images, what is the most likely diagnosis?"
 
@@ -48,7 +49,9 @@ def draft_diagnosis(run: TrackRun) -> None:
         return
     blocked = {normalise(n) for n in terms.names}
     distractors = [
-        label for code, label in dx.distractors if code != dx.code and normalise(label) not in blocked
+        DistractorNote(label, "ordo_sibling_or_neighbour", code)
+        for code, label in dx.distractors
+        if code != dx.code and normalise(label) not in blocked
     ]
     evidence_ids = [*dx.evidence_sentence_ids, cut.sentence_id]
     cited = view.figures_cited_by([*evidence_ids, *(s.sentence_id for s in context)])

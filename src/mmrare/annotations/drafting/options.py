@@ -11,7 +11,9 @@ from collections.abc import Callable, Iterable
 
 from mmrare.annotations.drafting.text import normalise
 from mmrare.errors import RecordError
-from mmrare.items import MAX_OPTIONS, MIN_OPTIONS
+from mmrare.items import MAX_OPTIONS, MIN_OPTIONS, DistractorNote
+
+Candidate = str | DistractorNote  # a distractor text, or one with the reason it was offered
 
 
 def stable_key(seed: int, item_id: str, text: str) -> str:
@@ -32,7 +34,7 @@ def shuffle(options: Iterable[str], seed: int, item_id: str) -> list[str]:
 
 def assemble(
     answer: str,
-    distractors: Iterable[str],
+    distractors: Iterable[Candidate],
     *,
     n: int,
     seed: int,
@@ -41,8 +43,10 @@ def assemble(
     forbidden: Iterable[str] = (),
     too_similar: Callable[[str, str], bool] | None = None,
     ordered: bool = False,
-) -> tuple[tuple[str, ...], int]:
-    """``n`` options (answer plus distractors in the given priority order) and the answer's index.
+    reason: str = "",
+) -> tuple[tuple[str, ...], int, tuple[DistractorNote, ...]]:
+    """``n`` options (answer plus distractors in the given priority order), the answer's index and
+    a note per chosen distractor (a plain text gets ``reason``).
 
     Distractors equal to the answer or to a ``forbidden`` text after normalisation, duplicates, and
     (with ``too_similar``) near-duplicates of an option already chosen are skipped. ``ordered`` keeps
@@ -52,11 +56,13 @@ def assemble(
     if not MIN_OPTIONS <= n <= MAX_OPTIONS:
         raise ValueError(f"options must be {MIN_OPTIONS}..{MAX_OPTIONS}, not {n}")
     chosen = [answer.strip()]
+    notes: list[DistractorNote] = []
     blocked = {normalise(answer)} | {normalise(f) for f in forbidden}
-    for text in distractors:
+    for candidate in distractors:
         if len(chosen) >= n:
             break
-        text = " ".join(text.split())
+        note = candidate if isinstance(candidate, DistractorNote) else DistractorNote(candidate, reason)
+        text = " ".join(note.text.split())
         key = normalise(text)
         if not key or key in blocked:
             continue
@@ -64,6 +70,7 @@ def assemble(
             continue
         blocked.add(key)
         chosen.append(text)
+        notes.append(DistractorNote(text, note.reason, note.source))
     if len(chosen) < MIN_OPTIONS:
         raise RecordError(
             record_id,
@@ -73,7 +80,7 @@ def assemble(
     options = list(chosen) if ordered else shuffle(chosen, seed, item_id)
     if ordered:
         options.sort(key=_natural_key)
-    return tuple(options), options.index(chosen[0])
+    return tuple(options), options.index(chosen[0]), tuple(notes)
 
 
 def _natural_key(text: str) -> tuple[str, int]:

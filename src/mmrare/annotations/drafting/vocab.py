@@ -276,6 +276,20 @@ def _cue_counter() -> CueCounter:
     return CueCounter(_system_cues())
 
 
+@functools.cache
+def figure_vocabulary() -> dict[str, dict[str, list[str]] | list[str]]:
+    """figures.toml: ``modalities`` (name -> regexes) and the body systems that count as ``regions``."""
+    data = _read("figures.toml")
+    modalities, regions = data.get("modalities"), data.get("regions")
+    if not isinstance(modalities, dict) or not all(
+        isinstance(v, list) and all(isinstance(p, str) for p in v) for v in modalities.values()
+    ):
+        raise FatalError("vocabulary figures.toml: [modalities] must map names to lists of regexes")
+    if not isinstance(regions, list) or set(regions) - set(_system_cues()):
+        raise FatalError("vocabulary figures.toml: regions must be a list of systems.toml systems")
+    return {"modalities": modalities, "regions": regions}
+
+
 def load_all() -> None:
     """Load every vocabulary now (a long-lived build service does, so its first draft is not slower
     than the next)."""
@@ -302,4 +316,8 @@ def context_weights(texts: Sequence[str]) -> dict[str, int]:
 
 def vocab_versions() -> dict[str, str]:
     """Vocabulary versions for provenance."""
-    return {"examinations": str(examinations().version), "treatments": str(treatments().version)}
+    return {
+        "examinations": str(examinations().version),
+        "treatments": str(treatments().version),
+        "figures": str(_read("figures.toml").get("version")),
+    }
