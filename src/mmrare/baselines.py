@@ -28,6 +28,9 @@ _STOP_TEXT = """
 """
 _STOP = frozenset(_STOP_TEXT.split())
 OPTION_ONLY = ("longest", "central")
+# A baseline "solves" an item when it picks the gold alone with at least this lead (:class:`Guess`);
+# leakage control flags such items for reviewers (option.central) and the release counts them.
+CONFIDENCE: dict[str, float] = {"longest": 0.25, "central": 0.15}
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,8 @@ JSON_SORTED = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
 # Bump whenever a detector may score the same input differently (patterns, normalisation, splitting).
 # 2: British spellings fold to American ones; diagnosis names of ORDO relatives and standard short
 # names; short forms the context defines for a name of the answer.
-DETECTOR_VERSION = "leakage-detectors/2"
+# 3: option.central (the gold is the option most like the others).
+DETECTOR_VERSION = "leakage-detectors/3"
 
 SEMANTIC = "semantic"
 
@@ -55,6 +56,7 @@ DETECTORS: dict[str, str] = {
     SEMANTIC: "a sentence whose meaning is close to the answer's label, synonyms or definition",
     "option.length": "the gold option's length stands out from the distractors",
     "option.overlap": "the gold option shares words with the context that no distractor shares",
+    "option.central": "the gold option is the one sharing most words with the other options",
 }
 
 # Lexical detectors that run for each track.

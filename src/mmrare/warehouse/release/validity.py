@@ -35,8 +35,6 @@ from mmrare.warehouse.release.schema import LETTERS, TRACKS
 
 VALIDITY = "validity.json"
 FORMAT = "mmrare-validity/1"
-# a baseline "solves" an item when it picks the gold alone with at least this lead (baselines.Guess)
-CONFIDENCE: dict[str, float] = {"longest": 0.25, "central": 0.15}
 POSITION_TOLERANCE = 0.05  # the largest gap between a position's share and uniform that passes
 ROW_KEYS = (
     "items",
@@ -87,7 +85,7 @@ def option_only(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in baselines.OPTION_ONLY:
         guesses = [baselines.option_only(name, r["options"], r["answer_index"]) for r in rows]
-        solved = sum(1 for g in guesses if g.solved and g.confidence >= CONFIDENCE[name])
+        solved = sum(1 for g in guesses if g.solved and g.confidence >= baselines.CONFIDENCE[name])
         out[name] = {
             "accuracy": _rate_f(sum(g.credit for g in guesses), len(rows)),
             "solved_confidently": solved,
@@ -228,7 +226,10 @@ def validity(
     more = warehouse_facts(rows, stored)
     return {
         "format": FORMAT,
-        "settings": {"baseline_confidence": dict(CONFIDENCE), "position_tolerance": POSITION_TOLERANCE},
+        "settings": {
+            "baseline_confidence": dict(baselines.CONFIDENCE),
+            "position_tolerance": POSITION_TOLERANCE,
+        },
         "tracks": {t: {**facts[t], **more.get(t, {})} for t in facts},
     }
 
