@@ -6,7 +6,7 @@ import pytest
 
 from mmrare.annotations.drafting import DRAFTER_VERSIONS, DraftSettings, available_drafters, get_drafter
 from mmrare.annotations.drafting.base import resolve_tracks
-from mmrare.annotations.drafting.options import assemble, shuffle
+from mmrare.annotations.drafting.options import assemble, longer_first, shuffle
 from mmrare.errors import FatalError, RecordError
 from mmrare.items import DistractorNote, ImageRef, QAItem, item_id_for
 
@@ -157,3 +157,12 @@ def test_item_rows() -> None:
         ("sentence", "PMC1:sec0:p0:s1", 0),
         ("figure", "PMC1:F1", 0),
     ]
+
+
+def test_a_longer_distractor_goes_first_except_for_one_item_in_n() -> None:
+    offered = ["Rickets", "Menkes disease", "Idiopathic juvenile osteoporosis", "Hypophosphatasia"]
+    moved = [longer_first("Osteogenesis imperfecta", offered, 5, f"PMC{k}:ORPHA:666") for k in range(200)]
+    kept = sum(1 for m in moved if m == offered)
+    assert all(m == offered or m[0] == "Idiopathic juvenile osteoporosis" for m in moved)
+    assert 20 <= kept <= 60  # about one in five keeps its order (the gold may then be the longest)
+    assert longer_first("Autosomal recessive osteogenesis imperfecta", offered, 5, "k") == offered

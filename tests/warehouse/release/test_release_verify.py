@@ -125,6 +125,11 @@ def test_validity_report_matches_the_data_and_renders(release: BuildResult) -> N
         assert set(facts["option_only"]) == {"longest", "central"}
         assert facts["text_only"]["items"] == facts["items"]  # the blind solver answered every item
         assert facts["agreement"]["statistic"] == "fleiss_kappa"
+        assert sum(facts["distractor_reasons"].values()) >= facts["items"] * 3  # 4+ options each
+    assert set(doc["tracks"]["cross_image"]["distractor_reasons"]) <= {
+        "same_case", "same_case_image", "same_case_permutation", "same_modality_region", "same_modality",
+        "same_region",
+    }  # fmt: skip
 
 
 def test_a_validity_report_that_disagrees_with_the_data_fails(copy: Path) -> None:

@@ -12,9 +12,8 @@ would belong to several markers).
 
 Distractor findings must not be ruled out by anatomy or modality alone: the case's other figures'
 findings come first, then findings of other cases' figures with the same modality and body region
-(:mod:`~mmrare.annotations.drafting.figure_profile`), then the same modality in another region or the
-same region in another modality. A finding from an unrelated kind of image is never offered; an item
-short of distractors is rejected instead.
+(:mod:`~mmrare.annotations.drafting.figure_profile`). A finding from another kind of image is never
+offered; an item short of distractors is rejected instead.
 """
 
 from __future__ import annotations
@@ -189,30 +188,18 @@ class _Replay:
             self._seen.append(entry)
 
 
-# Pool findings from other cases, most alike first: (reason, which profile parts must match).
-_ALIKE: tuple[tuple[str, bool, bool], ...] = (
-    ("same_modality_region", True, True),
-    ("same_modality", True, False),
-    ("same_region", False, True),
-)
-
-
 def _alike(
     pool: DistractorPool, pmcid: str, profile: Profile, pools: dict[str, _Replay]
 ) -> Iterator[DistractorNote]:
-    """Findings of other cases' figures, same modality and region first, then one of the two; only as
-    far as read. ``pools`` keeps each selection's replay for the case's next finding."""
-    seen: set[str] = set()
-    for reason, modality, region in _ALIKE:
-        if (modality and not profile.modality) or (region and not profile.region):
-            continue
-        where = f"{profile.modality if modality else '*'}|{profile.region if region else '*'}"
-        if where not in pools:
-            pools[where] = _Replay(lambda where=where: pool.iter_candidates("finding", pmcid, where))
-        for entry in pools[where]:
-            if entry.text not in seen:
-                seen.add(entry.text)
-                yield DistractorNote(entry.text, reason, entry.ref or entry.pmcid)
+    """Findings of other cases' figures of the same modality and region, only as far as read (none
+    when either is unknown). ``pools`` keeps each profile's replay for the case's next finding."""
+    if not (profile.modality and profile.region):
+        return
+    where = profile.category
+    if where not in pools:
+        pools[where] = _Replay(lambda: pool.iter_candidates("finding", pmcid, where))
+    for entry in pools[where]:
+        yield DistractorNote(entry.text, "same_modality_region", entry.ref or entry.pmcid)
 
 
 def _rationale(finding: Finding, marker: str) -> str:

@@ -27,6 +27,23 @@ def selection_key(key: str, text: str) -> str:
     return hashlib.sha256(f"select\x1f{key}\x1f{normalise(text)}".encode()).hexdigest()
 
 
+def longer_first(answer: str, distractors: list[Candidate], n: int, key: str) -> list[Candidate]:
+    """``distractors`` with the first one longer than ``answer`` moved to the front, except for one
+    item in ``n`` (chosen by ``selection_key(key, ...)``, so the same on every run).
+
+    Gold answers tend to be the longest option (a full disease name against its shorter siblings), so
+    "pick the longest" would beat chance. With a longer distractor among the options, the gold is the
+    longest only about as often as any option would be."""
+    if int(selection_key(key, "longer-first")[:8], 16) % n == 0:
+        return distractors
+    size = len(" ".join(answer.split()))
+    for i, candidate in enumerate(distractors):
+        text = candidate.text if isinstance(candidate, DistractorNote) else candidate
+        if len(" ".join(text.split())) > size:
+            return [candidate, *distractors[:i], *distractors[i + 1 :]]
+    return distractors
+
+
 def shuffle(options: Iterable[str], seed: int, item_id: str) -> list[str]:
     """Options in a deterministic order seeded by (seed, item id)."""
     return sorted(options, key=lambda o: stable_key(seed, item_id, o))

@@ -188,6 +188,18 @@ def item_score_maxima(
     return [(r[0], r[1], float(r[2])) for r in rows]
 
 
+def distractor_reasons(con: duckdb.DuckDBPyConnection, item_ids: Sequence[str]) -> list[tuple[str, str]]:
+    """(item_id, reason) of every drafted distractor of these items (``qa_distractors``, 009)."""
+    if not table_exists(con, "qa_distractors"):
+        return []
+    rows = con.execute(
+        "SELECT item_id, reason FROM qa_distractors WHERE list_contains(?, item_id)"
+        " ORDER BY item_id, ordinal",
+        [list(item_ids)],
+    ).fetchall()
+    return [(r[0], r[1]) for r in rows]
+
+
 def review_verdicts(con: duckdb.DuckDBPyConnection, item_ids: Sequence[str]) -> dict[str, dict[str, str]]:
     """``verdicts[item][annotator]`` of the released items reviewed at least twice."""
     if not table_exists(con, "reviews"):

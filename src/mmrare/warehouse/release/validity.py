@@ -130,6 +130,7 @@ class StoredEvidence:
     thresholds: Mapping[str, Mapping[str, Sequence[float]]] = field(default_factory=dict)  # track -> detector
     edits: Mapping[str, ContextInfo] = field(default_factory=dict)
     verdicts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # item -> annotator -> verdict
+    distractors: Sequence[tuple[str, str]] = ()  # (item_id, why the drafter chose it)
 
 
 def stored_evidence(
@@ -148,6 +149,7 @@ def stored_evidence(
         thresholds={t: {d: sorted(v) for d, v in x.items()} for t, x in thresholds.items()},
         edits=reads.latest_contexts(con, item_ids),
         verdicts=reads.review_verdicts(con, item_ids),
+        distractors=reads.distractor_reasons(con, item_ids),
     )
 
 
@@ -186,6 +188,10 @@ def warehouse_facts(rows: Sequence[Mapping[str, Any]], stored: StoredEvidence) -
     for item_id, detector, score in stored.scores:
         if item_id in track_of:
             scores.setdefault(track_of[item_id], {}).setdefault(detector, []).append(score)
+    reasons: dict[str, Counter[str]] = {}
+    for item_id, reason in stored.distractors:
+        if item_id in track_of:
+            reasons.setdefault(track_of[item_id], Counter())[reason] += 1
     out: dict[str, dict[str, Any]] = {}
     for track in TRACKS:
         mine = [r["item_id"] for r in rows if r["track"] == track]
@@ -206,6 +212,7 @@ def warehouse_facts(rows: Sequence[Mapping[str, Any]], stored: StoredEvidence) -
                 "masked_share": _rate(sum(1 for e in edits if e.n_masked_spans), len(edits)),
                 "dropped_sentence_share": _rate(sum(1 for e in edits if e.n_dropped_sentences), len(edits)),
             },
+            "distractor_reasons": dict(sorted(reasons.get(track, Counter()).items())),
             "near_duplicate_rate": _rate(len(marks.get("near_duplicate_context", ())), len(mine)),
             "same_case_rate": _rate(len(marks.get("same_case_track", ())), len(mine)),
             "agreement": {
@@ -352,6 +359,12 @@ def section(doc: Mapping[str, Any]) -> list[str]:
     if rows:
         lines += ["Leakage scores per item (highest per detector) and the thresholds in force:", ""]
         lines += md_table(["track", "detector", "items", "median", "p90", "max", "thresholds"], rows)
+    origins = [
+        [t, ", ".join(f"{r}: {n}" for r, n in v.get("distractor_reasons", {}).items()) or "-"]
+        for t, v in tracks.items()
+    ]
+    lines += ["Why the distractors were chosen (distractors per reason):", ""]
+    lines += md_table(["track", "reasons"], origins)
     years: Counter[str] = Counter()
     for v in tracks.values():
         years.update(v["publication_years"])
