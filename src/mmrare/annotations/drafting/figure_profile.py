@@ -39,7 +39,7 @@ class Profile:
 
 @functools.cache
 def _modalities() -> tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]:
-    table = figure_vocabulary()["modalities"]
+    table = figure_vocabulary().modalities
     return tuple(
         (name, tuple(re.compile(p, re.IGNORECASE) for p in patterns)) for name, patterns in table.items()
     )
@@ -57,7 +57,7 @@ def modality_of(text: str) -> str:
 
 def region_of(text: str) -> str:
     """The body region ``text`` names most (figures.toml ``regions`` order on a tie), or ""."""
-    regions = figure_vocabulary()["regions"]
+    regions = figure_vocabulary().regions
     weights = system_weights(text)
     scored = [(weights.get(r, 0), -i, r) for i, r in enumerate(regions)]
     top = max(scored)

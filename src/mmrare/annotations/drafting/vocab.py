@@ -276,9 +276,18 @@ def _cue_counter() -> CueCounter:
     return CueCounter(_system_cues())
 
 
+@dataclass(frozen=True, slots=True)
+class FigureVocabulary:
+    """figures.toml: modality name -> regexes, and the body systems that count as regions."""
+
+    version: int
+    modalities: dict[str, tuple[str, ...]]
+    regions: tuple[str, ...]
+
+
 @functools.cache
-def figure_vocabulary() -> dict[str, dict[str, list[str]] | list[str]]:
-    """figures.toml: ``modalities`` (name -> regexes) and the body systems that count as ``regions``."""
+def figure_vocabulary() -> FigureVocabulary:
+    """The figure vocabulary (loaded once, on first use)."""
     data = _read("figures.toml")
     modalities, regions = data.get("modalities"), data.get("regions")
     if not isinstance(modalities, dict) or not all(
@@ -287,7 +296,12 @@ def figure_vocabulary() -> dict[str, dict[str, list[str]] | list[str]]:
         raise FatalError("vocabulary figures.toml: [modalities] must map names to lists of regexes")
     if not isinstance(regions, list) or set(regions) - set(_system_cues()):
         raise FatalError("vocabulary figures.toml: regions must be a list of systems.toml systems")
-    return {"modalities": modalities, "regions": regions}
+    version = data.get("version")
+    return FigureVocabulary(
+        int(version) if isinstance(version, int) else 0,
+        {str(k): tuple(v) for k, v in modalities.items()},
+        tuple(str(r) for r in regions),
+    )
 
 
 def load_all() -> None:
@@ -319,5 +333,5 @@ def vocab_versions() -> dict[str, str]:
     return {
         "examinations": str(examinations().version),
         "treatments": str(treatments().version),
-        "figures": str(_read("figures.toml").get("version")),
+        "figures": str(figure_vocabulary().version),
     }
