@@ -17,7 +17,8 @@ and the largest answer-position gap; and, from ``qa_distractors`` of the release
 modality and region. On synth, a second share judges the same distractors by the generator's own
 figure kinds (``ground_truth.json``: "ct_abdomen", ...) instead of the drafter's profile. The targets
 (option-only <= chance + 5 points per track, cross-image share >= 90 %, every position within 5 points
-of uniform, validity.json verified) are checked and listed as ``targets``; the last line is one JSON
+of uniform in a track of 100+ items, else answers per letter within one of each other, validity.json
+verified) are checked and listed as ``targets``; the last line is one JSON
 object with everything.
 """
 
@@ -41,6 +42,7 @@ from same_rows import CONFIG, mmrare, review_all
 SAME_ORIGIN = ("same_case", "same_modality_region")
 MARGIN = 0.05
 SHARE_TARGET = 0.90
+POSITION_MIN_ITEMS = 100  # the 5-point position target is for tracks of at least this many items
 VERSION = "0.0.1"
 
 
@@ -53,6 +55,7 @@ def build(workspace: Path, cache: Path, extra_env: dict[str, str]) -> dict[str, 
 def release_from_copy(workspace: Path, env: dict[str, str]) -> Path:
     """Review every item of a copy of the warehouse and release it with :func:`build_release`."""
     from mmrare.config import load_config
+    from mmrare.leakage import DEFAULT_POLICY
     from mmrare.warehouse.db import connect
     from mmrare.warehouse.release import LicencePolicy, ReleaseSettings, build_release
 
@@ -72,7 +75,8 @@ def release_from_copy(workspace: Path, env: dict[str, str]) -> Path:
     try:
         settings = ReleaseSettings(policy=LicencePolicy.from_selection(cfg.selection))
         result = build_release(con, VERSION, copy / "releases", settings, config_hash=cfg.config_hash,
-                               semantic_thresholds=cfg.thresholds.semantic)  # fmt: skip
+                               semantic_thresholds=cfg.thresholds.semantic,
+                               policy_thresholds=DEFAULT_POLICY.thresholds())  # fmt: skip
     finally:
         con.close()
     return result.root
@@ -133,8 +137,15 @@ def summarise(name: str, release: Path, origins: dict[str, Any]) -> dict[str, An
         worst = max(oo.values())
         targets.append((f"{name} {track}: option-only {worst} <= chance {v['chance']} + {MARGIN}",
                         worst <= v["chance"] + MARGIN))  # fmt: skip
-        targets.append((f"{name} {track}: position gap {v['answer_positions']['max_gap']} <= {MARGIN}",
-                        v["answer_positions"]["within_tolerance"]))  # fmt: skip
+        positions = v["answer_positions"]
+        if v["items"] >= POSITION_MIN_ITEMS:
+            targets.append((f"{name} {track}: position gap {positions['max_gap']} <= {MARGIN}",
+                            positions["within_tolerance"]))  # fmt: skip
+        else:  # a few items cannot be within 5 points; they can differ by one item per letter at most
+            width = min(len(positions["counts"]), 4)
+            counts = list(positions["counts"].values())[:width]
+            targets.append((f"{name} {track}: {v['items']} items, answers per letter {counts} differ by <= 1",
+                            max(counts) - min(counts) <= 1))  # fmt: skip
     share = origins.get("same_case_or_modality_region")
     targets.append((f"{name} cross_image: same case or modality+region {share} >= {SHARE_TARGET}",
                     share is not None and share >= SHARE_TARGET))  # fmt: skip

@@ -198,6 +198,16 @@ class Policy:
                 return rule
         return None
 
+    def thresholds(self) -> list[tuple[str, str, float]]:
+        """(track or "*", detector glob, threshold) of every rule with a fixed threshold: what a
+        release's validity report shows next to the stored scores."""
+        return [
+            (track, rule.detector, float(rule.min_score))
+            for rule in self.rules
+            if rule.min_score is not None
+            for track in rule.tracks
+        ]
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "version": self.version,

@@ -16,7 +16,7 @@ import shutil
 import time
 import uuid
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,9 +83,12 @@ def build_release(
     *,
     config_hash: str,
     semantic_thresholds: Mapping[str, float],
+    policy_thresholds: Sequence[tuple[str, str, float]] = (),
     now: datetime | None = None,
 ) -> BuildResult:
-    """Build release ``version`` under ``releases_root`` (see the module docstring)."""
+    """Build release ``version`` under ``releases_root`` (see the module docstring);
+    ``policy_thresholds``: (track or "*", detector glob, threshold) of the leakage policy's rules, for
+    the validity report (:func:`~mmrare.warehouse.release.validity.stored_evidence`)."""
     started = time.monotonic()
     target = release_dir(releases_root, version)
     if target.exists():
@@ -100,7 +103,7 @@ def build_release(
     pinned = reads.pinned_splits(con)
     splits = assign_splits(_tracks_of(content.items), settings.dev_fraction, settings.split_salt, pinned)
     items = [i.with_split(splits[i.item.pmcid]) for i in balance_positions(content.items)]
-    stored = stored_evidence(con, [i.item.item_id for i in items], semantic_thresholds)
+    stored = stored_evidence(con, [i.item.item_id for i in items], semantic_thresholds, policy_thresholds)
     created = now or datetime.now(UTC)
     releases_root.mkdir(parents=True, exist_ok=True)
     tmp = releases_root / f".{version}.{uuid.uuid4().hex[:8]}.tmp"

@@ -16,6 +16,7 @@ Two kinds of facts, kept apart so ``release verify`` can check what it can:
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import statistics
 from collections import Counter
@@ -134,15 +135,26 @@ class StoredEvidence:
 
 
 def stored_evidence(
-    con: duckdb.DuckDBPyConnection, item_ids: Sequence[str], semantic_thresholds: Mapping[str, float]
+    con: duckdb.DuckDBPyConnection,
+    item_ids: Sequence[str],
+    semantic_thresholds: Mapping[str, float],
+    policy_thresholds: Sequence[tuple[str, str, float]] = (),
 ) -> StoredEvidence:
-    """Read :class:`StoredEvidence` of the released items; the semantic thresholds of the config join
-    the thresholds the policy recorded with its decisions."""
+    """Read :class:`StoredEvidence` of the released items. Thresholds in force: those the policy
+    recorded with its decisions, the config's semantic thresholds, and ``policy_thresholds``
+    ((track or "*", detector glob, threshold) of the policy's rules, which the warehouse does not
+    store: a rule that never fired left no decision row)."""
     thresholds: dict[str, dict[str, set[float]]] = {}
     for track, detector, threshold in reads.decision_thresholds(con, item_ids):
         thresholds.setdefault(track, {}).setdefault(detector, set()).add(threshold)
     for track, threshold in semantic_thresholds.items():
         thresholds.setdefault(track, {}).setdefault("semantic", set()).add(float(threshold))
+    detectors = {d for _, d, _ in reads.item_score_maxima(con, item_ids)}
+    for track_glob, detector_glob, threshold in policy_thresholds:
+        for track in TRACKS:
+            if track_glob in ("*", track):
+                for detector in fnmatch.filter(sorted(detectors), detector_glob):
+                    thresholds.setdefault(track, {}).setdefault(detector, set()).add(float(threshold))
     return StoredEvidence(
         dataset_flags=reads.latest_dataset_flags(con, item_ids),
         scores=reads.item_score_maxima(con, item_ids),
