@@ -51,7 +51,7 @@ ROW_KEYS = (
 _QUANTILES = (0.5, 0.9, 0.99)
 
 
-def _rate(n: int, d: int) -> float | None:
+def _rate(n: float, d: int) -> float | None:
     return round(n / d, 4) if d else None
 
 
@@ -88,14 +88,10 @@ def option_only(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         guesses = [baselines.option_only(name, r["options"], r["answer_index"]) for r in rows]
         solved = sum(1 for g in guesses if g.solved and g.confidence >= baselines.CONFIDENCE[name])
         out[name] = {
-            "accuracy": _rate_f(sum(g.credit for g in guesses), len(rows)),
+            "accuracy": _rate(sum(g.credit for g in guesses), len(rows)),
             "solved_confidently": solved,
         }
     return out
-
-
-def _rate_f(x: float, d: int) -> float | None:
-    return round(x / d, 4) if d else None
 
 
 def row_facts(rows: Sequence[Mapping[str, Any]], years: Mapping[str, str]) -> dict[str, dict[str, Any]]:
