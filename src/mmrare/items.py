@@ -65,6 +65,20 @@ class ImageRef:
 
 
 @dataclass(frozen=True, slots=True)
+class DistractorNote:
+    """Why one distractor of an item was chosen (``qa_distractors``): a reviewer checking that an
+    option is plausible but wrong, and a validity report counting where distractors come from,
+    read these rather than re-deriving them."""
+
+    text: str
+    reason: str  # e.g. same_case, same_modality_region, ordo_sibling, other_case_answer, vocabulary_fit
+    source: str = ""  # where it comes from: a figure id, a PMCID, a vocabulary id or an ORPHA code
+
+    def as_dict(self) -> dict[str, str]:
+        return {"text": self.text, "reason": self.reason, "source": self.source}
+
+
+@dataclass(frozen=True, slots=True)
 class QAItem:
     """A multiple-choice benchmark item drafted from one case, with the evidence that justifies it.
 
@@ -93,6 +107,9 @@ class QAItem:
     drafter_version: str
     seed: int
     status: str = STATUS_DRAFT
+    # why each distractor was chosen, in option-priority order; stored beside the row (qa_distractors),
+    # not in it, so reading an item back (and its content hash) does not depend on them
+    distractor_notes: tuple[DistractorNote, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         # Invariants every drafter must keep; a violation is a bug in the drafter, not a bad record.
@@ -184,6 +201,13 @@ class QAItem:
         ).hexdigest()
         return out
 
+    def distractor_rows(self) -> list[dict[str, Any]]:
+        """The ``qa_distractors`` rows: one per distractor with a note, in priority order."""
+        return [
+            {"item_id": self.item_id, "ordinal": i, **note.as_dict()}
+            for i, note in enumerate(self.distractor_notes)
+        ]
+
     def evidence_rows(self) -> list[dict[str, Any]]:
         """The ``qa_evidence`` rows: one per evidence sentence or figure, in order."""
         rows = [
@@ -250,8 +274,10 @@ class PoolEntry:
 
     kind: str  # one of POOL_KINDS
     text: str
-    category: str | None
+    category: str | None  # examination / treatment category; "modality|region" of a finding's figure
     pmcid: str
+    ref: str = ""  # the figure a finding is shown in
+    systems: tuple[str, ...] = ()  # body systems its case talks about most (what it was an answer to)
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,10 +304,13 @@ class DistractorPool:
         """Entries of one kind from other cases, first occurrence of each text only, in pool order."""
         return list(self.iter_candidates(kind, exclude_pmcid))
 
-    def iter_candidates(self, kind: str, exclude_pmcid: str) -> Iterator[PoolEntry]:
+    def iter_candidates(self, kind: str, exclude_pmcid: str, where: str | None = None) -> Iterator[PoolEntry]:
         """:meth:`candidates`, produced only as far as read: a caller that needs a few distractors
-        from a pool as large as the corpus then costs a few steps, not a pass over every text."""
-        index = self._kind_index(kind)
+        from a pool as large as the corpus then costs a few steps, not a pass over every text.
+
+        ``where`` keeps the entries whose ``category`` matches it part by part ("|"-separated; "*"
+        matches anything but an empty part): "ct|gi", "ct|*", "*|gi" for findings."""
+        index = self._kind_index(kind if where is None else f"{kind}\x1f{where}")
         firsts = ((pos, e) for pos, e in index.firsts if e.pmcid != exclude_pmcid)
         alternates = index.alternates.get(exclude_pmcid)
         merged = heapq.merge(firsts, alternates, key=itemgetter(0)) if alternates else firsts
@@ -297,8 +326,24 @@ class DistractorPool:
             index = self._index
             assert index is not None
             if kind not in index:
-                index[kind] = _KindIndex.build([(i, e) for i, e in enumerate(self.entries) if e.kind == kind])
+                base, _, where = kind.partition("\x1f")
+                index[kind] = _KindIndex.build(
+                    [
+                        (i, e)
+                        for i, e in enumerate(self.entries)
+                        if e.kind == base and (not where or category_matches(e.category, where))
+                    ]
+                )
             return index[kind]
+
+
+def category_matches(category: str | None, where: str) -> bool:
+    """``category`` against a pattern of "|"-separated parts, "*" for any non-empty part."""
+    parts = (category or "").split("|")
+    wanted = where.split("|")
+    if len(parts) != len(wanted):
+        return False
+    return all(w == p if w != "*" else bool(p) for w, p in zip(wanted, parts, strict=True))
 
 
 @dataclass(frozen=True, slots=True)

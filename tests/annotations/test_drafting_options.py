@@ -6,16 +6,30 @@ import pytest
 
 from mmrare.annotations.drafting import DRAFTER_VERSIONS, DraftSettings, available_drafters, get_drafter
 from mmrare.annotations.drafting.base import resolve_tracks
-from mmrare.annotations.drafting.options import assemble, shuffle
+from mmrare.annotations.drafting.options import assemble, longer_first, shuffle
 from mmrare.errors import FatalError, RecordError
-from mmrare.items import ImageRef, QAItem, item_id_for
+from mmrare.items import DistractorNote, ImageRef, QAItem, item_id_for
 
 DISTRACTORS = ["brain mri", "EEG", "eeg ", "CT  scan", "Karyotype", "PET-CT", "Audiometry"]
 
 
 def _assemble(distractors: list[str], n: int = 5, **kwargs: object) -> tuple[tuple[str, ...], int]:
-    return assemble(
+    options, index, notes = assemble(
         "Brain MRI", distractors, n=n, seed=0, item_id="abc", record_id="PMC1:examination", **kwargs
+    )
+    assert sorted(note.text for note in notes) == sorted(o for o in options if o != "Brain MRI")
+    return options, index
+
+
+def test_every_chosen_distractor_keeps_its_reason() -> None:
+    offered = [DistractorNote("EEG", "vocabulary_fit", "eeg"), "Karyotype", "CT scan", "PET-CT"]
+    _, _, notes = assemble(
+        "Brain MRI", offered, n=4, seed=0, item_id="abc", record_id="PMC1:examination", reason="pool"
+    )
+    assert notes == (
+        DistractorNote("EEG", "vocabulary_fit", "eeg"),
+        DistractorNote("Karyotype", "pool"),
+        DistractorNote("CT scan", "pool"),
     )
 
 
@@ -66,7 +80,7 @@ def test_shuffle_is_deterministic_and_seeded() -> None:
 
 def test_ordered_options_keep_natural_order() -> None:
     markers = [f"Image {k}" for k in (10, 2, 9, 3, 1)]
-    options, index = assemble("Image 4", markers, n=6, seed=3, item_id="x", record_id="r", ordered=True)
+    options, index, _ = assemble("Image 4", markers, n=6, seed=3, item_id="x", record_id="r", ordered=True)
     assert options == ("Image 1", "Image 2", "Image 3", "Image 4", "Image 9", "Image 10")
     assert index == 3
 
@@ -143,3 +157,12 @@ def test_item_rows() -> None:
         ("sentence", "PMC1:sec0:p0:s1", 0),
         ("figure", "PMC1:F1", 0),
     ]
+
+
+def test_a_longer_distractor_goes_first_except_for_one_item_in_n() -> None:
+    offered = ["Rickets", "Menkes disease", "Idiopathic juvenile osteoporosis", "Hypophosphatasia"]
+    moved = [longer_first("Osteogenesis imperfecta", offered, 5, f"PMC{k}:ORPHA:666") for k in range(200)]
+    kept = sum(1 for m in moved if m == offered)
+    assert all(m == offered or m[0] == "Idiopathic juvenile osteoporosis" for m in moved)
+    assert 20 <= kept <= 60  # about one in five keeps its order (the gold may then be the longest)
+    assert longer_first("Autosomal recessive osteogenesis imperfecta", offered, 5, "k") == offered

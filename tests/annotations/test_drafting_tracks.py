@@ -9,7 +9,7 @@ import pytest
 from mmrare.annotations.drafting import draft_case
 from mmrare.annotations.drafting.treatment import treatment_mention
 from mmrare.annotations.drafting.vocab import examinations, treatments
-from mmrare.items import CaseInput, DiagnosisInput, DistractorPool, PoolEntry
+from mmrare.items import CaseInput, DiagnosisInput, DistractorNote, DistractorPool, PoolEntry
 from mmrare.records import Sentence
 
 TSC = DiagnosisInput("ORPHA:805", "Tuberous sclerosis complex", ("Bourneville disease",))
@@ -135,7 +135,8 @@ def test_treatment_distractors_come_from_pool_and_other_categories(
 ) -> None:
     pool = DistractorPool(
         (
-            PoolEntry("treatment", "Ketogenic diet", "diet", "PMC2"),
+            # another seizure case's answer: fits this presentation, so it takes the pool's slot
+            PoolEntry("treatment", "Ketogenic diet", "diet", "PMC2", systems=("neuro",)),
             PoolEntry("treatment", "Vigabatrin", "other", "PMC2"),  # mentioned in this case: never offered
             PoolEntry("treatment", "Cannabidiol", "other", "PMC1"),  # from this very case: never offered
         )
@@ -143,6 +144,7 @@ def test_treatment_distractors_come_from_pool_and_other_categories(
     items = draft_case(_seizure_case(make_case), tracks=["treatment"], pool=pool, options=10).items
     everolimus = items[1]
     assert "Ketogenic diet" in everolimus.options
+    assert everolimus.distractor_notes[0] == DistractorNote("Ketogenic diet", "other_case_answer", "PMC2")
     assert "Vigabatrin" not in everolimus.options and "Cannabidiol" not in everolimus.options
     categories = {e.name: e.category for e in treatments().entries}
     assert all(categories.get(o) != "targeted_therapy" for o in everolimus.options if o != "Everolimus")

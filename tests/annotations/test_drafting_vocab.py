@@ -31,7 +31,7 @@ def test_treatment_vocabulary_shape() -> None:
     assert len(vocab.entries) >= 30
     assert {e.category for e in vocab.entries} <= set(vocab.categories)
     assert len({e.name.casefold() for e in vocab.entries}) == len(vocab.entries)
-    assert set(vocab_versions()) == {"examinations", "treatments"}
+    assert set(vocab_versions()) == {"examinations", "treatments", "figures"}
 
 
 @pytest.mark.parametrize(

@@ -132,8 +132,14 @@ def _check_drafts(con: duckdb.DuckDBPyConnection, diagnosed: set[str]) -> None:
         (p, t) for p, t in con.execute("SELECT DISTINCT pmcid, track FROM qa_items").fetchall()
     }
     all_tracks = {"diagnosis", "examination", "treatment", "cross_image"}
-    for pmcid in ("PMC7500000", "PMC6358579"):  # both have >= 2 usable figures: every track applies
-        assert {t for p, t in tracks if p == pmcid} == all_tracks
+    # both have >= 2 usable figures, but no other sample case has a figure like the paraganglioma's
+    # (neck CT, its histology): its cross-image items are rejected rather than given unrelated findings
+    assert {t for p, t in tracks if p == "PMC6358579"} == all_tracks
+    assert {t for p, t in tracks if p == "PMC7500000"} == all_tracks - {"cross_image"}
+    undocumented = con.execute(
+        "SELECT count(*) FROM qa_items WHERE item_id NOT IN (SELECT item_id FROM qa_distractors)"
+    ).fetchone()
+    assert undocumented == (0,)  # every item says why each distractor was chosen
     assert {p for p, _ in tracks} <= diagnosed  # only cases with a rare-disease diagnosis are drafted
     # every evidence id resolves to a real sentence / figure of the same case
     dangling = con.execute(

@@ -173,3 +173,9 @@ def test_policy_table_from_toml(aie_input: LeakageInput) -> None:
     decisions = apply_policy(stub_scores(aie_input, {ids[1]: 0.7}), policy, ThresholdsConfig())
     assert {d.action for d in decisions} == {Action.MASK, Action.DROP_SENTENCE}
     assert not any(d.detector.startswith("option.") for d in decisions)  # this table flags nothing
+
+
+def test_policy_thresholds_name_every_fixed_threshold() -> None:
+    found = DEFAULT_POLICY.thresholds()
+    assert ("*", "option.length", 3.0) in found and ("*", "option.central", 0.15) in found
+    assert all(detector != "semantic" for _, detector, _ in found)  # the config's, not the policy's

@@ -64,6 +64,7 @@ def build(
     config: ConfigOption = None,
 ) -> None:
     """Build workspace/releases/<version>/ from the accepted items (refuses an existing version)."""
+    from mmrare.leakage import DEFAULT_POLICY
     from mmrare.warehouse.db import connect
     from mmrare.warehouse.release import LicencePolicy, ReleaseSettings, build_release
 
@@ -93,6 +94,7 @@ def build(
             result = build_release(
                 con, version, _releases_root(cfg, out), settings,
                 config_hash=cfg.config_hash, semantic_thresholds=cfg.thresholds.semantic,
+                policy_thresholds=DEFAULT_POLICY.thresholds(),
             )  # fmt: skip
         finally:
             con.close()

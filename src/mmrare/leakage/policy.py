@@ -17,6 +17,7 @@ Default table (``DEFAULT_POLICY``)::
     *            semantic               >= config threshold   drop_sentence
     *            option.length          >= 3.0 (SDs)          flag
     *            option.overlap         >= 0.5                flag
+    *            option.central         >= 0.15               flag
     item: more than 50% of the context's characters dropped or masked -> drop_item
     item: fewer than 1 sentence kept -> drop_item
     item: masked context still names the answer (post-condition) -> drop_item
@@ -33,6 +34,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from mmrare.baselines import CONFIDENCE
 from mmrare.config import ThresholdsConfig
 from mmrare.errors import FatalError
 from mmrare.items import TRACKS
@@ -162,6 +164,7 @@ DEFAULT_RULES: tuple[PolicyRule, ...] = (
     _rule("*", SEMANTIC, Action.DROP_SENTENCE, None, "sentence means nearly the same as the answer"),
     _rule("*", "option.length", Action.FLAG, 3.0, "gold option length stands out"),
     _rule("*", "option.overlap", Action.FLAG, 0.5, "gold option echoes the context"),
+    _rule("*", "option.central", Action.FLAG, CONFIDENCE["central"], "gold option most like the others"),
 )
 
 
@@ -194,6 +197,16 @@ class Policy:
             if rule.applies(track, detector) and rule.in_band(score, track, semantic):
                 return rule
         return None
+
+    def thresholds(self) -> list[tuple[str, str, float]]:
+        """(track or "*", detector glob, threshold) of every rule with a fixed threshold: what a
+        release's validity report shows next to the stored scores."""
+        return [
+            (track, rule.detector, float(rule.min_score))
+            for rule in self.rules
+            if rule.min_score is not None
+            for track in rule.tracks
+        ]
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -32,7 +32,8 @@ JSON_SORTED = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
 # names; short forms the context defines for a name of the answer.
 # 3: names only the text gives the diagnosis (defined long forms in its own words, aliases after a
 # cue, synonym lists); short forms glued to the next word.
-DETECTOR_VERSION = "leakage-detectors/3"
+# 4: option.central (the gold is the option most like the others).
+DETECTOR_VERSION = "leakage-detectors/4"
 
 SEMANTIC = "semantic"
 
@@ -59,6 +60,7 @@ DETECTORS: dict[str, str] = {
     SEMANTIC: "a sentence whose meaning is close to the answer's label, synonyms or definition",
     "option.length": "the gold option's length stands out from the distractors",
     "option.overlap": "the gold option shares words with the context that no distractor shares",
+    "option.central": "the gold option is the one sharing most words with the other options",
 }
 
 # Lexical detectors that run for each track.

@@ -8,6 +8,9 @@ Two item-level scores, stored for every item whatever their value:
 - ``option.overlap``: the share of the gold option's content words found in the context, minus the
   largest such share among distractors (0 when a distractor shares as much). A gold option echoing
   the context is answerable by word matching.
+- ``option.central``: how far the gold option leads as the option sharing most words with the others
+  (mean Jaccard; 0 unless the gold alone leads). Distractors built around the answer echo it, and a
+  model can pick the option they have in common (the release reports this baseline against chance).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import functools
 import statistics
 from collections.abc import Set
 
+from mmrare import baselines
 from mmrare.items import QAItem
 from mmrare.leakage.lexical import word_norms
 from mmrare.leakage.scores import LeakageScore
@@ -41,8 +45,19 @@ def content_words(text: str) -> frozenset[str]:
 def option_scores(
     item: QAItem, *, basis: str = "", context_words: Set[str] | None = None
 ) -> list[LeakageScore]:
-    """The ``option.length`` and ``option.overlap`` scores of ``item``."""
-    return [length_score(item, basis=basis), overlap_score(item, basis=basis, context_words=context_words)]
+    """The ``option.length``, ``option.overlap`` and ``option.central`` scores of ``item``."""
+    return [
+        length_score(item, basis=basis),
+        overlap_score(item, basis=basis, context_words=context_words),
+        central_score(item, basis=basis),
+    ]
+
+
+def central_score(item: QAItem, *, basis: str = "") -> LeakageScore:
+    guess = baselines.central(item.options, item.answer_index)
+    detail = {"picked": list(guess.picked), "lead": guess.confidence}
+    score = guess.confidence if guess.solved else 0.0
+    return _item_score(item, "option.central", item.answer, round(score, 4), detail, basis)
 
 
 def length_score(item: QAItem, *, basis: str = "") -> LeakageScore:

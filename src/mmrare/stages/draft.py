@@ -113,7 +113,9 @@ class DraftStage:
     """Diagnosed cases -> items, evidence, rejects, pool entries and the ledger row."""
 
     name: str = "draft"
-    tables: tuple[str, ...] = ("qa_items", "qa_evidence", "rejects", "draft_pool", "stage_work")
+    tables: tuple[str, ...] = (
+        "qa_items", "qa_evidence", "qa_distractors", "rejects", "draft_pool", "stage_work"
+    )  # fmt: skip
 
     def pending(self, con: duckdb.DuckDBPyConnection, resources: BuildResources) -> Pending[CaseRecords]:
         cfg = resources.cfg
@@ -153,6 +155,7 @@ class DraftStage:
         rows = {
             "qa_items": [item.row() for item in result.items],
             "qa_evidence": [row for item in result.items for row in item.evidence_rows()],
+            "qa_distractors": [row for item in result.items for row in item.distractor_rows()],
             "rejects": [{**r.row(), "run_id": run_id} for r in result.rejects],
             "draft_pool": [
                 {
@@ -162,6 +165,8 @@ class DraftStage:
                     "kind": e.kind,
                     "text": e.text,
                     "category": e.category,
+                    "ref": e.ref,
+                    "systems": ",".join(e.systems),
                 }
                 for i, e in enumerate(shared.own_pools[record.pmcid])
             ],

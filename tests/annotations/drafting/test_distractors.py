@@ -28,11 +28,15 @@ def _eager(
         excluded = entry.category == answer_category or entry.id in exclude_ids
         if (entry.generic and not pooled_name) or excluded:
             continue
-        score = sum(weights.get(name, 0) for name in entry.systems) + general + pooled_name
-        candidates.append((entry.name, entry.category, score, selection_key(key, entry.name), pooled_name))
-    for text, category in offered._pool_only:
+        fit = sum(weights.get(name, 0) for name in entry.systems)
+        score = fit + general + pooled_name
+        candidates.append(
+            (entry.name, entry.category, score, selection_key(key, entry.name), pooled_name and fit > 0)
+        )
+    for text, category, _, systems in offered._pool_only:
         if category != answer_category:
-            candidates.append((text, category, 1, selection_key(key, text), True))
+            own = sum(weights.get(name, 0) for name in systems)
+            candidates.append((text, category, own + 1 if own else 0, selection_key(key, text), own > 0))
     candidates.sort(key=lambda c: (-c[2], c[3]))
     share = max(1, (n - 1) // 3)
     from_pool = [c for c in candidates if c[4]][:share]
@@ -74,7 +78,7 @@ def test_lazy_ranking_equals_the_eager_ranking(vocab_name: str, samples: dict[st
             lazy = offered.rank(
                 answer_category=category, exclude_ids=exclude, context=[context], n=n, key=key
             )
-            assert list(lazy) == _eager(offered, category, exclude, context, n, key)
+            assert [note.text for note in lazy] == _eager(offered, category, exclude, context, n, key)
 
 
 def test_ranking_hashes_only_the_score_levels_read(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -89,9 +93,9 @@ def test_ranking_hashes_only_the_score_levels_read(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(distractors_module, "selection_key", counting)
     context = "Brain MRI showed a seizure focus; neurological examination and headache. " * 3
     ranked = offered.rank(answer_category="laboratory", exclude_ids=set(), context=[context], n=5, key="k")
-    first = list(itertools.islice(ranked, 2))
+    first = [note.text for note in itertools.islice(ranked, 2)]
     assert len(first) == 2 and 0 < len(hashed) < len(vocab.entries) / 2
-    assert first + list(ranked) == _eager(offered, "laboratory", set(), context, 5, "k")
+    assert first + [note.text for note in ranked] == _eager(offered, "laboratory", set(), context, 5, "k")
 
 
 def test_system_scores_sum_each_entrys_system_weights(samples: dict[str, CaseInput]) -> None:

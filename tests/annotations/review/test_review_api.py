@@ -284,7 +284,8 @@ def _edit_data(store: ReviewStore, item: str, csrf: str, **extra: str) -> dict[s
 
 def test_a_refused_edit_keeps_what_was_typed(app_client: TestClient, store: ReviewStore, tokens, web) -> None:
     csrf = web.login(app_client, tokens["alice"])
-    item = candidates(store, "alice")[0][0]
+    # an item with five options: without option_1 it still has four, so the duplicate is the problem
+    item = next(i for i, _, _ in candidates(store, "alice") if "option_4" in _edit_data(store, i, csrf))
     data = _edit_data(store, item, csrf, verdict="edit", question="My careful new wording?", option_1="")
     data["option_0"] = data["option_2"]  # a duplicate option
     response = app_client.post(f"/items/{item}/review", data=data)

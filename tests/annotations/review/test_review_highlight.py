@@ -12,7 +12,6 @@ def test_every_context_sentence_is_found_in_its_real_context(store: ReviewStore)
         rows = cur.execute(
             "SELECT q.context, s.sentence_id, s.text FROM qa_items q,"
             " unnest(q.context_sentence_ids::VARCHAR[]) AS u(sid) JOIN sentences s ON s.sentence_id = u.sid"
-            " WHERE q.track = 'cross_image'"
         ).fetchall()
     assert len(rows) > 50
     rewritten = found = 0

@@ -224,6 +224,7 @@ def warehouse_template(tmp_path_factory: pytest.TempPathFactory, ordo_index: Ord
     facts.items = {i.item_id: i for i in items}
     insert_rows(con, "qa_items", [i.row() for i in items])
     insert_rows(con, "qa_evidence", [e for i in items for e in i.evidence_rows()])
+    insert_rows(con, "qa_distractors", [d for i in items for d in i.distractor_rows()])
     for table, rows in leakage_rows(items, cases, root / "embeddings", facts).items():
         insert_rows(con, table, rows)
     review(con, facts)

@@ -114,3 +114,30 @@ def test_leakage_flags_must_agree_with_leakage_clean(copy: Path, facts) -> None:
     pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), copy / relative, **PARQUET_OPTIONS)
     _rehash(copy, relative)
     assert any(facts.flagged in e and "leakage_clean=True" in e for e in verify_release(copy).errors)
+
+
+def test_validity_report_matches_the_data_and_renders(release: BuildResult) -> None:
+    doc = json.loads((release.root / "validity.json").read_text())
+    readme = (release.root / "README.md").read_text()
+    assert "## Validity" in readme and "longest option" in readme
+    for track, facts in doc["tracks"].items():
+        assert facts["items"] == release.manifest["counts"][track]["total"]
+        assert set(facts["option_only"]) == {"longest", "central"}
+        assert facts["text_only"]["items"] == facts["items"]  # the blind solver answered every item
+        assert facts["agreement"]["statistic"] == "fleiss_kappa"
+        assert sum(facts["distractor_reasons"].values()) >= facts["items"] * 3  # 4+ options each
+    assert set(doc["tracks"]["cross_image"]["distractor_reasons"]) <= {
+        "same_case", "same_case_image", "same_case_permutation", "same_modality_region", "same_modality",
+        "same_region",
+    }  # fmt: skip
+
+
+def test_a_validity_report_that_disagrees_with_the_data_fails(copy: Path) -> None:
+    doc = json.loads((copy / "validity.json").read_text())
+    track = next(iter(doc["tracks"]))
+    doc["tracks"][track]["answer_positions"]["counts"]["A"] += 1
+    (copy / "validity.json").write_text(json.dumps(doc))
+    _rehash(copy, "validity.json")
+    assert any(f"track {track}: answer_positions" in e for e in verify_release(copy).errors)
+    (copy / "validity.json").unlink()
+    assert any("validity.json: missing" in e or "validity.json" in e for e in verify_release(copy).errors)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from mmrare.annotations.drafting.cuts import CaseView
-from mmrare.annotations.drafting.options import assemble
+from mmrare.annotations.drafting.options import Candidate, assemble
 from mmrare.errors import FatalError, RecordError
 from mmrare.items import (
     DEFAULT_OPTIONS,
@@ -34,7 +34,7 @@ STAGE = "draft"
 
 # Bump a version whenever that drafter's output for the same case may change (code or vocabulary).
 DRAFTER_VERSIONS: dict[str, str] = {
-    "rules": "rules-drafter/1",
+    "rules": "rules-drafter/2",
     "llm": "llm-drafter/1",
 }
 
@@ -131,7 +131,7 @@ class Draft:
     question_type: str
     question: str
     answer: str
-    distractors: Iterable[str]  # in priority order; may be lazy (consumed once, only as far as needed)
+    distractors: Iterable[Candidate]  # in priority order; may be lazy (consumed once, only as far as needed)
     context: list[Sentence]
     images: tuple[ImageRef, ...]
     evidence_sentence_ids: list[str]
@@ -145,6 +145,7 @@ class Draft:
     ordered_options: bool = False
     strip_refs: bool = False  # context keeps no figure references (cross-image)
     key: str = ""  # names the draft in rejects
+    reason: str = ""  # why a distractor given as plain text was chosen (qa_distractors.reason)
 
 
 @dataclass
@@ -210,7 +211,7 @@ class TrackRun:
         if unknown:
             raise RecordError(record_id, "unknown_evidence_id", ", ".join(unknown[:5]))
         item_id = item_id_for(draft.track, self.view.pmcid, draft.answer, self.version)
-        options, answer_index = assemble(
+        options, answer_index, notes = assemble(
             draft.answer,
             draft.distractors,
             n=self.settings.options,
@@ -220,6 +221,7 @@ class TrackRun:
             forbidden=draft.forbidden,
             too_similar=draft.too_similar,
             ordered=draft.ordered_options,
+            reason=draft.reason,
         )
         context = sorted(draft.context, key=lambda s: s.ordinal)
         return QAItem(
@@ -247,4 +249,5 @@ class TrackRun:
             drafter=self.drafter,
             drafter_version=self.version,
             seed=self.settings.seed,
+            distractor_notes=notes,
         )

@@ -9,6 +9,11 @@ Three question types, for cases with at least two figures with a usable image:
 Captions are never shown and sentences citing a figure are left out of the context, so the text
 alone never says which image is which. Figures with several image files are skipped (their finding
 would belong to several markers).
+
+Distractor findings must not be ruled out by anatomy or modality alone: the case's other figures'
+findings come first, then findings of other cases' figures with the same modality and body region
+(:mod:`~mmrare.annotations.drafting.figure_profile`). A finding from another kind of image is never
+offered; an item short of distractors is rejected instead.
 """
 
 from __future__ import annotations
@@ -18,10 +23,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from mmrare.annotations.drafting.base import Draft, TrackRun
+from mmrare.annotations.drafting.figure_profile import Profile, case_region, figure_profile
 from mmrare.annotations.drafting.findings import Finding, figure_findings, figure_stems, is_distinctive
 from mmrare.annotations.drafting.options import selection_key
 from mmrare.annotations.drafting.text import containment, stems
-from mmrare.items import ImageRef, PoolEntry
+from mmrare.items import DistractorNote, DistractorPool, ImageRef, PoolEntry
 
 DISTRACTOR_OVERLAP = 0.34  # a distractor sharing this much with the target figure's text might be true
 NEAR_DUPLICATE = 0.6
@@ -92,22 +98,30 @@ def draft_cross_image(run: TrackRun) -> None:
                 rationale=_rationale(finding, marker),
                 ordered_options=True,
                 key=f"image_for_finding:{marker}",
+                reason="same_case_image",
             )
         )
 
-    pool = _Replay(lambda: run.pool.iter_candidates("finding", view.pmcid))
+    region = case_region(view)
+    profiles = {fid: figure_profile(view, fid, region) for fid in best}
+    pools: dict[str, _Replay] = {}
 
     for fid, finding in best.items():
         if run.full("finding_for_image"):
             break
         marker = marker_of[fid].marker
         own = texts[fid]
-        candidates = [f.text for other, found in all_findings.items() if other != fid for f in found]
+        candidates = [
+            DistractorNote(f.text, "same_case", other)
+            for other, found in all_findings.items()
+            if other != fid
+            for f in found
+        ]
         # lazily: the options take the first few that pass, and the pool grows with the corpus
         distractors = (
-            _display(t)
-            for t in itertools.chain(candidates, _later(pool))
-            if containment(stems(t), own) < DISTRACTOR_OVERLAP
+            DistractorNote(_display(c.text), c.reason, c.source)
+            for c in itertools.chain(candidates, _alike(run.pool, view.pmcid, profiles[fid], pools))
+            if containment(stems(c.text), own) < DISTRACTOR_OVERLAP
         )
         run.add(
             draft(
@@ -144,6 +158,7 @@ def draft_cross_image(run: TrackRun) -> None:
                 evidence_figure_ids=mapped,
                 rationale="; ".join(_rationale(best[fid], marker_of[fid].marker) for fid in mapped),
                 key="image_finding_mapping",
+                reason="same_case_permutation",
             )
         )
 
@@ -173,10 +188,18 @@ class _Replay:
             self._seen.append(entry)
 
 
-def _later(entries: _Replay) -> Iterator[str]:
-    """The texts of ``entries``, fetched only once something reads past what comes before them."""
-    for entry in entries:
-        yield entry.text
+def _alike(
+    pool: DistractorPool, pmcid: str, profile: Profile, pools: dict[str, _Replay]
+) -> Iterator[DistractorNote]:
+    """Findings of other cases' figures of the same modality and region, only as far as read (none
+    when either is unknown). ``pools`` keeps each profile's replay for the case's next finding."""
+    if not (profile.modality and profile.region):
+        return
+    where = profile.category
+    if where not in pools:
+        pools[where] = _Replay(lambda: pool.iter_candidates("finding", pmcid, where))
+    for entry in pools[where]:
+        yield DistractorNote(entry.text, "same_modality_region", entry.ref or entry.pmcid)
 
 
 def _rationale(finding: Finding, marker: str) -> str:

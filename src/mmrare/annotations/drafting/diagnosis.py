@@ -5,12 +5,16 @@ an evidence sentence given upstream, or a sentence with a diagnostic cue ("diagn
 "consistent with", "confirmed") naming the gold label, an alias or their abbreviation. Earlier
 sentences that still name the disease (an opening "diagnosed with ... CPGLs", authorial framing) are
 left out rather than cutting the whole presentation away; if too little is left, the draft is rejected.
+Distractors are the ORDO siblings and neighbours given upstream, a longer one first where the gold
+would otherwise stand out as the longest option (:func:`~.options.longer_first`).
 """
 
 from __future__ import annotations
 
 from mmrare.annotations.drafting.base import Draft, TrackRun
+from mmrare.annotations.drafting.options import longer_first
 from mmrare.annotations.drafting.text import normalise
+from mmrare.items import DistractorNote
 
 QUESTION = "Based on the case description and the images, what is the most likely diagnosis?"
 
@@ -47,9 +51,16 @@ def draft_diagnosis(run: TrackRun) -> None:
         run.reject("diagnosis_leak", f"context names the diagnosis: {leaked[0]}", dx.code)
         return
     blocked = {normalise(n) for n in terms.names}
-    distractors = [
-        label for code, label in dx.distractors if code != dx.code and normalise(label) not in blocked
-    ]
+    distractors = longer_first(
+        dx.label,
+        [
+            DistractorNote(label, "ordo_sibling_or_neighbour", code)
+            for code, label in dx.distractors
+            if code != dx.code and normalise(label) not in blocked
+        ],
+        run.settings.options,
+        f"{view.pmcid}:{dx.code}",
+    )
     evidence_ids = [*dx.evidence_sentence_ids, cut.sentence_id]
     cited = view.figures_cited_by([*evidence_ids, *(s.sentence_id for s in context)])
     shown = {i.figure_id for i in images}

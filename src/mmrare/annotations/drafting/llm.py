@@ -330,6 +330,7 @@ class LlmDrafter:
             evidence_figure_ids=list(item.evidence_figure_ids),
             rationale=item.rationale,
             strip_refs=track == "cross_image",
+            reason="llm_drafted",
         )
         if track == "diagnosis" and dx is not None:
             self._check_diagnosis(draft, view, record_id)

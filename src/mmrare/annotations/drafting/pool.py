@@ -13,22 +13,32 @@ from collections.abc import Iterable
 from mmrare.annotations.drafting.base import DRAFTER_VERSIONS, DraftSettings, TrackRun
 from mmrare.annotations.drafting.cuts import CaseView
 from mmrare.annotations.drafting.examination import key_investigations
+from mmrare.annotations.drafting.figure_profile import case_region, figure_profile
 from mmrare.annotations.drafting.findings import figure_findings
 from mmrare.annotations.drafting.treatment import treatment_mentions
+from mmrare.annotations.drafting.vocab import system_weights
 from mmrare.items import CaseInput, DistractorPool, PoolEntry
 
 
 def case_pool_entries(case: CaseInput) -> list[PoolEntry]:
-    """What one case contributes: its key investigations, treatments given and image findings."""
+    """What one case contributes: its key investigations and treatments given (with the body systems
+    the case is about) and image findings (with their figure and its "modality|region" profile)."""
     view = CaseView(case)
     run = TrackRun(view, "examination", DraftSettings(), DistractorPool(), "rules", DRAFTER_VERSIONS["rules"])
+    systems = case_systems(view)
     entries = [
-        PoolEntry("examination", k.entry.name, k.entry.category, case.pmcid) for k in key_investigations(run)
+        PoolEntry("examination", k.entry.name, k.entry.category, case.pmcid, systems=systems)
+        for k in key_investigations(run)
     ]
-    entries += [PoolEntry("treatment", m.answer, m.category, case.pmcid) for m in treatment_mentions(run)]
+    entries += [
+        PoolEntry("treatment", m.answer, m.category, case.pmcid, systems=systems)
+        for m in treatment_mentions(run)
+    ]
+    region = case_region(view)
     for fid in view.figures_with_images():
+        profile = figure_profile(view, fid, region).category
         entries += [
-            PoolEntry("finding", f.text[0].upper() + f.text[1:], None, case.pmcid)
+            PoolEntry("finding", f.text[0].upper() + f.text[1:], profile, case.pmcid, fid)
             for f in figure_findings(view, fid)
             if f.kind == "finding"
         ]
@@ -36,6 +46,13 @@ def case_pool_entries(case: CaseInput) -> list[PoolEntry]:
     for entry in entries:
         unique.setdefault((entry.kind, entry.text.casefold()), entry)
     return list(unique.values())
+
+
+def case_systems(view: CaseView, top: int = 3) -> tuple[str, ...]:
+    """The body systems the case presentation talks about most ("general" left out), most first."""
+    weights = system_weights(" ".join(s.text for s in view.case_sentences))
+    ranked = sorted((-w, name) for name, w in weights.items() if name != "general")
+    return tuple(name for _, name in ranked[:top])
 
 
 def build_pool(cases: Iterable[CaseInput]) -> DistractorPool:

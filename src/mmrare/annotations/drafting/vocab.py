@@ -276,6 +276,34 @@ def _cue_counter() -> CueCounter:
     return CueCounter(_system_cues())
 
 
+@dataclass(frozen=True, slots=True)
+class FigureVocabulary:
+    """figures.toml: modality name -> regexes, and the body systems that count as regions."""
+
+    version: int
+    modalities: dict[str, tuple[str, ...]]
+    regions: tuple[str, ...]
+
+
+@functools.cache
+def figure_vocabulary() -> FigureVocabulary:
+    """The figure vocabulary (loaded once, on first use)."""
+    data = _read("figures.toml")
+    modalities, regions = data.get("modalities"), data.get("regions")
+    if not isinstance(modalities, dict) or not all(
+        isinstance(v, list) and all(isinstance(p, str) for p in v) for v in modalities.values()
+    ):
+        raise FatalError("vocabulary figures.toml: [modalities] must map names to lists of regexes")
+    if not isinstance(regions, list) or set(regions) - set(_system_cues()):
+        raise FatalError("vocabulary figures.toml: regions must be a list of systems.toml systems")
+    version = data.get("version")
+    return FigureVocabulary(
+        int(version) if isinstance(version, int) else 0,
+        {str(k): tuple(v) for k, v in modalities.items()},
+        tuple(str(r) for r in regions),
+    )
+
+
 def system_weights(text: str) -> dict[str, int]:
     """How often the text talks about each body system (cue matches per system, zeros left out).
 
@@ -293,4 +321,8 @@ def context_weights(texts: Sequence[str]) -> dict[str, int]:
 
 def vocab_versions() -> dict[str, str]:
     """Vocabulary versions for provenance."""
-    return {"examinations": str(examinations().version), "treatments": str(treatments().version)}
+    return {
+        "examinations": str(examinations().version),
+        "treatments": str(treatments().version),
+        "figures": str(figure_vocabulary().version),
+    }

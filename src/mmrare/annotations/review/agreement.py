@@ -1,9 +1,7 @@
 """Inter-annotator agreement over double-reviewed items: Cohen's kappa per annotator pair and
 Fleiss' kappa per track, both on the verdict (accept / edit / reject).
 
-Written out here (a few lines each) rather than pulled from a statistics package, so the definition
-used in the datasheet is the one in this file. A kappa is ``None`` when it is undefined: chance
-agreement of 1 (everyone used one category), or no items.
+The kappas themselves are in :mod:`mmrare.kappa`, shared with the release's validity report.
 """
 
 from __future__ import annotations
@@ -16,43 +14,8 @@ from typing import Any
 
 from mmrare.annotations.review.records import VERDICTS
 from mmrare.annotations.review.store import ReviewStore
+from mmrare.kappa import cohen_kappa, fleiss_kappa
 from mmrare.warehouse.queries import review as queries
-
-
-def cohen_kappa(a: Sequence[str], b: Sequence[str]) -> float | None:
-    """Cohen's kappa of two raters' labels on the same items (in the same order)."""
-    if len(a) != len(b):
-        raise ValueError("both raters need a label for every item")
-    n = len(a)
-    if n == 0:
-        return None
-    observed = sum(x == y for x, y in zip(a, b, strict=True)) / n
-    ca, cb = Counter(a), Counter(b)
-    expected = sum(ca[k] * cb[k] for k in ca.keys() | cb.keys()) / (n * n)
-    if expected >= 1.0:
-        return None
-    return (observed - expected) / (1.0 - expected)
-
-
-def fleiss_kappa(counts: Sequence[Sequence[int]]) -> float | None:
-    """Fleiss' kappa from an items x categories matrix of rating counts (same raters per item)."""
-    if not counts:
-        return None
-    raters = {sum(row) for row in counts}
-    if len(raters) != 1:
-        raise ValueError("Fleiss' kappa needs the same number of ratings for every item")
-    n = raters.pop()
-    if n < 2:
-        return None
-    items = len(counts)
-    p_item = [(sum(c * c for c in row) - n) / (n * (n - 1)) for row in counts]
-    p_bar = sum(p_item) / items
-    k = len(counts[0])
-    p_cat = [sum(row[j] for row in counts) / (items * n) for j in range(k)]
-    p_e = sum(p * p for p in p_cat)
-    if p_e >= 1.0:
-        return None
-    return (p_bar - p_e) / (1.0 - p_e)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,8 +17,8 @@ def stored_pool(
     if not pmcids:
         return []
     rows = con.execute(
-        "SELECT kind, text, category, pmcid FROM draft_pool"
+        "SELECT kind, text, category, pmcid, coalesce(ref, ''), coalesce(systems, '') FROM draft_pool"
         " WHERE drafter_version = ? AND list_contains(?, pmcid) ORDER BY pmcid, ordinal",
         [drafter_version, list(pmcids)],
     ).fetchall()
-    return [PoolEntry(*r) for r in rows]
+    return [PoolEntry(*r[:5], tuple(s for s in r[5].split(",") if s)) for r in rows]

@@ -1,7 +1,8 @@
 """``mmrare release build``: write an immutable, versioned release directory from the warehouse.
 
-Steps: collect accepted items and check them again (licence, retraction, image files) -> split by
-case -> write every file into a temporary directory beside the target -> manifest.json last ->
+Steps: collect accepted items and check them again (licence, retraction, image files) -> balance
+answer positions -> split by case -> write every file (validity.json and its README section too)
+into a temporary directory beside the target -> manifest.json last ->
 record the release in the warehouse and rename the directory into place in one go. An existing
 version (on disk or recorded) is refused: a published version never changes.
 """
@@ -15,7 +16,7 @@ import shutil
 import time
 import uuid
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,10 +33,18 @@ from mmrare.warehouse.release.datasheet import datasheet
 from mmrare.warehouse.release.images import copy_images
 from mmrare.warehouse.release.ledger import ledger_rows, write_excluded, write_ledger
 from mmrare.warehouse.release.manifest import counts, file_hashes, manifest, write_manifest
+from mmrare.warehouse.release.positions import balance_positions
 from mmrare.warehouse.release.records import ReleaseItem
 from mmrare.warehouse.release.schema import SPLITS, TRACKS
 from mmrare.warehouse.release.settings import ReleaseSettings, check_version
 from mmrare.warehouse.release.split import assign_splits
+from mmrare.warehouse.release.validity import (
+    StoredEvidence,
+    section,
+    stored_evidence,
+    validity,
+    write_validity,
+)
 from mmrare.warehouse.release.writers import write_jsonl, write_parquet, write_tsv
 from mmrare.warehouse.shards import insert_rows
 
@@ -74,9 +83,12 @@ def build_release(
     *,
     config_hash: str,
     semantic_thresholds: Mapping[str, float],
+    policy_thresholds: Sequence[tuple[str, str, float]] = (),
     now: datetime | None = None,
 ) -> BuildResult:
-    """Build release ``version`` under ``releases_root`` (see the module docstring)."""
+    """Build release ``version`` under ``releases_root`` (see the module docstring);
+    ``policy_thresholds``: (track or "*", detector glob, threshold) of the leakage policy's rules, for
+    the validity report (:func:`~mmrare.warehouse.release.validity.stored_evidence`)."""
     started = time.monotonic()
     target = release_dir(releases_root, version)
     if target.exists():
@@ -90,13 +102,14 @@ def build_release(
         )
     pinned = reads.pinned_splits(con)
     splits = assign_splits(_tracks_of(content.items), settings.dev_fraction, settings.split_salt, pinned)
-    items = [i.with_split(splits[i.item.pmcid]) for i in content.items]
+    items = [i.with_split(splits[i.item.pmcid]) for i in balance_positions(content.items)]
+    stored = stored_evidence(con, [i.item.item_id for i in items], semantic_thresholds, policy_thresholds)
     created = now or datetime.now(UTC)
     releases_root.mkdir(parents=True, exist_ok=True)
     tmp = releases_root / f".{version}.{uuid.uuid4().hex[:8]}.tmp"
     tmp.mkdir()
     try:
-        data = _write_files(tmp, version, items, content, settings, pinned)
+        data = _write_files(tmp, version, items, content, settings, pinned, stored)
         split_method = {
             "method": SPLIT_METHOD,
             "dev_fraction": settings.dev_fraction,
@@ -136,6 +149,7 @@ def _write_files(
     content: Collected,
     settings: ReleaseSettings,
     pinned: Mapping[str, str],
+    stored: StoredEvidence,
 ) -> dict[str, Any]:
     """Every file but the manifest; returns the counts and the sha256 table."""
     copy_images(root, ((name, str(src.path), str(src.sha256)) for name, src in content.images.items()))
@@ -155,12 +169,16 @@ def _write_files(
     written.append(write_ledger(root, ledger_rows(content.articles, items, content.images)))
     written.append(write_excluded(root, content.exclusions))
     n_counts = counts(items, content.exclusions, len(content.images))
+    years = {p: str(a.year or "") for p, a in content.articles.items()}
+    report = validity([i.row() for i in items], years, stored)
+    written.append(write_validity(root, report))
     flag_counts: Counter[str] = Counter(f for i in items for f in i.leakage_flags)
     readme = datasheet(
         name=settings.name, version=version, provenance=content.provenance, counts=n_counts, present=present,
         licences=Counter(a.licence for a in content.articles.values()),
         flagged_articles=sum(1 for a in content.articles.values() if a.licence_flagged),
         exclusions=content.exclusions, dev_fraction=settings.dev_fraction, flags=flag_counts,
+        validity=section(report),
     )  # fmt: skip
     (root / "README.md").write_text(readme, encoding="utf-8")
     written.append("README.md")

@@ -35,9 +35,9 @@ def _front_matter(name: str, present: Mapping[str, Sequence[str]]) -> list[str]:
     return [*lines, "---", ""]
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+def md_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    out += ["| " + " | ".join("" if c is None else str(c) for c in row) + " |" for row in rows]
     return [*out, ""]
 
 
@@ -53,7 +53,9 @@ def datasheet(
     exclusions: Sequence[Exclusion],
     dev_fraction: float,
     flags: Counter[str],
+    validity: Sequence[str] = (),
 ) -> str:
+    """The README.md text; ``validity``: the validity section's lines (:func:`validity.section`)."""
     ordo = provenance.ordo or {}
     model = provenance.embedding_model or {}
     lines = _front_matter(name, present)
@@ -75,13 +77,13 @@ def datasheet(
         rows.append(
             [track, TRACK_TEXT[track], *(c[s] for s in SPLITS), c["total"], c["leakage_clean"], c["cases"]]
         )
-    lines += _table(["track", "task", *SPLITS, "total", "leakage clean", "cases"], rows)
+    lines += md_table(["track", "task", *SPLITS, "total", "leakage clean", "cases"], rows)
     lines += ["Load one track with Hugging Face datasets: "
               "`load_dataset(\"parquet\", data_files={\"test\": \"data/diagnosis/test.parquet\"})`, or "
               "`load_dataset(\"<this directory>\", \"diagnosis\")`. The same rows are in `jsonl/`, and "
               "`tsv/` has a VLMEvalKit multiple-choice TSV per track (base64 images).", "",
               "## Fields", ""]  # fmt: skip
-    lines += _table(["column", "meaning"], [[f"`{n}`", d] for n, _, d in COLUMNS])
+    lines += md_table(["column", "meaning"], [[f"`{n}`", d] for n, _, d in COLUMNS])
     lines += ["## Splits", "",
               f"Dev fraction {dev_fraction:g}; {counts['cases_per_split']['dev']} dev and "
               f"{counts['cases_per_split']['test']} test cases. No PMCID is in two splits.", "",
@@ -92,12 +94,12 @@ def datasheet(
               "(`leakage_flags` names them); report results on the full set and on the clean set.",
               ""]  # fmt: skip
     if flags:
-        lines += _table(["unresolved flag", "items"], sorted(flags.items()))
-    lines += ["## Licences", "",
+        lines += md_table(["unresolved flag", "items"], sorted(flags.items()))
+    lines += [*validity, "## Licences", "",
               "Each item carries its article's licence; `LICENSES.tsv` lists every article and image with "
               "an attribution line. Licences were checked again at build time against the configured policy.",
               ""]  # fmt: skip
-    lines += _table(["licence", "articles"], sorted(licences.items()))
+    lines += md_table(["licence", "articles"], sorted(licences.items()))
     if flagged_articles:
         lines += [
             f"{flagged_articles} article(s) carry a restricted (flagged, e.g. no-derivatives) licence: "
@@ -106,7 +108,7 @@ def datasheet(
         ]
     lines += ["## Excluded at build time", ""]
     if exclusions:
-        lines += _table(["reason", "articles", "items"], [
+        lines += md_table(["reason", "articles", "items"], [
             [reason, sum(1 for e in exclusions if e.reason == reason and not e.item_id),
              sum(1 for e in exclusions if e.reason == reason and e.item_id)]
             for reason in sorted({e.reason for e in exclusions})

@@ -136,15 +136,18 @@ class ContextInfo:
     policy_version: str
     policy_sha256: str
     basis: str
+    n_masked_spans: int = 0
+    n_dropped_sentences: int = 0
 
 
 def latest_contexts(con: duckdb.DuckDBPyConnection, item_ids: Sequence[str]) -> dict[str, ContextInfo]:
     rows = con.execute(
         "SELECT item_id, flags, model_id, model_sha256, ordo_version, config_hash, policy_version,"
-        " policy_sha256, basis FROM latest_leakage_contexts WHERE list_contains(?, item_id)",
+        " policy_sha256, basis, n_masked_spans, dropped_sentence_ids FROM latest_leakage_contexts"
+        " WHERE list_contains(?, item_id)",
         [list(item_ids)],
     ).fetchall()
-    return {r[0]: ContextInfo(r[0], _strings(r[1]), *r[2:]) for r in rows}
+    return {r[0]: ContextInfo(r[0], _strings(r[1]), *r[2:9], int(r[9]), len(_strings(r[10]))) for r in rows}
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,18 +162,61 @@ class DatasetFlagRow:
     flagged: bool
     model_id: str
     model_sha256: str
+    score: float = 0.0  # 1.0 | cosine | Hamming distance | blind-solver margin (> 0: solved)
 
 
 def latest_dataset_flags(con: duckdb.DuckDBPyConnection, item_ids: Sequence[str]) -> list[DatasetFlagRow]:
     """Flags of each item's latest dataset-check run (every run stores each item's nearest context)."""
     rows = con.execute(
-        "SELECT item_id, flag, other_item_id, ref, threshold, flagged, model_id, model_sha256"
+        "SELECT item_id, flag, other_item_id, ref, threshold, flagged, model_id, model_sha256, score"
         " FROM dataset_flags WHERE list_contains(?, item_id)"
         " QUALIFY created_at = max(created_at) OVER (PARTITION BY item_id)"
         " ORDER BY item_id, flag, other_item_id, ref",
         [list(item_ids)],
     ).fetchall()
-    return [DatasetFlagRow(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7]) for r in rows]
+    return [DatasetFlagRow(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7], float(r[8])) for r in rows]
+
+
+def item_score_maxima(
+    con: duckdb.DuckDBPyConnection, item_ids: Sequence[str]
+) -> list[tuple[str, str, float]]:
+    """(item_id, detector, highest score) of every detector on each item's latest leakage context:
+    the distribution a validity report shows next to the thresholds in force."""
+    rows = con.execute(
+        "SELECT s.item_id, s.detector, max(s.score) FROM leakage_scores s"
+        " JOIN latest_leakage_contexts c ON c.item_id = s.item_id AND c.basis = s.basis"
+        " WHERE list_contains(?, s.item_id) GROUP BY s.item_id, s.detector ORDER BY 1, 2",
+        [list(item_ids)],
+    ).fetchall()
+    return [(r[0], r[1], float(r[2])) for r in rows]
+
+
+def distractor_reasons(con: duckdb.DuckDBPyConnection, item_ids: Sequence[str]) -> list[tuple[str, str]]:
+    """(item_id, reason) of every drafted distractor of these items (``qa_distractors``, 009)."""
+    if not table_exists(con, "qa_distractors"):
+        return []
+    rows = con.execute(
+        "SELECT item_id, reason FROM qa_distractors WHERE list_contains(?, item_id)"
+        " ORDER BY item_id, ordinal",
+        [list(item_ids)],
+    ).fetchall()
+    return [(r[0], r[1]) for r in rows]
+
+
+def review_verdicts(con: duckdb.DuckDBPyConnection, item_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+    """``verdicts[item][annotator]`` of the released items reviewed at least twice."""
+    if not table_exists(con, "reviews"):
+        return {}
+    rows = con.execute(
+        "SELECT item_id, annotator, verdict FROM reviews WHERE list_contains(?, item_id)"
+        " AND item_id IN (SELECT item_id FROM reviews GROUP BY item_id HAVING count(*) >= 2)"
+        " ORDER BY item_id, annotator",
+        [list(item_ids)],
+    ).fetchall()
+    out: dict[str, dict[str, str]] = {}
+    for item_id, annotator, verdict in rows:
+        out.setdefault(item_id, {})[annotator] = verdict
+    return out
 
 
 def decision_thresholds(

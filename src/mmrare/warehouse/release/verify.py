@@ -4,9 +4,10 @@ Checks, each failure one line naming the file or item: every file listed in the 
 its sha256 and no unlisted file is present; every Parquet file has exactly the item schema and rows
 that agree with themselves (answer, letter, images, splits by case) and with the manifest counts and
 JSONL files; every image a row names is shipped under its own sha256; every licence passes the
-policy (the manifest's and, when given, the one in force now) and is in the ledger; and leakage
-flags agree with ``leakage_clean``. Items carrying unresolved flags are a warning (the release marks
-them on purpose), an error with ``strict``.
+policy (the manifest's and, when given, the one in force now) and is in the ledger; leakage
+flags agree with ``leakage_clean``; and validity.json states what the rows and the ledger say
+(:func:`~mmrare.warehouse.release.validity.check_validity`). Items carrying unresolved flags are a
+warning (the release marks them on purpose), an error with ``strict``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from mmrare.warehouse.release.ledger import read_tsv
 from mmrare.warehouse.release.manifest import MANIFEST, read_manifest
 from mmrare.warehouse.release.schema import ITEM_SCHEMA, LETTERS, SPLITS, TRACKS, data_path
 from mmrare.warehouse.release.settings import LicencePolicy
+from mmrare.warehouse.release.validity import VALIDITY, check_validity, years_of
 
 
 @dataclass
@@ -65,6 +67,7 @@ def verify_release(root: Path, *, policy: LicencePolicy | None = None, strict: b
         policies.append(("current config", now))
     _check_licences(root, files, intact, rows, policies, report)
     _check_leakage(rows, strict, report)
+    _check_validity(root, files, intact, rows, report)
     if "croissant.json" in intact:
         report.errors += [f"{root / 'croissant.json'}: {p}" for p in validate(root / "croissant.json")[:5]]
     return report
@@ -234,3 +237,21 @@ def _check_leakage(rows: list[dict[str, Any]], strict: bool, report: VerifyRepor
                 report.errors.append(f"item {r['item_id']}: unresolved leakage flags {', '.join(flags)}")
     if flagged and not strict:
         report.warnings.append(f"{flagged} item(s) carry unresolved leakage flags (leakage_clean=false)")
+
+
+def _check_validity(
+    root: Path, files: dict[str, str], intact: set[str], rows: list[dict[str, Any]], report: VerifyReport
+) -> None:
+    path = root / VALIDITY
+    if VALIDITY not in files:
+        report.errors.append(f"{path}: missing (validity report)")
+        return
+    if VALIDITY not in intact or "LICENSES.tsv" not in intact:
+        return  # already reported as damaged
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        report.errors.append(f"{path}: unreadable ({exc})")
+        return
+    years = years_of(read_tsv(root / "LICENSES.tsv"))
+    report.errors += [f"{path}: {p}" for p in check_validity(doc, rows, years)]

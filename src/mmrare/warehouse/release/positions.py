@@ -1,0 +1,55 @@
+"""Answer-position balancing: every option letter is the answer about equally often, per track.
+
+A drafted item's answer position comes from a hash of its options, which is uniform only on
+average: a small release could have a third of its answers at "A", and a model that prefers a
+letter would gain from it. So the release places the answers itself. Per track, items are taken in
+the order of ``sha256(salt, item_id)``, and each answer goes to the position (among its item's
+options) that is furthest behind its uniform share so far (items with n options add 1/n to each of
+their n positions); the distractors keep their relative order. Every share then stays within about
+one item of uniform, also when items have different numbers of options, the order depends only on
+the item ids (the same on every rebuild of the same items, on every machine), and the options an
+item has never change, only where the answer sits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import replace
+
+from mmrare.warehouse.release.records import ReleaseItem
+
+SALT = "mmrare-positions/1"
+
+
+def position_key(item_id: str, salt: str = SALT) -> str:
+    return hashlib.sha256(f"{salt}\x1f{item_id}".encode()).hexdigest()
+
+
+def with_answer_at(options: Sequence[str], answer_index: int, position: int) -> tuple[tuple[str, ...], int]:
+    """``options`` with the answer moved to ``position``, the others in their order."""
+    answer = options[answer_index]
+    others = [o for i, o in enumerate(options) if i != answer_index]
+    return tuple([*others[:position], answer, *others[position:]]), position
+
+
+def balance_positions(items: Sequence[ReleaseItem], salt: str = SALT) -> list[ReleaseItem]:
+    """``items`` (same order) with answer positions balanced per track and option count."""
+    by_track: dict[str, list[ReleaseItem]] = {}
+    for it in items:
+        by_track.setdefault(it.item.track, []).append(it)
+    target: dict[str, int] = {}
+    for mine in by_track.values():
+        behind = [0.0] * max(len(it.item.options) for it in mine)  # uniform share so far minus answers
+        for it in sorted(mine, key=lambda i: position_key(i.item.item_id, salt)):
+            n = len(it.item.options)
+            for p in range(n):
+                behind[p] += 1 / n
+            chosen = max(range(n), key=lambda p: (round(behind[p], 9), -p))
+            behind[chosen] -= 1
+            target[it.item.item_id] = chosen
+    out = []
+    for it in items:
+        options, index = with_answer_at(it.item.options, it.item.answer_index, target[it.item.item_id])
+        out.append(replace(it, item=replace(it.item, options=options, answer_index=index)))
+    return out
