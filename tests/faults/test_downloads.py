@@ -81,3 +81,13 @@ def test_content_checks_tell_whole_files_from_damaged_ones(tmp_path: Path) -> No
     page = tmp_path / "page.xml"
     page.write_text("<html><body>Service unavailable</body></html>")
     assert "no JATS <article>" in (content_problem(page, name="a.xml", role="xml") or "")
+
+
+@pytest.mark.parametrize("where", ["metadata", "listing"])
+def test_a_damaged_metadata_or_listing_reply_is_retried(
+    unsigned_server: FakePmcServer, tmp_path: Path, where: str
+) -> None:
+    path = unsigned_server.metadata_path(PMCID) if where == "metadata" else "/"
+    unsigned_server.add_fault(path, "corrupt", times=1)
+    cached = _client(unsigned_server).fetch(PMCID, RawCache(tmp_path / "raw"))
+    assert cached.pmcid == PMCID

@@ -125,7 +125,9 @@ class PmcCloudClient:
         pattern = re.compile(rf"^{re.escape(pmcid)}\.(\d+)/$")
         found: set[int] = set()
         while True:
-            resp = self.http.get(f"{self.base_url}/", params=params, record_id=pmcid, counter=counter)
+            resp = self.http.get(
+                f"{self.base_url}/", params=params, record_id=pmcid, counter=counter, check=_not_xml
+            )
             prefixes, token = _parse_listing(resp.content, resp.url)
             found.update(int(m.group(1)) for p in prefixes if (m := pattern.match(p)))
             if not token:
@@ -141,7 +143,7 @@ class PmcCloudClient:
         """Fetch and check ``metadata/PMC<id>.<v>.json``."""
         pmcid = _normalise(pmcid)
         url = self.metadata_url(pmcid, version)
-        resp = self.http.get(url, record_id=pmcid, counter=counter)
+        resp = self.http.get(url, record_id=pmcid, counter=counter, check=_not_json)
         return self._parse_metadata(resp.content, pmcid=pmcid, version=version, url=url)
 
     # -- fetching -------------------------------------------------------------------------------
@@ -301,6 +303,23 @@ class PmcCloudClient:
 
     def _wanted(self, name: str) -> bool:
         return self.media_suffixes is None or PurePosixPath(name).suffix.lower() in self.media_suffixes
+
+
+def _not_json(content: bytes) -> str | None:
+    """A metadata body cut short or replaced by an error page is retried, not taken as bad metadata."""
+    try:
+        json.loads(content)
+    except ValueError as exc:
+        return f"not JSON ({exc})"
+    return None
+
+
+def _not_xml(content: bytes) -> str | None:
+    try:
+        ET.fromstring(content)
+    except ET.ParseError as exc:
+        return f"not an XML listing ({exc})"
+    return None
 
 
 def _normalise(pmcid: str) -> str:

@@ -204,8 +204,12 @@ class HttpClient:
         params: Mapping[str, Any] | None = None,
         record_id: str | None = None,
         counter: AttemptCounter | None = None,
+        check: Callable[[bytes], str | None] | None = None,
     ) -> HttpResponse:
-        """GET ``url`` and read the whole body (for small documents: JSON, listings, E-utilities XML)."""
+        """GET ``url`` and read the whole body (for small documents: JSON, listings, E-utilities XML).
+
+        ``check`` names what is wrong with a body that arrived (not JSON, not a listing): such a
+        body is retried like a transient fault, since a proxy or an overloaded server sends them."""
         rid = record_id or url
         attempts = AttemptCounter()
 
@@ -218,6 +222,9 @@ class HttpClient:
                 _raise_for_status(resp, rid)
                 content = b"".join(resp.iter_content(CHUNK_SIZE))
                 _check_length(resp, len(content))
+                problem = check(content) if check is not None else None
+                if problem is not None:
+                    raise _Transient("unexpected_content", problem)
                 return HttpResponse(resp.url, resp.status_code, resp.headers, content, attempts.count)
 
         return self._retrying(url, rid, once, attempts, counter)
