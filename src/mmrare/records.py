@@ -51,7 +51,7 @@ class _Row:
 def _field_names(cls: type) -> tuple[str, ...]:
     """A record class's field names, in order; ``dataclasses.fields`` rebuilds them on every call,
     and a build makes a row for every sentence."""
-    return tuple(f.name for f in dataclasses.fields(cls))
+    return tuple(f.name for f in dataclasses.fields(cls) if f.metadata.get("stored", True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +151,8 @@ class Graphic(_Row):
     height: int | None = None
     mode: str | None = None
     status: str = "unchecked"  # "ok", or the reject reason
+    # the decoder's own words for a reject, for the rejects table (not a column of graphics)
+    problem: str = field(default="", compare=False, metadata={"stored": False})
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,3 +45,14 @@ def test_a_long_retry_after_is_capped_and_said(
     client.close()
     assert reply.status == 200 and waits == [7.0]
     assert any("asked to wait 100000s; waiting 7s" in r.getMessage() for r in caplog.records)
+
+
+def test_a_failure_line_names_the_url_once(server: FakePmcServer) -> None:
+    path = server.metadata_path("PMC7500000")
+    server.add_fault(path, "503", times=-1)
+    client = HttpClient(RateLimiter(1000.0), max_attempts=2, backoff_base=0.001, backoff_cap=0.005,
+                        retry_after_cap=0.0)  # fmt: skip
+    with pytest.raises(RetryableError) as caught:
+        client.get(server.base_url + path, record_id="PMC7500000")
+    client.close()
+    assert str(caught.value).count(path) == 1, str(caught.value)

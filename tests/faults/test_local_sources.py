@@ -60,3 +60,18 @@ def test_a_symlink_in_a_package_folder_is_refused_not_followed(tmp_path: Path) -
     graphics = {Path(g["href"]).name: g for g in result.rows["graphics"]}
     linked = next(g for g in graphics.values() if figure.stem in g["href"])
     assert linked["path"] is None and linked["sha256"] is None
+
+
+def test_an_image_reject_keeps_the_decoders_message(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    package = src / "PMC7500000"
+    shutil.copytree(PACKAGE, package)
+    figure = next(p for p in sorted(package.iterdir()) if p.suffix == ".jpg")
+    figure.write_bytes(figure.read_bytes()[:300])
+    cfg, pending = _pending(tmp_path, src)
+    [record] = pending.records
+    result = process_package(record, cfg.selection, cfg.figures, "run-1", "hash")
+    [reject] = [r for r in result.rows["rejects"] if r["stage"] == "figures"]
+    assert reject["reason"] == "undecodable_image"
+    where, _, message = reject["detail"].partition(f"{figure}: ")
+    assert message.strip(), reject["detail"]  # the decoder's own words follow the file

@@ -109,12 +109,12 @@ def decode_graphic(
     try:
         data = _read_bounded(Path(graphic.path), max_bytes, graphic.graphic_id)
     except RecordError as exc:
-        return _rejected(graphic, exc.reason, sha256=None)
+        return _rejected(graphic, exc.reason, sha256=None, problem=exc.detail)
     sha256 = hashlib.sha256(data).hexdigest()
     try:
         decoded = _decode(data, _pixel_limit(max_pixels), graphic.graphic_id)
     except RecordError as exc:
-        return _rejected(graphic, exc.reason, sha256=sha256)
+        return _rejected(graphic, exc.reason, sha256=sha256, problem=exc.detail)
     return dataclasses.replace(
         graphic,
         sha256=sha256,
@@ -232,8 +232,10 @@ def phash(image: Image.Image, reducing_gap: float | None = None) -> str:
     return numpy.packbits(low > median).tobytes().hex()
 
 
-def _rejected(graphic: Graphic, reason: str, sha256: str | None) -> Graphic:
-    """A copy carrying the reject reason, with every decoded field cleared (no stale values)."""
+def _rejected(graphic: Graphic, reason: str, sha256: str | None, problem: str = "") -> Graphic:
+    """A copy carrying the reject reason and the decoder's message, with every decoded field
+    cleared (no stale values)."""
     return dataclasses.replace(
-        graphic, sha256=sha256, phash=None, format=None, width=None, height=None, mode=None, status=reason
-    )
+        graphic, sha256=sha256, phash=None, format=None, width=None, height=None, mode=None, status=reason,
+        problem=problem,
+    )  # fmt: skip

@@ -21,7 +21,7 @@ from mmrare.curation.jats import parse_jats
 from mmrare.curation.selection import screen_article, select_case
 from mmrare.curation.synthetic import synthetic_marker
 from mmrare.errors import RecordError
-from mmrare.records import ParsedArticle, Reject
+from mmrare.records import Graphic, ParsedArticle, Reject
 from mmrare.versions import FIGURE_DECODER_VERSION, PARSER_VERSION, SELECTION_VERSION
 
 STAGE_VERSIONS: dict[str, str] = {
@@ -113,9 +113,7 @@ def process_package(
     result.add(
         "rejects",
         (
-            _reject(
-                g.graphic_id, "figures", g.status, f"{g.href} -> {g.path or 'no file'}", pkg, versions, run_id
-            )
+            _reject(g.graphic_id, "figures", g.status, _graphic_detail(g), pkg, versions, run_id)
             for g in parsed.graphics
             if g.status not in ("ok", "unchecked")
         ),
@@ -148,6 +146,11 @@ def _decode_figures(parsed: ParsedArticle, figures: FiguresConfig) -> ParsedArti
         decode_graphic(g, max_pixels=figures.max_pixels, max_bytes=figures.max_bytes) for g in parsed.graphics
     )
     return dataclasses.replace(parsed, graphics=decoded)
+
+
+def _graphic_detail(graphic: Graphic) -> str:
+    where = f"{graphic.href} -> {graphic.path or 'no file'}"
+    return f"{where}: {graphic.problem}" if graphic.problem else where
 
 
 def _check_file_size(pkg: PackageInput, selection: SelectionConfig) -> None:

@@ -408,9 +408,8 @@ def _give_up(url: str, record_id: str, exc: _Transient, attempts: int) -> NoRetu
     """The last attempt failed: content that kept being wrong rejects the record, the rest is retryable."""
     if exc.reason in ("md5_mismatch", "unexpected_content"):
         raise RecordError(record_id, exc.reason, f"{url}: {exc.detail} after {attempts} attempts") from exc
-    raise RetryableError(
-        f"{record_id}: {exc.reason} after {attempts} attempts ({url}: {exc.detail})"
-    ) from exc
+    said = f"{url}: {exc.detail}" if exc.detail and exc.detail != url else url  # the URL once
+    raise RetryableError(f"{record_id}: {exc.reason} after {attempts} attempts ({said})") from exc
 
 
 def _raise_for_status(resp: requests.Response, record_id: str) -> None:
