@@ -190,7 +190,9 @@ def _prefect(cfg: Config) -> Iterator[None]:
     from mmrare.flows.environment import prepare_prefect_env
     from mmrare.watchdog import watch_this_process
 
-    watch_this_process()  # the servers and workers started below end with this command, even on kill -9
+    # the servers and workers started below end with this command even on kill -9; a command that
+    # ends normally stops them itself, and then its watcher
+    watcher = watch_this_process()
     prepare_prefect_env(cfg.workspace_dir, cfg.prefect.server_startup_timeout_s)
     from mmrare.flows.logs import quiet_expected_errors_on_console
 
@@ -202,6 +204,9 @@ def _prefect(cfg: Config) -> Iterator[None]:
         # frames' locals would keep the build's DuckDB objects alive past DuckDB's own teardown
         traceback.clear_frames(exc.__traceback__)
         raise _fail(exc) from None
+    finally:
+        watcher.terminate()
+        watcher.wait(timeout=10)
 
 
 def _print_rejects(lines: list[str]) -> None:

@@ -37,7 +37,7 @@ class _Row:
 
     def row(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for name in _field_names(type(self)):
+        for name in stored_fields(type(self)):
             value = getattr(self, name)
             if isinstance(value, (list, tuple, dict)):
                 value = json.dumps(value, ensure_ascii=False, sort_keys=True)
@@ -48,9 +48,9 @@ class _Row:
 
 
 @functools.cache
-def _field_names(cls: type) -> tuple[str, ...]:
-    """A record class's field names, in order; ``dataclasses.fields`` rebuilds them on every call,
-    and a build makes a row for every sentence."""
+def stored_fields(cls: type) -> tuple[str, ...]:
+    """A record class's stored field names (its columns), in order; ``dataclasses.fields`` rebuilds
+    them on every call, and a build makes a row for every sentence."""
     return tuple(f.name for f in dataclasses.fields(cls) if f.metadata.get("stored", True))
 
 

@@ -73,5 +73,5 @@ def test_an_image_reject_keeps_the_decoders_message(tmp_path: Path) -> None:
     result = process_package(record, cfg.selection, cfg.figures, "run-1", "hash")
     [reject] = [r for r in result.rows["rejects"] if r["stage"] == "figures"]
     assert reject["reason"] == "undecodable_image"
-    where, _, message = reject["detail"].partition(f"{figure}: ")
+    _, _, message = reject["detail"].partition(f"{figure}: ")
     assert message.strip(), reject["detail"]  # the decoder's own words follow the file

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -10,7 +9,7 @@ from typing import Any
 
 import duckdb
 
-from mmrare.records import Figure, FigureMention, Graphic, Section, SectionRole, Sentence
+from mmrare.records import Figure, FigureMention, Graphic, Section, SectionRole, Sentence, stored_fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +81,7 @@ def case_records(con: duckdb.DuckDBPyConnection, pmcids: Sequence[str]) -> list[
     )
     per_table: dict[str, dict[str, list[Any]]] = {}
     for table, (cls, order) in _RECORD_QUERIES.items():
-        names = [f.name for f in dataclasses.fields(cls)]
+        names = list(stored_fields(cls))
         cols = ", ".join(f'"{n}"' for n in names)
         rows = con.execute(
             f"SELECT {cols} FROM {table} WHERE list_contains(?, pmcid) ORDER BY pmcid, {order}", [wanted]

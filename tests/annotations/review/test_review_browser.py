@@ -209,14 +209,19 @@ def test_keyboard_only_review_of_three_items(browser: Any, live_server: Any, tok
     _keys(browser, Keys.DELETE, "Keyboard edit: which answer fits best?")
     gold = browser.execute_script("return document.querySelector('input[name=answer]:checked').value")
     _tab_to(browser, f"answer-{gold}")
-    _keys(browser, Keys.DOWN)  # the next option becomes the gold
+    filled = browser.execute_script(
+        "return [...document.querySelectorAll('input[name^=option_]')].filter(e => e.value.trim()).length"
+    )
+    step, key = (1, Keys.DOWN) if int(gold) + 1 < filled else (-1, Keys.UP)
+    _keys(browser, key)  # a neighbouring (non-empty) option becomes the gold
     moved = browser.execute_script("return document.querySelector('input[name=answer]:checked').value")
-    assert moved == str(int(gold) + 1)
+    assert moved == str(int(gold) + step)
     _tab_to(browser, "note")
     _keys(browser, "gold moved by keyboard")
     _tab_to(browser, "save-edit")
     _keys(browser, Keys.ENTER)
-    wait.until(lambda d: _item_id(d) not in (accepted, rejected, edited))
+    # the edit page's URL ends in "edit": wait until the saved edit has moved the browser on
+    wait.until(lambda d: not d.current_url.rstrip("/").endswith("/edit") and _item_id(d) != edited)
 
     store: ReviewStore = live_server.store
     with store.read() as cur:
