@@ -135,7 +135,7 @@ def _request_connection(path: Path) -> Cursor:
     """The web app's connection for one request: a short wait for another command, then a busy page."""
     from mmrare.warehouse.db import connect
 
-    return connect(path, wait_s=REQUEST_WAIT_S, on_wait=lambda _message: None)
+    return connect(path, wait_s=REQUEST_WAIT_S, on_wait=lambda _message: None, migrated=True)
 
 
 @review_app.command()
