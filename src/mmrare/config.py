@@ -120,6 +120,20 @@ class EmbeddingConfig(BaseModel):
     process: bool = True
 
 
+class BuildConfig(BaseModel):
+    """How much of the corpus one unit of work holds: the build's memory bound.
+
+    Every stage reads, works on and writes at most ``chunk_cases`` cases at a time (their sentences,
+    drafts, leakage texts and rows), and no more than ``workers + 1`` such chunks are in memory at
+    once, so a build's memory follows this setting, not the size of the corpus. Larger chunks mean
+    fewer task runs and fewer passes of leakage control's dataset checks; smaller ones less memory.
+    The default suits a 24 GB machine with room to spare. It changes no decision and no flag (only
+    which earlier item an unflagged "nearest context" row names), so it is outside every hash.
+    """
+
+    chunk_cases: int = Field(500, ge=1, le=100_000)
+
+
 class PrefectConfig(BaseModel):
     """Local ephemeral Prefect server settings."""
 
@@ -143,6 +157,7 @@ class Config(BaseSettings):
     ontology: OntologyConfig = Field(default_factory=OntologyConfig)
     drafting: DraftingConfig = Field(default_factory=DraftingConfig)
     thresholds: ThresholdsConfig = Field(default_factory=ThresholdsConfig)
+    build: BuildConfig = Field(default_factory=BuildConfig)
     prefect: PrefectConfig = Field(default_factory=PrefectConfig)
     embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
     base_dir: Path = Field(default=Path("."), exclude=True)
@@ -180,7 +195,7 @@ class Config(BaseSettings):
 
     def hashed_view(self) -> dict[str, Any]:
         """What the config hash covers: every setting that can change a result."""
-        where = {"workspace", "cache", "base_dir", "prefect", "embedding"}  # where and how, not what
+        where = {"workspace", "cache", "base_dir", "build", "prefect", "embedding"}  # where and how, not what
         data = self.model_dump(mode="json", exclude=where)
         data["sources"].pop("entrez_api_key", None)
         # local_dirs says where packages are found, not what they hold: a package's work key already

@@ -39,6 +39,9 @@ def test_chunks_keep_order_and_balance_small_runs() -> None:
     assert [x for p in parts for x in p] == big and max(map(len, parts)) == 125 and len(parts) == 16
     assert len(chunked(big[:100])) == 8 and len(chunked(big[:200])) == 8  # 25 per task
     assert [len(p) for p in chunked(big[:300])] == [25] * 12  # between 8 and 16 tasks: 25 per task
+    bounded = chunked(big * 5, max_size=500)  # 10,000 cases: more chunks, none past the bound
+    assert len(bounded) == 20 and max(map(len, bounded)) == 500 and sum(map(len, bounded)) == 10_000
+    assert chunked(big, max_size=500) == parts  # below the bound nothing changes
     assert chunk_label(["PMC1"]) == "PMC1" and chunk_label(["PMC1", "PMC2", "PMC3"]) == "PMC1+2"
 
 

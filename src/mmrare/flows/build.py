@@ -15,14 +15,22 @@ from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from mmrare.config import Config, load_config
-from mmrare.flows.chunks import Sealed
+from mmrare.flows.chunks import Sealed, chunk_label
 from mmrare.flows.perf import StageClock
+from mmrare.flows.progress import stage_progress
 from mmrare.flows.runner import StageReport, run_stage
 from mmrare.flows.runners import Executor, task_runner, tasks_run_here
 from mmrare.stages.base import Rows
 from mmrare.stages.curate import CURATE
 from mmrare.stages.draft import DRAFT
-from mmrare.stages.leakage import LEAKAGE_TABLES, LeakageBatch, LeakageSummary, pending_batch, run_batch
+from mmrare.stages.leakage import (
+    LEAKAGE_TABLES,
+    LeakageBatch,
+    LeakageSummary,
+    leakage_plan,
+    pending_batch,
+    run_batch,
+)
 from mmrare.stages.link import LINK, ensure_ordo_tables
 from mmrare.stages.resources import BuildResources
 from mmrare.versions import code_version
@@ -33,30 +41,47 @@ from mmrare.warehouse.shards import TableLoad, arrow_schemas, rows_table
 _ORDER = ("curate", "link", "draft", "leakage", "load", "total")
 
 
-@task(name="leakage-control", cache_policy=NO_CACHE, task_run_name="leakage-{run_id}")
+@task(name="leakage-control", cache_policy=NO_CACHE, task_run_name="leakage-{label}")
 def leakage_task(
-    batch: Sealed[LeakageBatch], resources: Sealed[BuildResources], run_id: str
+    batch: Sealed[LeakageBatch], resources: Sealed[BuildResources], label: str
 ) -> tuple[Rows, LeakageSummary]:
-    """Leakage control's one batch (one embed call); its state shows in the flow run."""
+    """Leakage control of one chunk of cases; its state shows in the flow run."""
     return run_batch(batch.value, resources.value)
 
 
 def run_leakage(
     resources: BuildResources, con: Any, run_id: str, show_progress: bool, clock: StageClock
 ) -> tuple[LeakageSummary, dict[str, int]]:
-    """Decide every current draft not yet decided; its rows are committed in one transaction."""
-    with clock.stage("leakage") as figures:
-        batch = pending_batch(con, resources, run_id)
-        if batch is None:
-            return LeakageSummary(), {}
-        rows, summary = leakage_task.submit(Sealed(batch), Sealed(resources), run_id).result()
-        figures.items = summary.decided
+    """Decide every current draft not yet decided, a chunk of cases at a time; each chunk's rows are
+    committed in one transaction before the next chunk is read."""
+    with clock.stage("leakage"):
+        plan = leakage_plan(con, resources)
+    summary = LeakageSummary(items=plan.items)
+    checked_against = list(plan.decided_before)
     schemas = arrow_schemas(con, LEAKAGE_TABLES)
-    with clock.stage("load") as load, TableLoad(con) as tables:
-        tables.add({t: rows_table(t, r, schemas[t]) for t, r in rows.items() if r})
-        tables.commit()
-        load.items += sum(tables.added.values())
-    return summary, {t: n for t, n in tables.added.items() if n}
+    added: dict[str, int] = {}
+    total = sum(len(chunk) for chunk in plan.chunks)
+    with stage_progress("leakage", total, show_progress and total > 0) as advance:
+        for chunk in plan.chunks:
+            label = chunk_label(chunk)
+            with clock.stage("leakage") as figures:
+                batch = pending_batch(con, resources, plan, chunk, checked_against, run_id)
+                rows: Rows = {}
+                if batch is not None:
+                    rows, done = leakage_task.submit(Sealed(batch), Sealed(resources), label).result()
+                    summary.add(done)
+                    figures.items += done.decided
+                del batch
+            with clock.stage("load") as load, TableLoad(con) as tables:
+                tables.add({t: rows_table(t, r, schemas[t]) for t, r in rows.items() if r})
+                tables.commit()
+                load.items += sum(tables.added.values())
+            for table, n in tables.added.items():
+                if n:
+                    added[table] = added.get(table, 0) + n
+            checked_against += chunk
+            advance(f"{label}: decided", len(chunk))
+    return summary, added
 
 
 @flow(name="mmrare-build", log_prints=False)

@@ -1,13 +1,14 @@
-"""Units of work for the per-record stages: a few records per Prefect task, not one.
+"""Units of work for the per-record stages: a few records per Prefect task, not one, and never more
+than the build's memory bound.
 
 Every Prefect task run costs client work and API calls, so one task per case would spend a large
-share of a build on bookkeeping. A stage cuts its records into between ``MIN_CHUNKS`` and
-``MAX_CHUNKS`` chunks: ``MIN_CHUNKS`` keeps every worker busy (and three sample cases still run as
-three tasks), ``MAX_CHUNKS`` bounds the task runs per stage whatever N is, and ``TARGET_CHUNK``
-records per chunk is what is aimed for in between. On threads the build asks for fewer
-(:func:`~mmrare.flows.runners.fewest_chunks`: one per thread), since threads share one GIL. Chunks
-are cut in the input order, so a run's chunks are deterministic; each chunk writes one shard, so it
-is loaded completely or not at all.
+share of a build on bookkeeping. A stage cuts its records into at least ``MIN_CHUNKS`` chunks (every
+worker busy; three sample cases still run as three tasks) of about ``TARGET_CHUNK`` records, and into
+no more than ``MAX_CHUNKS`` while a chunk stays within ``max_size`` records (``[build] chunk_cases``):
+past that, the corpus gets more chunks, not bigger ones, so what one chunk holds does not grow with
+it. On threads the build asks for fewer (:func:`~mmrare.flows.runners.fewest_chunks`: one per
+thread), since threads share one GIL. Chunks are cut in the input order, so a run's chunks are
+deterministic; each chunk writes one shard, so it is loaded completely or not at all.
 """
 
 from __future__ import annotations
@@ -28,12 +29,16 @@ def chunked(
     target_size: int = TARGET_CHUNK,
     min_chunks: int = MIN_CHUNKS,
     max_chunks: int = MAX_CHUNKS,
+    max_size: int | None = None,
 ) -> list[list[T]]:
-    """``items`` cut into consecutive chunks of equal size (the last may be shorter)."""
+    """``items`` cut into consecutive chunks of equal size (the last may be shorter), none longer
+    than ``max_size``."""
     if not items:
         return []
     chunks = min(max_chunks, max(min_chunks, math.ceil(len(items) / target_size)))
     size = max(1, math.ceil(len(items) / chunks))
+    if max_size is not None:
+        size = min(size, max_size)
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 

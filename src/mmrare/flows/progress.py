@@ -10,8 +10,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 
 @contextmanager
-def stage_progress(stage: str, total: int, show: bool) -> Iterator[Callable[[str], None]]:
-    """Yield ``advance(description)``; the bar is disabled (a no-op) when ``show`` is false."""
+def stage_progress(stage: str, total: int, show: bool) -> Iterator[Callable[..., None]]:
+    """Yield ``advance(description, step=1)``; the bar is disabled (a no-op) when ``show`` is false."""
     with Progress(
         TextColumn(f"[bold]{stage:<8}"),
         BarColumn(),
@@ -23,7 +23,7 @@ def stage_progress(stage: str, total: int, show: bool) -> Iterator[Callable[[str
     ) as progress:
         bar = progress.add_task("", total=total)
 
-        def advance(description: str) -> None:
-            progress.update(bar, advance=1, description=description)
+        def advance(description: str, step: int = 1) -> None:
+            progress.update(bar, advance=step, description=description)
 
         yield advance

@@ -1,10 +1,13 @@
 """The one runner of every per-record stage: what :class:`~mmrare.stages.base.Stage` leaves out.
 
 For a stage it loads the shards an interrupted earlier run left (complete units of work), asks the
-stage for its pending records, cuts them into chunks, runs each chunk as a Prefect task on the
-flow's task runner (threads, or Dask workers), writes each chunk's rows as one Parquet shard (DuckDB
-has one writer: the flow's process), loads the shards, and keeps the stage's counts, reject lines
-and timing. Resume is decided by the stage's own work keys, never by Prefect's task cache.
+stage for its pending records (light keys), cuts them into chunks, and streams them: a chunk's
+records are read from the warehouse just before it is submitted as a Prefect task on the flow's task
+runner (threads, or Dask workers), and no more than one chunk per worker and one waiting are in
+memory at once, so a build's memory does not grow with the corpus. Each chunk writes its rows as
+one Parquet shard (DuckDB has one writer: the flow's process); the shards are loaded at the end, and
+the runner keeps the stage's counts, reject lines and timing. Resume is decided by the stage's own
+work keys, never by Prefect's task cache.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from prefect.futures import as_completed
+from prefect.futures import PrefectFuture, as_completed
 
 from mmrare.errors import FatalError
 from mmrare.flows.chunks import Sealed, chunk_label, chunked
@@ -128,25 +131,40 @@ def run_stage(
             write_shard(shard_root, f"pending-rejects-{run_id}", {"rejects": rejects}, schemas)
             report.reject_lines += pending.reject_lines
         if pending.records:
+            parts = chunked(
+                pending.records, min_chunks=fewest_chunks(), max_size=resources.cfg.build.chunk_cases
+            )
+            window = fewest_chunks() + 1  # every worker busy, and the next chunk read and waiting
+            running: list[PrefectFuture[list[Done]]] = []
             with stage_progress(stage.name, len(pending.records), show_progress) as advance:
-                futures = [
-                    run_chunk.submit(
-                        stage_name=stage.name,
-                        stage=Sealed(stage),
-                        records=Sealed(chunk),
-                        shared=Sealed(pending.shared),
-                        resources=Sealed(resources),
-                        run_id=run_id,
-                        shard_root=shard_root,
-                        schemas=Sealed(schemas),
-                        label=chunk_label([stage.record_id(r) for r in chunk]),
-                    )
-                    for chunk in chunked(pending.records, min_chunks=fewest_chunks())
-                ]
-                for future in as_completed(futures):
+
+                def finish_one() -> None:
+                    future = next(as_completed(running))
+                    running.remove(future)
                     for done in future.result():
                         report.add(done)
                         advance(f"{done.record_id}: {done.outcome}")
+
+                for part in parts:
+                    records = stage.load(con, part)
+                    running.append(
+                        run_chunk.submit(
+                            stage_name=stage.name,
+                            stage=Sealed(stage),
+                            records=Sealed(records),
+                            shared=Sealed(pending.shared),
+                            resources=Sealed(resources),
+                            run_id=run_id,
+                            shard_root=shard_root,
+                            schemas=Sealed(schemas),
+                            label=chunk_label([stage.record_id(r) for r in records] or ["empty"]),
+                        )
+                    )
+                    del records
+                    while len(running) >= window:
+                        finish_one()
+                while running:
+                    finish_one()
         figures.items += report.processed
     report.add_rows(load_stage(con, shard_root, stage.tables, clock))
     return report

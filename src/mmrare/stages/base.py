@@ -33,11 +33,12 @@ class Done:
 
 @dataclass(slots=True)
 class Pending(Generic[R]):
-    """What a stage has to do: its records, what they share (read once in the flow's process and
-    handed to every chunk), how many records were already done, and records turned away before any
-    work (their ``rejects`` rows and lines)."""
+    """What a stage has to do: the keys of its records (light: ids or paths; :meth:`Stage.load` reads
+    a chunk's records when that chunk's turn comes), what they share (read once in the flow's
+    process and handed to every chunk), how many records were already done, and records turned away
+    before any work (their ``rejects`` rows and lines)."""
 
-    records: Sequence[R]
+    records: Sequence[Any]
     shared: Any = None
     skipped_done: int = 0
     rejects: list[dict[str, Any]] = field(default_factory=list)
@@ -52,6 +53,10 @@ class Stage(Protocol[R]):
     tables: tuple[str, ...]
 
     def pending(self, con: duckdb.DuckDBPyConnection, resources: BuildResources) -> Pending[R]: ...
+
+    def load(self, con: duckdb.DuckDBPyConnection, keys: Sequence[Any]) -> Sequence[R]:
+        """The records of one chunk's keys, read in the flow's process just before the chunk runs."""
+        ...
 
     def record_id(self, record: R) -> str: ...
 

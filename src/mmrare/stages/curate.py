@@ -3,6 +3,7 @@ those already curated under the same content and settings, and parse, decode and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -50,6 +51,9 @@ class CurateStage:
             rejects=[r.row() for r in found.rejects],
             reject_lines=[f"ingest: {r.record_id}: {r.reason} ({r.detail})" for r in found.rejects],
         )
+
+    def load(self, con: duckdb.DuckDBPyConnection, keys: Sequence[PackageInput]) -> Sequence[PackageInput]:
+        return keys  # a package's record is its path and digest: nothing to read
 
     def record_id(self, record: PackageInput) -> str:
         return record.package_id

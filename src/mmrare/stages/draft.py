@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -126,14 +127,21 @@ class DraftStage:
         todo = [p for p in diagnoses if keys[p] not in done]
         if not todo:
             return Pending(records=[], skipped_done=len(diagnoses))
-        records = case_records(con, todo)
-        # the pool: stored entries of cases drafted before, computed entries of the new ones
-        own = {r.pmcid: case_pool_entries(case_input(r, None)) for r in records}
+        # the pool: stored entries of cases drafted before, computed entries of the new ones (read a
+        # chunk at a time, like the drafting itself, so no more than a chunk of cases is in memory)
+        own: dict[str, list[PoolEntry]] = {}
+        step = cfg.build.chunk_cases
+        for start in range(0, len(todo), step):
+            for record in case_records(con, todo[start : start + step]):
+                own[record.pmcid] = case_pool_entries(case_input(record, None))
         entries = stored_pool(con, [p for p in diagnoses if p not in own], drafter_version)
         entries += [e for p in sorted(own) for e in own[p]]
         pool = DistractorPool(tuple(sorted(entries, key=lambda e: e.pmcid)))
         shared = DraftShared(drafter_version, pool, diagnoses, keys, own)
-        return Pending(records=records, shared=shared, skipped_done=len(diagnoses) - len(todo))
+        return Pending(records=todo, shared=shared, skipped_done=len(diagnoses) - len(todo))
+
+    def load(self, con: duckdb.DuckDBPyConnection, keys: Sequence[str]) -> Sequence[CaseRecords]:
+        return case_records(con, keys)
 
     def record_id(self, record: CaseRecords) -> str:
         return record.pmcid

@@ -7,10 +7,13 @@ and embeds nothing. Which items need work at all comes from a ``stage_work`` row
 its content and everything its descriptor is made from, so a top-up builds descriptors for the new
 items only.
 
-Dataset-level checks (same-case pairs, near-duplicate contexts, duplicate images, blind solver) run
-whenever new items were scored, new items against all, reading earlier items as light records and
-their context vectors from a content-keyed store. The batch is one unit: its decisions and flags are
-committed together or not at all.
+The items to decide are cut into chunks of whole cases (``[build] chunk_cases``), decided and stored
+one chunk after the other, so memory holds one chunk's drafts, texts and rows, whatever the corpus.
+A chunk is checked like a top-up: dataset-level checks (same-case pairs, near-duplicate contexts,
+duplicate images, blind solver) run whenever new items were scored, the chunk's items against every
+item decided before it (in earlier runs or earlier chunks), reading those as light records and
+their context vectors from a content-keyed store. Each chunk is one unit: its decisions and flags
+are committed together or not at all, and an interrupted run goes on from the next chunk.
 """
 
 from __future__ import annotations
@@ -61,8 +64,19 @@ class LeakageSummary:
     dropped: int = 0
     masked_spans: int = 0
     flags: dict[str, int] = field(default_factory=dict)
-    blind_solver: dict[str, Any] = field(default_factory=dict)
     reject_lines: list[str] = field(default_factory=list)
+
+    def add(self, chunk: LeakageSummary) -> None:
+        """Count one chunk's work into the run's."""
+        self.decided += chunk.decided
+        self.scored += chunk.scored
+        self.texts_embedded += chunk.texts_embedded
+        self.kept += chunk.kept
+        self.dropped += chunk.dropped
+        self.masked_spans += chunk.masked_spans
+        for flag, n in chunk.flags.items():
+            self.flags[flag] = self.flags.get(flag, 0) + n
+        self.reject_lines += chunk.reject_lines
 
     def counts(self) -> dict[str, Any]:
         return {
@@ -79,7 +93,7 @@ class LeakageSummary:
 
 @dataclass(frozen=True, slots=True)
 class LeakageBatch:
-    """Everything one leakage run decides, as plain data (picklable for a Dask worker)."""
+    """Everything one chunk of a leakage run decides, as plain data (picklable for a Dask worker)."""
 
     todo: list[LeakageInput]
     stored: list[LeakageScore]  # scores already stored for some of the bases
@@ -112,26 +126,69 @@ def checked_items(
     return [loaded[i] for i in item_ids if i in loaded]
 
 
-def pending_batch(
-    con: duckdb.DuckDBPyConnection, resources: BuildResources, run_id: str, policy: Policy = DEFAULT_POLICY
-) -> LeakageBatch | None:
-    """The current drafts not yet decided under this policy and these settings (None: nothing to do)."""
+@dataclass(frozen=True, slots=True)
+class LeakagePlan:
+    """What one leakage run has to do: the items to decide in chunks of whole cases, and the items
+    decided in earlier runs that the chunks are checked against."""
+
+    chunks: list[list[str]]
+    decided_before: list[str]
+    work_keys: dict[str, str]
+    versions: dict[str, str]
+    items: int  # current items, decided or not
+    policy: Policy
+
+
+def leakage_plan(
+    con: duckdb.DuckDBPyConnection, resources: BuildResources, policy: Policy = DEFAULT_POLICY
+) -> LeakagePlan:
+    """The current drafts not yet decided under this policy and these settings, cut into chunks of
+    at most ``[build] chunk_cases`` cases (in PMCID order, items in id order within a chunk)."""
     cfg = resources.cfg
     index = resources.ordo
     diagnoses = stage_diagnoses(con, cfg, index)
     contents = queries.current_items(con, sorted(diagnoses), get_drafter(cfg.drafting.drafter).version)
-    leakage_hash = cfg.stage_hash("leakage")
     versions = {
         "ordo_sha256": index.release.sha256,
         "link": cfg.stage_hash("link"),
-        "leakage": leakage_hash,
+        "leakage": cfg.stage_hash("leakage"),
         "policy_sha256": policy.sha256,
         "detector": DETECTOR_VERSION,
     }
-    keys = {i: leakage_work_key(i, sha, versions) for i, sha in contents.items()}
+    keys = {i: leakage_work_key(i, sha, versions) for i, (sha, _) in contents.items()}
     done = done_stage_keys(con, "leakage", keys.values())
-    inputs = leakage_inputs(con, index, queries.load_items(con, [i for i in contents if keys[i] not in done]))
-    decided_before = queries.decided_keys(con, policy.sha256, leakage_hash) if inputs else set()
+    by_case: dict[str, list[str]] = {}
+    for item_id, (_, pmcid) in contents.items():
+        if keys[item_id] not in done:
+            by_case.setdefault(pmcid, []).append(item_id)
+    cases = sorted(by_case)
+    step = cfg.build.chunk_cases
+    chunks = [sorted(i for p in cases[n : n + step] for i in by_case[p]) for n in range(0, len(cases), step)]
+    return LeakagePlan(
+        chunks=chunks,
+        decided_before=[i for i in contents if keys[i] in done],
+        work_keys={i: keys[i] for chunk in chunks for i in chunk},
+        versions=versions,
+        items=len(contents),
+        policy=policy,
+    )
+
+
+def pending_batch(
+    con: duckdb.DuckDBPyConnection,
+    resources: BuildResources,
+    plan: LeakagePlan,
+    chunk: list[str],
+    checked_against: list[str],
+    run_id: str,
+) -> LeakageBatch | None:
+    """One chunk of ``plan`` to decide (None: all of it was decided already), its dataset checks run
+    against ``checked_against``: the items decided before it."""
+    index = resources.ordo
+    policy = plan.policy
+    leakage_hash = plan.versions["leakage"]
+    inputs = leakage_inputs(con, index, queries.load_items(con, chunk))
+    decided_before = queries.decided_keys(con, policy.sha256, leakage_hash, chunk) if inputs else set()
     todo = [e for e in inputs if (e.item.item_id, e.basis) not in decided_before]
     if not todo:
         return None
@@ -141,12 +198,12 @@ def pending_batch(
     # the dataset checks run only when something is scored: items decided again from stored scores
     # (a changed threshold) were checked when they were scored
     check = any(e.basis not in have for e in todo)
-    checked = checked_items(con, list(contents), [e.item for e in todo]) if check else []
+    checked = checked_items(con, sorted([*checked_against, *chunk]), [e.item for e in todo]) if check else []
     return LeakageBatch(
         todo=todo,
         stored=stored,
         checked=checked,
-        # items decided in earlier runs were checked then: check the new ones against everything
+        # items decided before were checked then: check the new ones against everything
         focus=None if len(todo) == len(checked) else frozenset(e.item.item_id for e in todo),
         phashes=queries.image_phashes(con, sorted({g for i in checked for g in graphic_ids(i)})),
         policy=policy,
@@ -158,9 +215,9 @@ def pending_batch(
             code_version=code_version(),
         ),
         run_id=run_id,
-        work_keys={e.item.item_id: keys[e.item.item_id] for e in todo},
-        versions=versions,
-        items=len(contents),
+        work_keys={e.item.item_id: plan.work_keys[e.item.item_id] for e in todo},
+        versions=plan.versions,
+        items=plan.items,
     )
 
 
@@ -244,5 +301,5 @@ def _dataset_flags(
     )
     store.put(vector_keys, report.vectors)
     found = report.summary()
-    summary.flags, summary.blind_solver = found["flagged"], found["blind_solver"]
+    summary.flags = found["flagged"]
     return [f.row(batch.provenance) for f in report.flags]

@@ -4,6 +4,7 @@ diagnosis, a reject with the reason and the closest alternatives."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -44,7 +45,10 @@ class LinkStage:
         # the version is the class's: the linker itself is built only when there is work
         done = queries.linked_case_ids(con, index.release.sha256, Linker.version, cfg.stage_hash("link"))
         todo = [p for p in cases if p not in done]
-        return Pending(records=case_texts(con, todo), skipped_done=len(cases) - len(todo))
+        return Pending(records=todo, skipped_done=len(cases) - len(todo))
+
+    def load(self, con: duckdb.DuckDBPyConnection, keys: Sequence[str]) -> Sequence[CaseText]:
+        return case_texts(con, keys)
 
     def record_id(self, record: CaseText) -> str:
         return record.pmcid

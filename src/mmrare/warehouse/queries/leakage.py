@@ -25,16 +25,17 @@ def _dicts(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 
 def current_items(
     con: duckdb.DuckDBPyConnection, pmcids: Sequence[str], drafter_version: str
-) -> dict[str, str]:
-    """item_id -> content_sha256 of the drafts of these cases by this drafter version."""
+) -> dict[str, tuple[str, str]]:
+    """item_id -> (content_sha256, pmcid) of the drafts of these cases by this drafter version, in
+    item id order."""
     if not pmcids:
         return {}
     rows = con.execute(
-        "SELECT item_id, content_sha256 FROM qa_items"
+        "SELECT item_id, content_sha256, pmcid FROM qa_items"
         " WHERE pmcid IN (SELECT unnest(?)) AND drafter_version = ? ORDER BY item_id",
         [list(pmcids), drafter_version],
     ).fetchall()
-    return dict(rows)
+    return {item_id: (sha, pmcid) for item_id, sha, pmcid in rows}
 
 
 def load_items(con: duckdb.DuckDBPyConnection, item_ids: Sequence[str]) -> list[QAItem]:
@@ -115,12 +116,13 @@ def image_phashes(con: duckdb.DuckDBPyConnection, graphic_ids: Sequence[str]) ->
 
 
 def decided_keys(
-    con: duckdb.DuckDBPyConnection, policy_sha256: str, leakage_hash: str
+    con: duckdb.DuckDBPyConnection, policy_sha256: str, leakage_hash: str, item_ids: Sequence[str]
 ) -> set[tuple[str, str]]:
-    """(item_id, basis) pairs already decided under this policy and these leakage settings."""
+    """(item_id, basis) pairs of these items already decided under this policy and these settings."""
     rows = con.execute(
-        "SELECT item_id, basis FROM leakage_contexts WHERE policy_sha256 = ? AND config_hash = ?",
-        [policy_sha256, leakage_hash],
+        "SELECT item_id, basis FROM leakage_contexts WHERE policy_sha256 = ? AND config_hash = ?"
+        " AND item_id IN (SELECT unnest(?))",
+        [policy_sha256, leakage_hash, list(item_ids)],
     ).fetchall()
     return {(r[0], r[1]) for r in rows}
 
