@@ -25,7 +25,7 @@ from mmrare.evaluation.settings import ScoringSettings
 from mmrare.evaluation.stats import STATS_VERSION, bootstrap_ci, mcnemar, wilcoxon
 from mmrare.versions import code_version
 
-RESULTS_SCHEMA = "mmrare-results/2"  # 2: coverage counts missing_predictions per track
+RESULTS_SCHEMA = "mmrare-results/2"  # 2: missing_predictions per track in coverage; n/a cells are null
 SUBSETS = ("full", "leakage_clean", "post_cutoff")
 # Models are compared on the same items; a post-cutoff subset is each model's own, so it has no pairs.
 PAIRED_SUBSETS = ("full", "leakage_clean")
