@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -240,3 +241,14 @@ def release_dir(tmp_path: Path) -> Path:
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
+
+
+@pytest.fixture
+def make_release(tmp_path: Path) -> Callable[..., Path]:
+    """Build another release beside ``release_dir``: another version, or without some items."""
+
+    def make(where: str, version: str = "0.1.0", drop: tuple[str, ...] = ()) -> Path:
+        items = [i for i in ITEMS if i["item_id"] not in drop]
+        return build_release(tmp_path / where / version, items, version)
+
+    return make

@@ -36,7 +36,7 @@ def test_grounding_scores() -> None:
     score = grounding_score([2], [2, 3])
     assert score is not None and (score.precision, score.recall) == (1.0, 0.5)
     assert score.f1 == pytest.approx(2 / 3)
-    assert grounding_score([], [1]) == GroundingScore(0.0, 0.0, 0.0)
+    assert grounding_score([], [1]) == GroundingScore(None, 0.0, 0.0)  # no citation: precision n/a
     assert grounding_score([1], []) is None
 
 

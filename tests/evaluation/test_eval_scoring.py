@@ -22,7 +22,7 @@ ALPHA = [
     # no letter and not an option text -> accuracy 0; ORDO parent with 6 descendants -> 0.5;
     # cited [1, 3] vs gold [1, 2] -> precision 0.5, recall 0.5, f1 0.5
     {"item_id": "D2", "model": "alpha", "answer": "Neurofibromatosis", "images": [1, 3]},
-    # bare letter -> option text "Marfan syndrome": accuracy 1, diagnosis 1; no citation -> 0/0/0
+    # bare letter -> option text "Marfan syndrome": accuracy 1, diagnosis 1; no citation -> n/a/0/0
     {"item_id": "D3", "model": "alpha", "answer": "C", "option": "C"},
     # not an option -> accuracy 0; token F1 vs "Brain MRI" = 0.8 (vs alias 0.5); no citation -> 0
     {"item_id": "E1", "model": "alpha", "answer": "MRI of the brain"},
@@ -37,7 +37,7 @@ ALPHA = [
 BETA = [
     # an ORDO child -> 0.5; equals option D -> accuracy 0; no citation
     {"item_id": "D1", "model": "beta", "answer": "Fabry disease, cardiac variant"},
-    # alias NF1 -> 1; option A -> accuracy 1; explicit empty citation list -> 0
+    # alias NF1 -> 1; option A -> accuracy 1; explicit empty citation list -> precision n/a, recall 0
     {"item_id": "D2", "model": "beta", "answer": "NF1", "option": "A", "images": []},
     # parent with 25 descendants: 0 under the default limit of 10, 0.5 with a limit of 30
     {"item_id": "D3", "model": "beta", "answer": "Genetic aortic disease"},
@@ -110,12 +110,13 @@ def test_per_item_scores_beta(results: dict[str, Any]) -> None:
     assert _item(results, "beta", "D1")["accuracy"] == 0.0
     assert _item(results, "beta", "D2")["diagnosis_match"] == 1.0  # alias
     assert _item(results, "beta", "D2")["grounding_f1"] == 0.0
+    assert _item(results, "beta", "D2")["grounding_precision"] is None  # cites nothing: n/a, not 0
     assert _item(results, "beta", "D3")["diagnosis_match"] == 0.0  # parent with too many descendants
     assert _item(results, "beta", "E1")["token_f1"] == 1.0
     assert _item(results, "beta", "E2")["token_f1"] == pytest.approx(2 / 3)
     assert _item(results, "beta", "T1") == {
         "accuracy": 0.0, "diagnosis_match": None, "token_f1": 0.0,
-        "grounding_precision": 0.0, "grounding_recall": 0.0, "grounding_f1": 0.0,
+        "grounding_precision": None, "grounding_recall": 0.0, "grounding_f1": 0.0,
     }  # fmt: skip
     assert _item(results, "beta", "X1")["grounding_precision"] == 0.0
 
@@ -142,6 +143,9 @@ def test_leakage_clean_subset(results: dict[str, Any]) -> None:
 
 def test_confidence_intervals_bracket_the_mean(results: dict[str, Any]) -> None:
     for row in results["summary"]:
+        if row["n"] == 0:  # a cell with no score (n/a) has no mean and no interval
+            assert (row["mean"], row["ci_low"], row["ci_high"]) == (None, None, None)
+            continue
         assert row["ci_low"] <= row["mean"] + 1e-12
         assert row["mean"] <= row["ci_high"] + 1e-12
     beta_grounding = next(
@@ -167,7 +171,13 @@ def test_mcnemar_between_models(results: dict[str, Any]) -> None:
 
 
 def test_coverage_and_provenance(results: dict[str, Any], release_dir: Path) -> None:
-    assert results["coverage"]["alpha"] == {"items": 7, "predicted": 6, "missing": 1, "unknown_item_ids": 0}
+    assert results["coverage"]["alpha"] == {
+        "items": 7, "predicted": 6, "missing_predictions": 1, "unknown_item_ids": 0,
+        "tracks": {"diagnosis": {"items": 3, "missing_predictions": 0},
+                   "examination": {"items": 2, "missing_predictions": 1},
+                   "treatment": {"items": 1, "missing_predictions": 0},
+                   "cross_image": {"items": 1, "missing_predictions": 0}},
+    }  # fmt: skip
     assert results["coverage"]["beta"]["unknown_item_ids"] == 1
     prov = results["provenance"]
     assert prov["release"]["version"] == "0.1.0"

@@ -120,11 +120,15 @@ def score(
     api_key_env: Annotated[str, typer.Option(help="environment variable holding the judge API key")] = (
         "OPENAI_API_KEY"
     ),
+    allow_mismatch: Annotated[
+        bool, typer.Option("--allow-mismatch", help="score predictions made for another release (warns)")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Score prediction files: level-1 metrics, grounding, optional LLM judge; write JSON, Markdown, HTML.
 
-    With training cutoffs, each model is also scored on the items published after its cutoff.
+    Predictions made for another release are refused (see --allow-mismatch). With training cutoffs,
+    each model is also scored on the items published after its cutoff.
     """
     from mmrare.evaluation.contamination import (
         check_models,
@@ -136,7 +140,13 @@ def score(
     from mmrare.evaluation.predictions import read_predictions
     from mmrare.evaluation.release import load_release
     from mmrare.evaluation.report import write_report
-    from mmrare.evaluation.scoring import ExtraMetric, collect_predictions, score_release
+    from mmrare.evaluation.scoring import (
+        ExtraMetric,
+        check_release,
+        collect_predictions,
+        coverage_lines,
+        score_release,
+    )
     from mmrare.evaluation.settings import ScoringSettings
 
     if (judge_endpoint is None) != (judge_model is None):
@@ -158,14 +168,17 @@ def score(
         metrics = select_metrics(metric)
         rel = load_release(release_dir(release, config), tracks=track, splits=split)
         files = [read_predictions(p) for p in predictions]
+        warnings = check_release(files, rel, allow_mismatch=allow_mismatch)
+        by_model, _ = collect_predictions(rel, files)
         check_models(model_cutoffs, (m for pf in files for m in pf.models))  # before any judge call
+        for line in warnings:  # after every check that can fail, so an error stays one line
+            _warn(line)
         extras: list[ExtraMetric] = []
         if judge_endpoint and judge_model:
             from mmrare.evaluation.cache import ReplyCache
             from mmrare.evaluation.client import ChatClient
             from mmrare.evaluation.judge import run_judge
 
-            by_model, _ = collect_predictions(rel, files)
             client = ChatClient(judge_endpoint, api_key=os.environ.get(api_key_env), rate=judge_rate)
             judge_cache = ReplyCache(_workspace(config) / "cache" / "judge")
             judged = run_judge(rel, by_model, client, judge_model, judge_cache)
@@ -173,12 +186,18 @@ def score(
                 err_console.print(f"[yellow]judge failed[/yellow] {line}", highlight=False, soft_wrap=True)
             extras.append(judged.metric)
         results = score_release(rel, files, metrics, settings, extras)
+        for line in coverage_lines(rel, files, results):
+            _warn(line)
         out_dir = out or _workspace(config) / "results" / rel.version
         written = write_report(results, out_dir)
     except FatalError as exc:
         raise _fail(exc) from exc
     _print_summary(results)
     console.print(f"wrote {', '.join(p.name for p in written)} to {out_dir}", highlight=False)
+
+
+def _warn(line: str) -> None:
+    err_console.print(f"[yellow]warning:[/yellow] {line}", highlight=False, soft_wrap=True)
 
 
 def _print_summary(results: dict[str, Any]) -> None:

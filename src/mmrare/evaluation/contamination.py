@@ -119,7 +119,7 @@ def contamination_report(
                 "metric": metric,
                 "full": _cell(full),
                 "post_cutoff": _cell(post) if post else None,
-                "gap": full["mean"] - post["mean"] if post else None,
+                "gap": _gap(full, post),
             })  # fmt: skip
         models.append({
             "model": model,
@@ -138,6 +138,13 @@ def contamination_report(
         "n_unknown_date": n_unknown,
         "models": models,
     }
+
+
+def _gap(full: Mapping[str, Any], post: Mapping[str, Any] | None) -> float | None:
+    """Full minus post-cutoff mean; None when either is missing or n/a (no score to compare)."""
+    if post is None or full["mean"] is None or post["mean"] is None:
+        return None
+    return float(full["mean"] - post["mean"])
 
 
 def _cell(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -69,20 +69,21 @@ def parse_image_refs(text: str, n_images: int | None = None) -> list[int]:
 
 @dataclass(frozen=True)
 class GroundingScore:
-    """Set precision/recall/F1 of cited vs gold image positions."""
+    """Set precision/recall/F1 of cited vs gold image positions (precision None: nothing cited)."""
 
-    precision: float
+    precision: float | None
     recall: float
     f1: float
 
 
 def grounding_score(cited: Iterable[int], gold: Iterable[int]) -> GroundingScore | None:
-    """None when there is no gold evidence; citing nothing scores 0 precision and 0 recall."""
+    """None when there is no gold evidence. Citing nothing has no precision (None: not applicable,
+    left out of means rather than counted as wrong) and scores 0 recall and 0 F1."""
     cited_set, gold_set = set(cited), set(gold)
     if not gold_set:
         return None
     hits = len(cited_set & gold_set)
-    precision = hits / len(cited_set) if cited_set else 0.0
+    precision = hits / len(cited_set) if cited_set else None
     recall = hits / len(gold_set)
-    f1 = 2 * precision * recall / (precision + recall) if hits else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if hits and precision else 0.0
     return GroundingScore(precision, recall, f1)

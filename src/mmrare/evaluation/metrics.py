@@ -1,9 +1,10 @@
 """Level-1 (deterministic) metrics in a registry with explicit names.
 
 Each metric scores one (item, prediction) pair and returns a value in [0, 1], or None when it does
-not apply to that item. A missing prediction scores 0 wherever the metric applies, so a model cannot
-raise its mean by skipping hard items. Metric versions are written into results: bump one whenever
-the same input may score differently.
+not apply (another track, no gold evidence, a precision over no cited image): None is left out of
+every mean, so "does not apply" never reads as "wrong". A missing prediction scores 0 wherever the
+metric applies, so a model cannot raise its mean by skipping hard items. Metric versions are written
+into results: bump one whenever the same input may score differently.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from dataclasses import dataclass
 
 from mmrare.errors import FatalError
 from mmrare.evaluation.grounding import GROUNDING_PARSER_VERSION, grounding_score, parse_image_refs
-from mmrare.evaluation.predictions import Prediction
+from mmrare.evaluation.mentions import MENTIONS_VERSION, concluded
+from mmrare.evaluation.predictions import MODES, Prediction
 from mmrare.evaluation.release import TRACKS, Item
 from mmrare.evaluation.settings import ScoringSettings
 from mmrare.evaluation.text import (
@@ -31,7 +33,10 @@ MetricFn = Callable[[Item, Prediction | None, ScoringSettings], float | None]
 
 @dataclass(frozen=True)
 class Metric:
-    """A named, versioned metric. ``binary`` metrics (0/1) are compared with McNemar, others Wilcoxon."""
+    """A named, versioned metric. ``binary`` metrics (0/1) are compared with McNemar, others Wilcoxon.
+
+    ``modes`` are the prompt modes it applies to: accuracy needs the options the mc prompt shows.
+    """
 
     name: str
     version: str
@@ -39,6 +44,11 @@ class Metric:
     binary: bool
     description: str
     fn: MetricFn
+    modes: frozenset[str] = frozenset(MODES)
+
+    def applies_in(self, mode: str | None) -> bool:
+        """Whether the metric applies to predictions made in ``mode`` (None: not recorded, it does)."""
+        return mode is None or mode in self.modes
 
     def __call__(self, item: Item, prediction: Prediction | None, settings: ScoringSettings) -> float | None:
         if item.track not in self.tracks:
@@ -50,7 +60,7 @@ _REGISTRY: dict[str, Metric] = {}
 
 
 def register_metric(
-    name: str, *, version: str, tracks: Iterable[str], binary: bool = False
+    name: str, *, version: str, tracks: Iterable[str], binary: bool = False, modes: Iterable[str] = MODES
 ) -> Callable[[MetricFn], MetricFn]:
     """Decorator adding a metric under ``name``; a duplicate name is a programming error."""
 
@@ -64,6 +74,7 @@ def register_metric(
             binary=binary,
             description=(fn.__doc__ or "").strip().splitlines()[0],
             fn=fn,
+            modes=frozenset(modes),
         )
         return fn
 
@@ -140,10 +151,35 @@ def _matches(spans: set[str], codes: set[str], names: Iterable[str], code: str |
     return any(normalise(n) in spans for n in names if n)
 
 
+_GOLD = "gold"
+
+
+def _diagnosis_names(item: Item) -> list[tuple[str, tuple[str, ...]]]:
+    """Every name the item knows, keyed and in priority order: the gold, its ORDO neighbours, options.
+
+    An option that is the gold answer or a neighbour keeps that key (earlier keys win in
+    :func:`mentions.concluded`); the other options are the wrong diseases a reply may name.
+    """
+    names = [(_GOLD, (item.answer, *item.aliases, item.orpha_code or ""))]
+    names += [
+        (f"related:{k}", (rc.label, *rc.aliases, rc.code)) for k, rc in enumerate(item.related_concepts)
+    ]
+    names += [(f"option:{k}", (text,)) for k, text in enumerate(item.options)]
+    return names
+
+
+def _partial_credit(item: Item, settings: ScoringSettings, index: int) -> float:
+    rc = item.related_concepts[index]
+    eligible = rc.relation == "child" or (
+        rc.relation == "parent" and rc.n_descendants <= settings.max_parent_descendants
+    )
+    return settings.partial_credit if eligible else 0.0
+
+
 # -- metrics -----------------------------------------------------------------------------------------
 
 
-@register_metric("accuracy", version="accuracy/1", tracks=TRACKS, binary=True)
+@register_metric("accuracy", version="accuracy/1", tracks=TRACKS, binary=True, modes=("mc",))
 def accuracy(item: Item, prediction: Prediction | None, settings: ScoringSettings) -> float | None:
     """Multiple choice: 1 when the chosen option is the gold letter, else 0 (no choice counts as wrong)."""
     if prediction is None:
@@ -151,9 +187,18 @@ def accuracy(item: Item, prediction: Prediction | None, settings: ScoringSetting
     return float(chosen_letter(item, prediction) == item.answer_letter)
 
 
-@register_metric("diagnosis_match", version=f"diagnosis-match/1+{NORMALISER_VERSION}", tracks=("diagnosis",))
+@register_metric(
+    "diagnosis_match",
+    version=f"diagnosis-match/2+{NORMALISER_VERSION}+{MENTIONS_VERSION}",
+    tracks=("diagnosis",),
+)
 def diagnosis_match(item: Item, prediction: Prediction | None, settings: ScoringSettings) -> float | None:
-    """Open diagnosis: 1 for the gold name/alias/code, partial for an ORDO child or a small parent."""
+    """Open diagnosis: 1 for the gold name/alias/code, partial for an ORDO child or a small parent.
+
+    The answer line (or the whole answer) is matched exactly first; a reply whose answer is in
+    prose is scored by the name it concludes with (:func:`mentions.concluded`), so a correct answer
+    needs no "Answer:" line and a reply that settles on a wrong disease still scores 0.
+    """
     if prediction is None:
         return 0.0
     text = answer_text(item, prediction)
@@ -161,12 +206,14 @@ def diagnosis_match(item: Item, prediction: Prediction | None, settings: Scoring
     codes = {f"ORPHA:{m}" for m in _ORPHA.findall(text)}
     if _matches(spans, codes, (item.answer, *item.aliases), item.orpha_code):
         return 1.0
-    for rc in item.related_concepts:
-        eligible = rc.relation == "child" or (
-            rc.relation == "parent" and rc.n_descendants <= settings.max_parent_descendants
-        )
-        if eligible and _matches(spans, codes, (rc.label, *rc.aliases), rc.code):
+    for k, rc in enumerate(item.related_concepts):
+        if _matches(spans, codes, (rc.label, *rc.aliases), rc.code) and _partial_credit(item, settings, k):
             return settings.partial_credit
+    key = concluded(text, _diagnosis_names(item))
+    if key == _GOLD:
+        return 1.0
+    if key is not None and key.startswith("related:"):
+        return _partial_credit(item, settings, int(key.split(":", 1)[1]))
     return 0.0
 
 
@@ -188,10 +235,11 @@ def _grounding(part: str) -> MetricFn:
         return None if score is None else getattr(score, part)
 
     fn.__doc__ = f"Evidence grounding {part}: cited image positions vs the gold evidence images."
+    # precision over no cited image is undefined (None); recall and F1 of citing nothing are 0
     return fn
 
 
 for _part in ("precision", "recall", "f1"):
-    register_metric(f"grounding_{_part}", version=f"grounding/1+{GROUNDING_PARSER_VERSION}", tracks=TRACKS)(
+    register_metric(f"grounding_{_part}", version=f"grounding/2+{GROUNDING_PARSER_VERSION}", tracks=TRACKS)(
         _grounding(_part)
     )

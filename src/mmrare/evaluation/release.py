@@ -76,13 +76,19 @@ class Item:
 
 @dataclass
 class Release:
-    """A loaded release: its identity (version + manifest checksum) and its items in file order."""
+    """A loaded release: its identity (version + manifest checksum) and its items in file order.
+
+    ``tracks`` and ``splits`` are the selection it was loaded with (None: all), recorded with
+    predictions so a later score on the whole release can say why items have no prediction.
+    """
 
     root: Path
     version: str
     manifest_sha256: str
     manifest: dict[str, Any]
     items: list[Item] = field(default_factory=list)
+    tracks: tuple[str, ...] | None = None
+    splits: tuple[str, ...] | None = None
 
     def by_id(self) -> dict[str, Item]:
         return {item.item_id: item for item in self.items}
@@ -133,6 +139,8 @@ def load_release(root: Path, *, tracks: list[str] | None = None, splits: list[st
         version=str(manifest.get("version", root.name)),
         manifest_sha256=hashlib.sha256(raw).hexdigest(),
         manifest=manifest,
+        tracks=tuple(tracks) if tracks else None,
+        splits=tuple(splits) if splits else None,
     )
     wanted_tracks = tracks or list(TRACKS)
     wanted_splits = splits or list(SPLITS)

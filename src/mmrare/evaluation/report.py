@@ -23,14 +23,21 @@ _SUBSET_TITLE = {
 }
 
 
+NA = "n/a"  # a cell without a score (the metric does not apply there), never shown as 0
+
+
 def _fmt(row: dict[str, Any]) -> str:
     if row["mean"] is None or math.isnan(row["mean"]):
-        return "–"
+        return NA
     return f"{row['mean']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}] (n={row['n']})"
 
 
 def tables(results: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
-    """(title, header, rows) for each subset x metric: models as rows, tracks (+ all) as columns."""
+    """(title, header, rows) for each subset x metric: models as rows, tracks (+ all) as columns.
+
+    A model the metric does not apply to (accuracy in open mode) has no row; a cell without a
+    score (a precision over no cited image, a track the metric skips) reads "n/a".
+    """
     grid: dict[tuple[str, str], dict[str, dict[str, str]]] = defaultdict(lambda: defaultdict(dict))
     tracks_seen: set[str] = set()
     for row in results["summary"]:
@@ -44,7 +51,7 @@ def tables(results: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]
             models = grid.get((subset, metric))
             if not models:
                 continue
-            rows = [[model, *(cells.get(t, "–") for t in columns)] for model, cells in sorted(models.items())]
+            rows = [[model, *(cells.get(t, NA) for t in columns)] for model, cells in sorted(models.items())]
             out.append((f"{subset_title}: {metric}", ["model", *columns], rows))
     return out + contamination_tables(results)
 
@@ -95,6 +102,19 @@ def comparison_rows(results: dict[str, Any]) -> list[list[str]]:
 
 
 _COMPARISON_HEADER = ["subset", "track", "metric", "models", "test", "n", "means", "p"]
+_COVERAGE_HEADER = ["model", "items", "predicted", "missing predictions", "by track", "unknown item ids"]
+
+
+def coverage_rows(results: dict[str, Any]) -> list[list[str]]:
+    """Per model: items without a prediction (they score 0 where a metric applies), and where."""
+    rows = []
+    for model, cov in results["coverage"].items():
+        by_track = ", ".join(
+            f"{track} {cell['missing_predictions']}/{cell['items']}" for track, cell in cov["tracks"].items()
+        )
+        rows.append([model, str(cov["items"]), str(cov["predicted"]), str(cov["missing_predictions"]),
+                     by_track, str(cov["unknown_item_ids"])])  # fmt: skip
+    return rows
 
 
 def _markdown_table(header: list[str], rows: list[list[str]]) -> str:
@@ -124,9 +144,7 @@ def markdown(results: dict[str, Any]) -> str:
             _markdown_table(_COMPARISON_HEADER, comparison_rows(results)),
             "",
         ]
-    cov_rows = [[m, *(str(v) for v in c.values())] for m, c in results["coverage"].items()]
-    cov_header = ["model", *next(iter(results["coverage"].values())).keys()] if cov_rows else ["model"]
-    parts += ["## Coverage", "", _markdown_table(cov_header, cov_rows), ""]
+    parts += ["## Coverage", "", _markdown_table(_COVERAGE_HEADER, coverage_rows(results)), ""]
     parts += ["## Provenance", "", "```json", json.dumps(prov, indent=2), "```", ""]
     return "\n".join(parts)
 
@@ -139,7 +157,7 @@ def plots(results: dict[str, Any], out_dir: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
     written: list[Path] = []
-    summary = results["summary"]
+    summary = [r for r in results["summary"] if r["mean"] is not None]  # n/a cells have no bar
     models = sorted({r["model"] for r in summary})
     for metric in results["provenance"]["metrics"]:
         rows = [r for r in summary if r["metric"] == metric and r["subset"] == "full"]
@@ -212,6 +230,7 @@ def html_report(results: dict[str, Any], images: list[Path]) -> str:
         parts += [f"<h2>{html.escape(title)}</h2>", _html_table(header, rows)]
     if results["comparisons"]:
         parts += ["<h2>Paired comparisons</h2>", _html_table(_COMPARISON_HEADER, comparison_rows(results))]
+    parts += ["<h2>Coverage</h2>", _html_table(_COVERAGE_HEADER, coverage_rows(results))]
     parts += [
         "<h2>Provenance</h2>",
         f"<pre>{html.escape(json.dumps(prov, indent=2))}</pre>",

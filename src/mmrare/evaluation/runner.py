@@ -20,7 +20,7 @@ from typing import Any
 from mmrare.errors import FatalError, RecordError, RetryableError
 from mmrare.evaluation.cache import ReplyCache, cache_key
 from mmrare.evaluation.client import ChatClient, reply_text
-from mmrare.evaluation.predictions import Prediction, atomic_write, write_predictions
+from mmrare.evaluation.predictions import Prediction, PredictionsHeader, atomic_write, write_predictions
 from mmrare.evaluation.prompts import PROMPT_VERSION, RenderedPrompt, render, template_sha256
 from mmrare.evaluation.release import Item, Release
 from mmrare.evaluation.text import parse_option_letter
@@ -84,7 +84,11 @@ def run_predictions(
     show_progress: bool = True,
     on_done: Callable[[int, int], None] | None = None,
 ) -> RunSummary:
-    """Answer every item of ``release`` (cached replies first), then write predictions + a meta file."""
+    """Answer every item of ``release`` (cached replies first), then write predictions + a meta file.
+
+    The predictions file starts with a header naming the release (version, manifest sha256) and the
+    mode, so ``mmrare score`` can tell predictions made for another release.
+    """
     started = time.monotonic()
     attempts_before = client.attempts
     replies: dict[str, str] = {}
@@ -149,7 +153,15 @@ def run_predictions(
     summary.attempts = client.attempts - attempts_before
     summary.seconds = time.monotonic() - started
     summary.predictions_path = str(out_path)
-    summary.predictions_sha256 = write_predictions(out_path, predictions)
+    header = PredictionsHeader(
+        release_version=release.version,
+        release_manifest_sha256=release.manifest_sha256,
+        model=settings.model,
+        mode=settings.mode,
+        tracks=release.tracks,
+        splits=release.splits,
+    )
+    summary.predictions_sha256 = write_predictions(out_path, predictions, header)
     meta = {
         "model": settings.model,
         "endpoint": client.url,
