@@ -18,7 +18,10 @@ For each ``--n``:
   the sources and a fresh ``mmrare build`` process runs: its wall as a share of the full build, and
   checks that only the new cases were worked on and got rows.
 
-Across the N values: wall per case and peak RSS per N, and their slopes (a least-squares line).
+Across the N values: wall per case, peak RSS and the warehouse's size on disk per N, their slopes (a
+least-squares line) and their ratios between consecutive N, with the flat-memory guards (peak RSS at
+the largest N <= 1.25x the one before and <= 4 GB; wall per case <= 1.15x; the top-up <= 3% of the
+full build) and a plot of RSS and wall per case against N beside the JSON.
 
 Prefect: by default every build talks to one long-lived ``prefect server start`` (its own
 PREFECT_HOME in the bench folder, ``PREFECT_API_URL`` given to the builds), as a user topping up
@@ -28,13 +31,14 @@ each build start its own server, as a bare ``mmrare build`` does.
 Run from the repository (JSON is printed and written to ``bench/e2e-<date>.json``)::
 
     .venv/bin/python bench/e2e.py --n 200 --n 2000 [--incremental 20] [--workers 2]
-        [--executor threads|dask] [--prefect-server long-lived|ephemeral] [--keep DIR]
+        [--executor threads|dask] [--prefect-server long-lived|ephemeral] [--chunk-cases K] [--keep DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import platform
@@ -140,11 +144,14 @@ def run(cmd: list[str], log: Path, server: Server | None = None) -> dict[str, fl
     return {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "tree_peak_rss_mb": round(peak, 1)}
 
 
-def write_config(path: Path, workspace: Path, cache: Path, dirs: list[Path]) -> Path:
+def write_config(
+    path: Path, workspace: Path, cache: Path, dirs: list[Path], chunk_cases: int | None = None
+) -> Path:
     local = ", ".join(f'"{d}"' for d in dirs)
+    chunks = f"[build]\nchunk_cases = {chunk_cases}\n" if chunk_cases else ""
     path.write_text(
         f'workspace = "{workspace}"\ncache = "{cache}"\n[sources]\nlocal_dirs = [{local}]\n'
-        f'[selection]\nallow_synthetic = true\n[ontology]\nordo_path = "{ORDO}"\n'
+        f'[selection]\nallow_synthetic = true\n[ontology]\nordo_path = "{ORDO}"\n{chunks}'
     )
     return path
 
@@ -265,7 +272,7 @@ def topup(root: Path, full: dict[str, Any], args: argparse.Namespace, server: Se
     config, extra, old = root / "mmrare.toml", root / "corpus-extra", pmcids_of(corpus)
     before = pmcid_rows(config, old)
     synth_s = synth(extra, args.incremental, args.seed + 1, root)
-    write_config(config, root / "ws", root / "cache", [corpus, extra])
+    write_config(config, root / "ws", root / "cache", [corpus, extra], args.chunk_cases)
     again = build(config, args, server, root / "build-topup.log")
     new, counts = pmcids_of(extra), again["counts"]
     new_rows = pmcid_rows(config, new)
@@ -299,8 +306,9 @@ def topup(root: Path, full: dict[str, Any], args: argparse.Namespace, server: Se
 def bench_one(root: Path, n: int, args: argparse.Namespace, server: Server | None) -> dict[str, Any]:
     corpus = root / "corpus"
     synth_s = synth(corpus, n, args.seed, root)
-    config = write_config(root / "mmrare.toml", root / "ws", root / "cache", [corpus])
+    config = write_config(root / "mmrare.toml", root / "ws", root / "cache", [corpus], args.chunk_cases)
     full = build(config, args, server, root / "build.log")
+    full["warehouse_mb"] = round((root / "ws" / "warehouse.duckdb").stat().st_size / 2**20, 1)
     encoder = encoder_rate(config, root / "cache", args.encoder_sample, args.seed)
     limit = encoder["sentences_embedded"] / encoder["sentences_per_s"]
     result: dict[str, Any] = {
@@ -319,27 +327,65 @@ def bench_one(root: Path, n: int, args: argparse.Namespace, server: Server | Non
 
 
 def scaling(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Wall per case and peak RSS at each N, and the least-squares slope of each over N."""
+    """Wall per case, peak RSS and warehouse size at each N; the least-squares slope of each over N,
+    and the ratio of each between consecutive N (what the flat-memory targets are stated in)."""
     ns = [float(r["n"]) for r in runs]
-    per_case = [r["wall_per_case_s"] for r in runs]
-    rss = [r["build"]["tree_peak_rss_mb"] for r in runs]
-    out: dict[str, Any] = {
-        "wall_per_case_s": {r["n"]: r["wall_per_case_s"] for r in runs},
-        "peak_rss_mb": {r["n"]: r["build"]["tree_peak_rss_mb"] for r in runs},
+    series = {
+        "wall_per_case_s": [r["wall_per_case_s"] for r in runs],
+        "peak_rss_mb": [r["build"]["tree_peak_rss_mb"] for r in runs],
+        "warehouse_mb": [r["build"].get("warehouse_mb", 0.0) for r in runs],
     }
+    out: dict[str, Any] = {name: dict(zip([r["n"] for r in runs], values, strict=True))
+                           for name, values in series.items()}
     if len(set(ns)) >= 2:
-        out["wall_per_case_slope_s_per_1000_cases"] = round(float(np.polyfit(ns, per_case, 1)[0]) * 1000, 5)
-        out["peak_rss_slope_mb_per_1000_cases"] = round(float(np.polyfit(ns, rss, 1)[0]) * 1000, 1)
+        for name, values in series.items():
+            out[f"{name}_slope_per_1000_cases"] = round(float(np.polyfit(ns, values, 1)[0]) * 1000, 5)
+        out["between_consecutive_n"] = [
+            {"from_n": a["n"], "to_n": b["n"],
+             **{f"{name}_ratio": round(values[i + 1] / values[i], 3) if values[i] else None
+                for name, values in series.items()}}
+            for i, (a, b) in enumerate(itertools.pairwise(runs))
+        ]
+    return out
+
+
+def plot(runs: list[dict[str, Any]], out: Path) -> Path:
+    """Peak RSS and wall per case against N, side by side: what "memory stays flat" looks like."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ns = [r["n"] for r in runs]
+    fig, (rss, wall) = plt.subplots(1, 2, figsize=(9, 3.6), layout="constrained")
+    rss.plot(ns, [r["build"]["tree_peak_rss_mb"] / 1024 for r in runs], marker="o")
+    rss.set(xlabel="cases (N)", ylabel="peak RSS of the build's process tree (GB)", ylim=(0, None))
+    wall.plot(ns, [r["wall_per_case_s"] for r in runs], marker="o", color="tab:orange")
+    wall.set(xlabel="cases (N)", ylabel="build wall per case (s)", ylim=(0, None))
+    for ax in (rss, wall):
+        ax.set_xscale("log")
+        ax.set_xticks(ns, [str(n) for n in ns])
+        ax.grid(alpha=0.3)
+    fig.suptitle("mmrare build against corpus size (bench/e2e.py)")
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
     return out
 
 
 def guards(runs: list[dict[str, Any]]) -> dict[str, bool]:
     big = runs[-1]
     out = {"ratio_le_1.5": big["ratio"] <= 1.5}
+    if len(runs) >= 2:
+        small = runs[-2]
+        rss_small, rss_big = small["build"]["tree_peak_rss_mb"], big["build"]["tree_peak_rss_mb"]
+        out["peak_rss_le_1.25x"] = rss_big <= 1.25 * rss_small
+        out["peak_rss_le_4gb"] = rss_big <= 4096
+        out["wall_per_case_le_1.15x"] = big["wall_per_case_s"] <= 1.15 * small["wall_per_case_s"]
     if "incremental" in big:
         inc = big["incremental"]
         out["incremental_only_new_work"] = (inc["only_new_work"] and inc["old_cases_rows_unchanged"]
                                             and inc["rows_added_are_new_cases_rows"])
+        out["incremental_le_3pct"] = inc["share_of_full_build"] <= 0.03
     return out
 
 
@@ -354,7 +400,8 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="keep corpora, workspaces and logs under this folder")
     parser.add_argument("--prefect-server", default="long-lived", choices=("long-lived", "ephemeral"),
                         help="one Prefect server for all builds (default), or one per build")
-    parser.add_argument("--out", type=Path, help="JSON file (default: bench/e2e-<date>.json)")
+    parser.add_argument("--chunk-cases", type=int, help="the builds' [build] chunk_cases")
+    parser.add_argument("--out", type=Path, help="JSON (default: bench/e2e-<date>.json); plot beside")
     args = parser.parse_args()
     for name in [k for k in os.environ if k.startswith("MMRARE_")]:
         del os.environ[name]  # the bench's configs alone decide, for the builds and for its own reads
@@ -387,6 +434,8 @@ def main() -> None:
     text = json.dumps(report, indent=2)
     out = args.out or REPO / "bench" / f"e2e-{started:%Y-%m-%d-%H%M}.json"
     out.write_text(text + "\n")
+    if len(report["runs"]) >= 2:
+        plot(report["runs"], out.with_suffix(".png"))
     print(text)
 
 

@@ -67,6 +67,17 @@ def test_e_utilities_answering_an_html_page_is_one_line(server: FakePmcServer, i
     assert "not an ESearch result" in line
 
 
+def test_e_utilities_that_hang_are_one_line_within_the_deadline(
+    server: FakePmcServer, ingest_config: Path
+) -> None:
+    server.add_fault("/entrez/eutils/esearch.fcgi", "drip", times=-1, delay=0.5)  # never a read timeout
+    text = ingest_config.read_text(encoding="utf-8")
+    ingest_config.write_text(text.replace("max_attempts = 2\n", "max_attempts = 2\ndeadline_s = 2.0\n"))
+    result = _mmrare(ingest_config, "ingest", "--query", "rare", "--no-progress", timeout=120)
+    line = _one_error_line(result)
+    assert "esearch" in line.lower() and "deadline" in line
+
+
 def test_an_ingest_where_everything_failed_exits_non_zero(tmp_path: Path, ingest_config: Path) -> None:
     ids = tmp_path / "ids.txt"
     ids.write_text("PMC1\nPMC2\n")  # neither is in the bucket
