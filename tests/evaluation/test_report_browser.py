@@ -108,8 +108,14 @@ def test_report_is_legible_in_chromium(release_dir: Path, tmp_path: Path, models
         browser.set_window_size(WIDTH, height + 200)
         browser.save_screenshot(str(tmp_path / f"report_{len(models)}.png"))
         viewport = browser.execute_script("return document.documentElement.clientWidth")
+        folded = browser.execute_script(
+            "const d = document.getElementById('comparisons');"
+            "return d ? [d.open, d.querySelectorAll('tbody tr').length] : null"
+        )
         figures = browser.execute_script(_MEASURE)
 
+    if len(models) > 1:  # the paired tests (28 pairs here) are folded away below the plots and tables
+        assert folded == [False, len(results["comparisons"])]
     metrics = list(results["provenance"]["metrics"])
     assert [f["id"] for f in figures] == [f"plot-{m}" for m in metrics] + ["plot-full_vs_clean"]
     for k, fig in enumerate(figures):
