@@ -47,7 +47,7 @@ def test_predict_then_score_writes_reports(
          "--judge-endpoint", server.url, "--judge-model", "fake-judge", "--config", str(config)],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    for name in ("results.json", "results.md", "report.html", "plot_accuracy.png", "plot_full_vs_clean.png"):
+    for name in ("results.json", "results.md", "report.html", "plot_accuracy.svg", "plot_full_vs_clean.svg"):
         assert (out / name).is_file(), name
     results = json.loads((out / "results.json").read_text())
     judge = results["provenance"]["extras"]["judge"]
@@ -63,7 +63,7 @@ def test_predict_then_score_writes_reports(
     )  # fmt: skip
     assert acc["mean"] == pytest.approx(5 / 7)  # default reply "A" is right for D2, E1, E2
     assert "Full set: accuracy" in (out / "results.md").read_text()
-    assert "<img src='plot_accuracy.png'" in (out / "report.html").read_text()
+    assert "<figure class='plot' id='plot-accuracy'" in (out / "report.html").read_text()
     assert server.errors == []
     judged = server.count
     result = runner.invoke(

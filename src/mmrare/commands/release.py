@@ -67,6 +67,7 @@ def build(
     from mmrare.leakage import DEFAULT_POLICY
     from mmrare.warehouse.db import connect
     from mmrare.warehouse.release import LicencePolicy, ReleaseSettings, build_release
+    from mmrare.warehouse.release.split import share_warning
 
     cfg = _config(config)
     try:
@@ -102,12 +103,18 @@ def build(
         raise _fail(exc) from exc
     counts = result.manifest["counts"]
     table = Table(title=f"release {version}: {result.n_items} items -> {result.root}")
-    for col in ("track", "dev", "test", "total", "leakage clean", "cases"):
-        table.add_column(col, justify="left" if col == "track" else "right")
+    table.add_column("track", no_wrap=True, min_width=len("cross_image"))
+    for col in ("dev cases", "dev items", "test cases", "test items", "items", "leakage clean"):
+        table.add_column(col, justify="right")
     for track in ("diagnosis", "examination", "treatment", "cross_image", "all"):
         c = counts[track]
-        table.add_row(track, *(str(c[k]) for k in ("dev", "test", "total", "leakage_clean", "cases")))
+        cases = c["cases_per_split"]
+        cells = (cases["dev"], c["dev"], cases["test"], c["test"], c["total"], c["leakage_clean"])
+        table.add_row(track, *(str(n) for n in cells))
     console.print(table)
+    warning = share_warning(counts, dev_fraction)
+    if warning:
+        err_console.print(f"[yellow]warning[/yellow] {warning}", highlight=False, soft_wrap=True)
     console.print(
         f"{counts['images']} images, {counts['excluded_articles']} article(s) and "
         f"{counts['excluded_items']} item(s) excluded (excluded.tsv), "

@@ -1,4 +1,4 @@
-"""Write a results document as ``results.json``, ``results.md`` and ``report.html`` with PNG plots.
+"""Write a results document as ``results.json``, ``results.md`` and ``report.html`` with SVG plots.
 
 The JSON is the record (everything, with provenance); Markdown and HTML are views of it, so they can
 be regenerated from ``results.json`` alone with :func:`write_report`.
@@ -13,6 +13,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from mmrare.evaluation.plots import Plot, draw
 from mmrare.evaluation.predictions import atomic_write
 from mmrare.evaluation.release import TRACKS
 
@@ -149,87 +150,42 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def plots(results: dict[str, Any], out_dir: Path) -> list[Path]:
-    """One grouped bar chart per metric (models x tracks, CI error bars) and one full-vs-clean chart."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    written: list[Path] = []
-    summary = [r for r in results["summary"] if r["mean"] is not None]  # n/a cells have no bar
-    models = sorted({r["model"] for r in summary})
-    for metric in results["provenance"]["metrics"]:
-        rows = [r for r in summary if r["metric"] == metric and r["subset"] == "full"]
-        if not rows:
-            continue
-        tracks = [t for t in (*TRACKS, "all") if any(r["track"] == t for r in rows)]
-        fig, ax = plt.subplots(figsize=(1.2 + 1.1 * len(tracks) * max(1, len(models)) / 2, 3.2))
-        width = 0.8 / max(1, len(models))
-        for k, model in enumerate(models):
-            by_track = {r["track"]: r for r in rows if r["model"] == model}
-            xs = [i + k * width for i, t in enumerate(tracks) if t in by_track]
-            ys = [by_track[t]["mean"] for t in tracks if t in by_track]
-            lo = [by_track[t]["mean"] - by_track[t]["ci_low"] for t in tracks if t in by_track]
-            hi = [by_track[t]["ci_high"] - by_track[t]["mean"] for t in tracks if t in by_track]
-            ax.bar(xs, ys, width, yerr=[lo, hi], capsize=3, label=model)
-        ax.set_xticks([i + width * (len(models) - 1) / 2 for i in range(len(tracks))], tracks)
-        ax.set_ylim(0, 1.05)
-        ax.set_ylabel(metric)
-        ax.set_title(f"{metric} (full set, {results['provenance']['settings']['confidence']:.0%} CI)")
-        ax.legend(fontsize="small")
-        fig.tight_layout()
-        path = out_dir / f"plot_{metric}.png"
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
-        written.append(path)
-    rows = [r for r in summary if r["track"] == "all"]
-    if rows:
-        metrics = [m for m in results["provenance"]["metrics"] if any(r["metric"] == m for r in rows)]
-        fig, axes = plt.subplots(1, len(metrics), figsize=(2.6 * len(metrics), 3.0), squeeze=False)
-        for ax, metric in zip(axes[0], metrics, strict=True):
-            for k, subset in enumerate(("full", "leakage_clean")):
-                vals = {
-                    r["model"]: r["mean"] for r in rows if r["metric"] == metric and r["subset"] == subset
-                }
-                ax.bar([i + k * 0.4 for i in range(len(models))], [vals.get(m, 0.0) for m in models], 0.4,
-                       label=_SUBSET_TITLE[subset])  # fmt: skip
-            ax.set_xticks([i + 0.2 for i in range(len(models))], models, rotation=30, fontsize="small")
-            ax.set_ylim(0, 1.05)
-            ax.set_title(metric, fontsize="small")
-        axes[0][0].legend(fontsize="x-small")
-        fig.tight_layout()
-        path = out_dir / "plot_full_vs_clean.png"
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
-        written.append(path)
-    return written
-
-
 def _html_table(header: list[str], rows: list[list[str]]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def html_report(results: dict[str, Any], images: list[Path]) -> str:
+def html_report(results: dict[str, Any], plots: list[Plot]) -> str:
+    """The page: plots inline (their text stays text, so it scales and can be searched), then tables."""
     prov = results["provenance"]
     rel = prov["release"]
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>mmrare results {html.escape(rel['version'])}</title>",
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}"
-        "td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px}th{background:#f3f3f3}</style>",
+        "td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px}th{background:#f3f3f3}"
+        "figure.plot{margin:1.5em 0}figure.plot svg{display:block;max-width:100%;height:auto}</style>",
         "</head><body>",
         f"<h1>mmrare results: release {html.escape(rel['version'])}</h1>",
         f"<p>Manifest sha256 <code>{html.escape(rel['manifest_sha256'])}</code>; {rel['n_items']} items "
         f"({rel['n_leakage_clean']} leakage-clean); code {html.escape(prov['code_version'])}.</p>",
     ]
-    parts += [f"<img src='{html.escape(p.name)}' alt='{html.escape(p.stem)}'>" for p in images]
+    parts += [
+        f"<figure class='plot' id='plot-{html.escape(p.name)}' aria-label='{html.escape(p.title)}'>{p.svg}"
+        f"</figure>"
+        for p in plots
+    ]
     for title, header, rows in tables(results):
         parts += [f"<h2>{html.escape(title)}</h2>", _html_table(header, rows)]
     if results["comparisons"]:
-        parts += ["<h2>Paired comparisons</h2>", _html_table(_COMPARISON_HEADER, comparison_rows(results))]
+        # every pair of models x subset x track x metric: with 8 models over a thousand rows, so folded
+        comparisons = comparison_rows(results)
+        parts += [
+            "<h2>Paired comparisons</h2>",
+            f"<details id='comparisons'><summary>{len(comparisons)} paired tests</summary>"
+            f"{_html_table(_COMPARISON_HEADER, comparisons)}</details>",
+        ]
     parts += ["<h2>Coverage</h2>", _html_table(_COVERAGE_HEADER, coverage_rows(results))]
     parts += [
         "<h2>Provenance</h2>",
@@ -245,6 +201,9 @@ def write_report(results: dict[str, Any], out_dir: Path) -> list[Path]:
     paths = [out_dir / "results.json", out_dir / "results.md", out_dir / "report.html"]
     atomic_write(paths[0], json.dumps(results, indent=2, allow_nan=False).encode())
     atomic_write(paths[1], markdown(results).encode())
-    images = plots(results, out_dir)
-    atomic_write(paths[2], html_report(results, images).encode())
+    plots = draw(results)
+    images = [out_dir / f"plot_{p.name}.svg" for p in plots]
+    for plot, path in zip(plots, images, strict=True):
+        atomic_write(path, plot.svg.encode())
+    atomic_write(paths[2], html_report(results, plots).encode())
     return paths + images

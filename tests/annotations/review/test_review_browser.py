@@ -7,52 +7,22 @@ chromedriver come from the Makefile's install step (apt); nothing is downloaded 
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from chromium import WAIT_S, headless_chromium
 
 from mmrare.annotations.review.records import REJECT_REASONS
 from mmrare.annotations.review.store import ReviewStore
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-WAIT_S = 20
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    if not (os.path.exists(CHROMIUM) and shutil.which("chromedriver")):
-        pytest.fail("chromium and chromedriver are missing: run `make install` (installs them with apt)")
-    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must never download a driver
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--window-size=1280,1600",
-    ):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(WAIT_S)
-    try:
+    with headless_chromium() as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def _item_id(driver: Any) -> str:

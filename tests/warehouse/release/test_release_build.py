@@ -40,9 +40,10 @@ def test_layout_follows_the_release_format(release: BuildResult) -> None:
         assert name in files
     manifest = json.loads((root / "manifest.json").read_text())
     for track in TRACKS:
-        assert f"jsonl/{track}.jsonl" in files and f"tsv/{track}.tsv" in files
+        assert f"jsonl/{track}.jsonl" in files
         splits = {s for s in ("dev", "test") if manifest["counts"][track][s]}
         assert {f"data/{track}/{s}.parquet" for s in splits} <= set(files) and splits
+        assert {f"tsv/{track}_{s}.tsv" for s in splits} == {f for f in files if f.startswith(f"tsv/{track}")}
     assert set(manifest["files"]) == set(files) - {"manifest.json"}
     assert all(files[k] == v for k, v in manifest["files"].items())
     for key in ("version", "created_at", "code_version", "config_hash", "ordo", "embedding_model", "leakage"):
@@ -133,13 +134,24 @@ def test_diagnosis_items_carry_ordo_neighbours(release: BuildResult, ordo_index)
 
 
 def test_jsonl_and_tsv_hold_the_same_items(release: BuildResult) -> None:
+    """JSONL per track; one TSV per track and split, holding that split's rows only."""
     rows = _rows(release.root)
+    assert {r["split"] for r in rows} == {"dev", "test"}
     for track in TRACKS:
         mine = sorted((r for r in rows if r["track"] == track), key=lambda r: (r["split"], r["item_id"]))
         lines = (release.root / f"jsonl/{track}.jsonl").read_text(encoding="utf-8").splitlines()
         assert [json.loads(line) for line in lines] == mine
-        with open(release.root / f"tsv/{track}.tsv", encoding="utf-8", newline="") as fh:
-            tsv = list(csv.DictReader(fh, delimiter="\t"))
+        tsv = []
+        for split in ("dev", "test"):
+            path = release.root / f"tsv/{track}_{split}.tsv"
+            if not path.exists():
+                assert not any(r["split"] == split for r in mine), (track, split)
+                continue
+            with open(path, encoding="utf-8", newline="") as fh:
+                rows_of_split = list(csv.DictReader(fh, delimiter="\t"))
+            assert {t["split"] for t in rows_of_split} == {split}, path
+            assert [t["index"] for t in rows_of_split] == [str(k) for k in range(len(rows_of_split))]
+            tsv += rows_of_split
         assert [t["item_id"] for t in tsv] == [r["item_id"] for r in mine]
         for t, r in zip(tsv, mine, strict=True):
             assert t["answer"] == r["answer_letter"] and t["hint"] == r["context"]
@@ -172,6 +184,9 @@ def test_croissant_validates_with_mlcroissant(release: BuildResult) -> None:
     doc = json.loads((release.root / "croissant.json").read_text())
     assert {rs["@id"] for rs in doc["recordSet"]} == set(TRACKS)
     assert "datePublished" not in doc and doc["version"] == "1.0.0"  # no time: byte-identical rebuilds
+    tsv = {d["@id"]: d for d in doc["distribution"] if d["@id"].startswith("tsv/")}
+    assert set(tsv) == {f for f in release.manifest["files"] if f.startswith("tsv/")}
+    assert tsv["tsv/diagnosis_dev.tsv"]["description"].endswith("diagnosis track, dev split only.")
 
 
 def test_croissant_record_sets_read_the_parquet_files(release: BuildResult) -> None:
@@ -191,6 +206,8 @@ def test_datasheet_names_sources_counts_and_limitations(release: BuildResult) ->
     for heading in ("## Sources", "## Tracks", "## Splits", "## Licences", "## Known limitations"):
         assert heading in text
     assert release.manifest["ordo"]["sha256"] in text
+    every = release.manifest["counts"]["all"]
+    assert f"{every['dev']} of {every['total']} items are dev" in text
 
 
 def test_building_twice_gives_identical_files(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -87,3 +88,29 @@ def test_a_workspace_that_admits_synthetic_packages_never_releases(tmp_path: Pat
     result = runner.invoke(app, ["release", "build", "--version", "1.0.0", "--config", str(config)])
     assert result.exit_code == 2 and "allow_synthetic" in result.output
     assert not (tmp_path / "ws" / "releases" / "1.0.0").exists()
+
+
+def test_build_prints_splits_and_warns_when_dev_is_far_off(tmp_path: Path, warehouse: Path) -> None:
+    """Three sample cases of uneven size: dev is one case, whatever the fraction asks of the items."""
+    config = str(_config(tmp_path, warehouse))
+    built = runner.invoke(app, ["release", "build", "--version", "1.0.0", "--dev-fraction", "0.2",
+                                "--include-no-derivatives", "--config", config])  # fmt: skip
+    assert built.exit_code == 0, built.output
+    root = tmp_path / "ws" / "releases" / "1.0.0"
+    counts = json.loads((root / "manifest.json").read_text())["counts"]
+    every = counts["all"]
+    for track in ("diagnosis", "examination", "treatment", "cross_image", "all"):
+        c = counts[track]
+        cells = [c["cases_per_split"]["dev"], c["dev"], c["cases_per_split"]["test"], c["test"], c["total"]]
+        rows = [line for line in built.output.splitlines() if line.strip("│┃ ").startswith(track)]
+        assert len(rows) == 1, built.output
+        row = rows[0]
+        assert [int(n) for n in row.replace("│", " ").split()[1:6]] == cells, (track, row)
+    share = every["dev"] / every["total"]
+    assert abs(share - 0.2) > 0.1, "the sample no longer shows a far-off split; pick another fraction"
+    warning = [line for line in built.output.splitlines() if line.startswith("warning")]
+    assert len(warning) == 1 and f"dev holds {share:.0%} of the items" in warning[0], built.output
+    assert "for a dev fraction of 0.2, more than 10 points off" in warning[0]
+
+    ok = runner.invoke(app, ["release", "verify", "1.0.0", "--config", config])
+    assert ok.exit_code == 0 and ": ok" in ok.output, ok.output

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mmrare.errors import FatalError
-from mmrare.warehouse.release.split import assign_splits, dev_target
+from mmrare.warehouse.release.split import FAR_POINTS, assign_splits, dev_target, share_warning
 
 # 40 cases: every case has a diagnosis item, every 4th an examination item, every 10th a cross-image one.
 CASES = {
@@ -67,3 +67,22 @@ def test_dev_target(n: int, fraction: float, expected: int) -> None:
 def test_fraction_zero_and_one() -> None:
     assert set(assign_splits(CASES, 0.0, "s").values()) == {"test"}
     assert set(assign_splits(CASES, 1.0, "s").values()) == {"dev"}
+
+
+def _counts(dev: int, test: int, dev_cases: int, test_cases: int) -> dict:
+    cases = {"dev": dev_cases, "test": test_cases}
+    return {"all": {"dev": dev, "test": test, "total": dev + test, "cases": dev_cases + test_cases,
+                    "cases_per_split": cases}}  # fmt: skip
+
+
+def test_share_warning_when_dev_items_are_far_from_the_fraction() -> None:
+    # the case: 3 cases, dev fraction 0.2, one large case in dev
+    line = share_warning(_counts(11, 9, 1, 2), 0.2)
+    assert line is not None and "\n" not in line
+    assert "dev holds 55% of the items (11 of 20; 1 of 3 cases)" in line
+    assert f"more than {FAR_POINTS} points off" in line and "0.2" in line
+    assert share_warning(_counts(0, 9, 0, 1), 0.2) is not None  # nothing in dev at all
+    assert share_warning(_counts(5, 15, 2, 8), 0.2) is None  # 25%: within 10 points
+    assert share_warning(_counts(30, 70, 2, 8), 0.2) is None  # exactly 10 points
+    assert share_warning(_counts(31, 69, 2, 8), 0.2) is not None  # just over
+    assert share_warning(_counts(0, 0, 0, 0), 0.2) is None

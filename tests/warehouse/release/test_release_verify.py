@@ -97,6 +97,22 @@ def test_a_case_in_two_splits_fails(copy: Path) -> None:
     assert any(f"{other}: in splits dev, test" in e for e in verify_release(copy).errors)
 
 
+def test_a_tsv_must_hold_its_split_only(copy: Path) -> None:
+    """A test row in the dev TSV (as one mixed file per track had) is named; so is a missing TSV."""
+    dev, test = "tsv/diagnosis_dev.tsv", "tsv/diagnosis_test.tsv"
+    assert verify_release(copy).ok
+    moved = (copy / test).read_text(encoding="utf-8").splitlines(keepends=True)[1]
+    with open(copy / dev, "a", encoding="utf-8") as fh:
+        fh.write(moved)
+    _rehash(copy, dev)
+    assert any(dev in e and "holds rows of split test" in e for e in verify_release(copy).errors)
+    (copy / test).unlink()
+    manifest = json.loads((copy / "manifest.json").read_text())
+    del manifest["files"][test]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    assert any(test in e and "missing for" in e for e in verify_release(copy).errors)
+
+
 def test_licence_policy_in_force_is_checked(release: BuildResult) -> None:
     policy = LicencePolicy.from_selection(SelectionConfig(licence_deny=["CC-BY-NC-*"]))
     report = verify_release(release.root, policy=policy)

@@ -163,9 +163,9 @@ def _write_files(
             rows = [i for i in mine if i.split == split]
             if rows:
                 written.append(write_parquet(root, track, split, rows))
+                written.append(write_tsv(root, track, split, rows))
                 present.setdefault(track, []).append(split)
         written.append(write_jsonl(root, track, mine))
-        written.append(write_tsv(root, track, mine))
     written.append(write_ledger(root, ledger_rows(content.articles, items, content.images)))
     written.append(write_excluded(root, content.exclusions))
     n_counts = counts(items, content.exclusions, len(content.images))

@@ -112,10 +112,12 @@ def croissant(
         suffix = Path(path).suffix
         if path.startswith("images/") or suffix not in _MEDIA:
             continue
-        distribution.append(
-            {"@type": "cr:FileObject", "@id": path, "name": path, "contentUrl": path,
-             "encodingFormat": _MEDIA[suffix], "sha256": files[path]}
-        )  # fmt: skip
+        entry = {"@type": "cr:FileObject", "@id": path, "name": path, "contentUrl": path,
+                 "encodingFormat": _MEDIA[suffix], "sha256": files[path]}  # fmt: skip
+        if path.startswith("tsv/"):  # tsv/<track>_<split>.tsv
+            track, _, split = Path(path).stem.rpartition("_")
+            entry["description"] = f"VLMEvalKit multiple-choice TSV of the {track} track, {split} split only."
+        distribution.append(entry)
     for ext in sorted({Path(p).suffix.lstrip(".") for p in files if p.startswith("images/")}):
         distribution.append(
             {"@type": "cr:FileSet", "@id": f"images-{ext}", "name": f"images-{ext}",

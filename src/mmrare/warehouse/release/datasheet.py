@@ -81,12 +81,15 @@ def datasheet(
     lines += ["Load one track with Hugging Face datasets: "
               "`load_dataset(\"parquet\", data_files={\"test\": \"data/diagnosis/test.parquet\"})`, or "
               "`load_dataset(\"<this directory>\", \"diagnosis\")`. The same rows are in `jsonl/`, and "
-              "`tsv/` has a VLMEvalKit multiple-choice TSV per track (base64 images).", "",
+              "`tsv/` has a VLMEvalKit multiple-choice TSV per track and split (`tsv/<track>_<split>.tsv`, "
+              "base64 images).", "",
               "## Fields", ""]  # fmt: skip
     lines += md_table(["column", "meaning"], [[f"`{n}`", d] for n, _, d in COLUMNS])
     lines += ["## Splits", "",
               f"Dev fraction {dev_fraction:g}; {counts['cases_per_split']['dev']} dev and "
-              f"{counts['cases_per_split']['test']} test cases. No PMCID is in two splits.", "",
+              f"{counts['cases_per_split']['test']} test cases. No PMCID is in two splits. "
+              f"{counts['all']['dev']} of {counts['all']['total']} items are dev: the fraction counts "
+              "cases, so the items' share follows the size of the cases.", "",
               *[line.rstrip() for line in (SPLIT_METHOD or "").strip().splitlines()], "",
               "## Leakage control", "",
               "Contexts are the masked versions leakage control produced; captions are never shown. "
@@ -130,5 +133,5 @@ def datasheet(
     lines += ["## Files", "",
               "`manifest.json` (versions, counts, sha256 of every file), `croissant.json` (Croissant "
               "metadata), `LICENSES.tsv`, `excluded.tsv`, `data/<track>/<split>.parquet`, "
-              "`jsonl/<track>.jsonl`, `tsv/<track>.tsv`, `images/<sha256>.<ext>`.", ""]  # fmt: skip
+              "`jsonl/<track>.jsonl`, `tsv/<track>_<split>.tsv`, `images/<sha256>.<ext>`.", ""]  # fmt: skip
     return "\n".join(lines)

@@ -20,22 +20,20 @@ from mmrare.warehouse.release.schema import FORMAT, SPLITS, TRACKS
 MANIFEST = "manifest.json"
 
 
+def _count_row(items: Sequence[ReleaseItem]) -> dict[str, Any]:
+    row: dict[str, Any] = {split: sum(1 for i in items if i.split == split) for split in SPLITS}
+    row["total"] = len(items)
+    row["leakage_clean"] = sum(1 for i in items if i.leakage_clean)
+    row["cases"] = len({i.item.pmcid for i in items})
+    row["cases_per_split"] = {s: len({i.item.pmcid for i in items if i.split == s}) for s in SPLITS}
+    return row
+
+
 def counts(items: Sequence[ReleaseItem], exclusions: Sequence[Exclusion], n_images: int) -> dict[str, Any]:
-    """Items per track and split (with leakage-clean counts), totals, images, articles, exclusions."""
-    out: dict[str, Any] = {}
-    for track in TRACKS:
-        mine = [i for i in items if i.item.track == track]
-        row = {split: sum(1 for i in mine if i.split == split) for split in SPLITS}
-        row["total"] = len(mine)
-        row["leakage_clean"] = sum(1 for i in mine if i.leakage_clean)
-        row["cases"] = len({i.item.pmcid for i in mine})
-        out[track] = row
-    total = {split: sum(1 for i in items if i.split == split) for split in SPLITS}
-    total["total"] = len(items)
-    total["leakage_clean"] = sum(1 for i in items if i.leakage_clean)
-    total["cases"] = len({i.item.pmcid for i in items})
-    out["all"] = total
-    out["cases_per_split"] = {s: len({i.item.pmcid for i in items if i.split == s}) for s in SPLITS}
+    """Items and cases per track and split (with leakage-clean counts), totals, images, exclusions."""
+    out: dict[str, Any] = {track: _count_row([i for i in items if i.item.track == track]) for track in TRACKS}
+    out["all"] = _count_row(items)
+    out["cases_per_split"] = out["all"]["cases_per_split"]
     out["images"] = n_images
     out["excluded_articles"] = sum(1 for e in exclusions if not e.item_id)
     out["excluded_items"] = sum(1 for e in exclusions if e.item_id)

@@ -10,7 +10,7 @@ import pyarrow as pa
 
 TRACKS: tuple[str, ...] = ("diagnosis", "examination", "treatment", "cross_image")
 SPLITS: tuple[str, ...] = ("dev", "test")
-FORMAT = "mmrare-release/1"
+FORMAT = "mmrare-release/2"  # /2: one VLMEvalKit TSV per track and split (/1: one per track)
 LETTERS = "ABCDEFGHIJ"  # at most 10 options per item (qa_items.n_options)
 
 IMAGE_STRUCT = pa.struct(
@@ -87,3 +87,8 @@ PARQUET_OPTIONS: dict[str, object] = {
 def data_path(track: str, split: str) -> str:
     """Relative path of one track/split Parquet file (one Hugging Face config per track)."""
     return f"data/{track}/{split}.parquet"
+
+
+def tsv_path(track: str, split: str) -> str:
+    """Relative path of one track/split VLMEvalKit TSV: a file per split, so a dev run never sees test."""
+    return f"tsv/{track}_{split}.tsv"

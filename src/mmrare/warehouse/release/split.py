@@ -13,15 +13,24 @@ Method (recorded in manifest.json and the datasheet):
 4. A case is assigned once, with all its items: no PMCID is ever in two splits. The scarcest track
    gets its target exactly (when enough cases are free); later tracks get it as far as the cases
    already bound by earlier tracks allow.
+
+The fraction counts cases, so a split's share of items follows how many items each case has: on a
+few cases, one large case can put most items in dev. ``mmrare release build`` warns when dev's share
+of the items is more than 10 percentage points from the fraction.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from mmrare.errors import FatalError
 from mmrare.warehouse.release.schema import SPLITS
+
+# A dev share of items further than this from the dev fraction (in percentage points) is warned about:
+# within it, the split is what a case-level fraction gives on a few dozen cases of uneven size.
+FAR_POINTS = 10
 
 
 def case_key(salt: str, pmcid: str) -> str:
@@ -66,3 +75,21 @@ def assign_splits(
             else:
                 assigned[pmcid] = "test"
     return {p: assigned[p] for p in sorted(assigned)}
+
+
+def share_warning(counts: Mapping[str, Any], fraction: float) -> str | None:
+    """One line when dev's share of all items is more than FAR_POINTS points from ``fraction``.
+
+    ``counts`` is the manifest's ``counts`` (``all`` with items and cases per split)."""
+    total = counts["all"]
+    if not total["total"]:
+        return None
+    share = total["dev"] / total["total"]
+    if round(abs(share - fraction) * 100, 6) <= FAR_POINTS:  # exactly 10 points is not far
+        return None
+    cases = total["cases_per_split"]
+    return (
+        f"dev holds {share:.0%} of the items ({total['dev']} of {total['total']}; {cases['dev']} of "
+        f"{total['cases']} cases) for a dev fraction of {fraction:g}, more than {FAR_POINTS} points off: "
+        "splits keep each case's items together, so on few or uneven cases the item shares follow the cases"
+    )

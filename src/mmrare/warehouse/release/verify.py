@@ -2,16 +2,19 @@
 
 Checks, each failure one line naming the file or item: every file listed in the manifest exists with
 its sha256 and no unlisted file is present; every Parquet file has exactly the item schema and rows
-that agree with themselves (answer, letter, images, splits by case) and with the manifest counts and
-JSONL files; every image a row names is shipped under its own sha256; every licence passes the
-policy (the manifest's and, when given, the one in force now) and is in the ledger; leakage
-flags agree with ``leakage_clean``; and validity.json states what the rows and the ledger say
-(:func:`~mmrare.warehouse.release.validity.check_validity`). Items carrying unresolved flags are a
-warning (the release marks them on purpose), an error with ``strict``.
+that agree with themselves (answer, letter, images, splits by case) and with the manifest counts,
+the JSONL files and the TSV files (one per track and split, holding exactly that split's items;
+releases of format /1 had one TSV per track, which is not checked); every image a row names is
+shipped under its own sha256; every licence passes the policy (the manifest's and, when given, the
+one in force now) and is in the ledger; leakage flags agree with ``leakage_clean``; and validity.json
+states what the rows and the ledger say (:func:`~mmrare.warehouse.release.validity.check_validity`).
+Items carrying unresolved flags are a warning (the release marks them on purpose), an error with
+``strict``.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -25,7 +28,7 @@ from mmrare.warehouse.release.checks import sha256_file
 from mmrare.warehouse.release.croissant import validate
 from mmrare.warehouse.release.ledger import read_tsv
 from mmrare.warehouse.release.manifest import MANIFEST, read_manifest
-from mmrare.warehouse.release.schema import ITEM_SCHEMA, LETTERS, SPLITS, TRACKS, data_path
+from mmrare.warehouse.release.schema import FORMAT, ITEM_SCHEMA, LETTERS, SPLITS, TRACKS, data_path, tsv_path
 from mmrare.warehouse.release.settings import LicencePolicy
 from mmrare.warehouse.release.validity import VALIDITY, check_validity, years_of
 
@@ -61,6 +64,8 @@ def verify_release(root: Path, *, policy: LicencePolicy | None = None, strict: b
     report.n_items = len(rows)
     _check_counts(doc, rows, report)
     _check_jsonl(root, files, intact, rows, report)
+    if doc.get("format") == FORMAT:
+        _check_tsv(root, files, intact, rows, report)
     policies = [("manifest", LicencePolicy.from_dict(doc.get("licence_policy") or {}))]
     if policy is not None:  # its allow and deny lists; what a build chose to leave out is the manifest's
         now = replace(policy, exclude_flagged=False, exclude_no_derivatives=False)
@@ -182,6 +187,43 @@ def _check_jsonl(
             ids = sorted(json.loads(line)["item_id"] for line in fh if line.strip())
         if ids != expected:
             report.errors.append(f"{root / relative}: items differ from the Parquet files")
+
+
+def _check_tsv(
+    root: Path, files: dict[str, str], intact: set[str], rows: list[dict[str, Any]], report: VerifyReport
+) -> None:
+    expected_files = set()
+    for track in TRACKS:
+        for split in SPLITS:
+            expected = sorted(r["item_id"] for r in rows if r["track"] == track and r["split"] == split)
+            relative = tsv_path(track, split)
+            if not expected:
+                continue
+            expected_files.add(relative)
+            if relative not in files:
+                report.errors.append(f"{root / relative}: missing for {len(expected)} {track}/{split} items")
+                continue
+            if relative not in intact:
+                continue
+            try:
+                found = _tsv_ids(root / relative)
+            except (OSError, csv.Error, KeyError, UnicodeDecodeError) as exc:
+                report.errors.append(f"{root / relative}: unreadable TSV ({exc})")
+                continue
+            others = sorted({s for _, s in found} - {split})
+            if others:
+                report.errors.append(f"{root / relative}: holds rows of split {', '.join(others)}")
+            elif sorted(i for i, _ in found) != expected:
+                report.errors.append(f"{root / relative}: items differ from {data_path(track, split)}")
+    for relative in sorted(p for p in files if p.startswith("tsv/") and p not in expected_files):
+        report.errors.append(f"{root / relative}: no items of the release belong in this TSV")
+
+
+def _tsv_ids(path: Path) -> list[tuple[str, str]]:
+    """(item_id, split) of every row of a VLMEvalKit TSV, read as a stream (cells hold base64 images)."""
+    csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
+    with open(path, encoding="utf-8", newline="") as fh:
+        return [(row["item_id"], row["split"]) for row in csv.DictReader(fh, delimiter="\t")]
 
 
 def _check_licences(

@@ -1,4 +1,4 @@
-"""Item files of a release: Parquet per track and split, JSONL per track, VLMEvalKit TSV per track.
+"""Item files of a release: Parquet and VLMEvalKit TSV per track and split, JSONL per track.
 
 Byte-identical output for identical rows is the point: rows are sorted (split, then item id), the
 Parquet writer options are fixed (schema.PARQUET_OPTIONS, one row group), JSON is written with fixed
@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mmrare.warehouse.release.records import ReleaseItem
-from mmrare.warehouse.release.schema import ITEM_SCHEMA, LETTERS, PARQUET_OPTIONS, SPLITS, data_path
+from mmrare.warehouse.release.schema import ITEM_SCHEMA, LETTERS, PARQUET_OPTIONS, SPLITS, data_path, tsv_path
 
 TSV_COLUMNS: tuple[str, ...] = (
     "index", "item_id", "split", "image", "question", "hint", *LETTERS, "answer", "category", "l2-category",
@@ -56,16 +56,21 @@ def _b64(root: Path, relative: str, cache: dict[str, str]) -> str:
     return cache[relative]
 
 
-def write_tsv(root: Path, track: str, items: Sequence[ReleaseItem]) -> str:
-    """``tsv/<track>.tsv`` in the VLMEvalKit multiple-choice layout.
+def write_tsv(root: Path, track: str, split: str, items: Sequence[ReleaseItem]) -> str:
+    """``tsv/<track>_<split>.tsv`` in the VLMEvalKit multiple-choice layout, the rows of one split.
+
+    VLMEvalKit evaluates every row of a TSV it is given, so dev and test live in separate files: a run
+    on dev cannot score test items by accident.
 
     ``image`` is a JSON list of base64 images in position order (VLMEvalKit reads a bracketed cell as a
     list), ``hint`` the context, ``A``..``J`` the options (empty cells past the last one), ``answer``
     the letter, ``category`` the question type and ``l2-category`` the track. ``index`` numbers the
-    rows of this file; ``item_id`` is the stable id. Images are read from the release itself, after
-    they were copied and checked.
+    rows of this file; ``item_id`` is the stable id; ``split`` is the file's split. Images are read from
+    the release itself, after they were copied and checked.
     """
-    relative = f"tsv/{track}.tsv"
+    if any(i.split != split for i in items):
+        raise ValueError(f"write_tsv({track!r}, {split!r}) was given rows of another split")
+    relative = tsv_path(track, split)
     path = root / relative
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.StringIO()
