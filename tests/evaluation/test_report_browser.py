@@ -132,7 +132,9 @@ def test_report_is_legible_in_chromium(release_dir: Path, tmp_path: Path, models
         labels = {t["text"] for t in texts if "-model-" in t["id"]}
         assert labels == {short_name(n) for n in names}, where
         fills = {bar["id"].split("-bar-")[1].split("-")[0]: bar["fill"] for bar in fig["bars"]}
-        assert len(set(fills.values())) == len(fills) == len(names), f"{where}: models share a colour"
+        assert len(set(fills.values())) == len(fills), f"{where}: models share a colour"
+        # a model without a bar in a figure is one whose metric does not apply (n/a), said so in text
+        assert len(fills) == len(names) or any(t["text"] == "n/a" for t in texts), where
         for legend in fig["legends"]:
             assert legend, f"{where}: an empty legend"
     assert [f["legends"] for f in figures[:-1]] == [[]] * len(metrics)  # one series: no legend
