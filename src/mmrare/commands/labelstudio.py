@@ -172,7 +172,9 @@ def push_labelstudio(
     image_dir: ImageDirOption = None,
     local_files_root: RootOption = None,
     annotator_map: MapOption = None,
-    required_reviews: Annotated[int, typer.Option(help="reviews per newly queued item")] = 2,
+    required_reviews: Annotated[
+        int, typer.Option(help="reviews per item: newly queued ones, and the project's annotations per task")
+    ] = 2,
     config: ConfigOption = None,
 ) -> None:
     """Create or update a Label Studio project with mmrare's config and send it the pending items."""
@@ -185,7 +187,15 @@ def push_labelstudio(
         enqueue(store, required_reviews)
         resolver = _resolver(store, annotator_map, None, server)
         try:
-            result = push(server, store, project, resolver, options, include_decided=include_decided)
+            result = push(
+                server,
+                store,
+                project,
+                resolver,
+                options,
+                include_decided=include_decided,
+                max_annotations=required_reviews,
+            )
         except MmrareError as exc:
             raise fail(exc) from exc
     console.print(result.summary(), highlight=False, soft_wrap=True)

@@ -166,15 +166,15 @@ def test_export_then_import_gives_the_same_reviews(
     batch = export_tasks(store, out, include_decided=True, images=ImageOptions("none"), resolver=resolver)
     by_item = {t["data"]["item_id"]: t for t in batch.tasks}
     assert [a["completed_by"] for a in by_item[first]["annotations"]] == [
-        "alice@hospital.example",
-        "b.smith@hospital.example",
+        {"email": "alice@hospital.example"},
+        {"email": "b.smith@hospital.example"},
     ]
     # what Label Studio's project export writes after importing these tasks: ids, not emails
     ids = {u["email"]: u["id"] for u in USERS}
     exported = json.loads(out.read_text())
     for task in exported:
         for k, ann in enumerate(task["annotations"]):
-            ann.update(id=100 + k, completed_by=ids[ann["completed_by"]], lead_time=3.5)
+            ann.update(id=100 + k, completed_by=ids[ann["completed_by"]["email"]], lead_time=3.5)
     ls_export = tmp_path / "ls-export.json"
     ls_export.write_text(json.dumps(exported))
 

@@ -5,8 +5,8 @@ A task is ``{"data", "meta", "annotations", "predictions"}`` in the shape Label 
 * ``data``: what the labelling config (:data:`~.config.LABEL_CONFIG`) shows, plus the ids the
   importer needs back (``item_id``, ``item_version``).
 * ``annotations``: every review mmrare already holds for the item whose annotator is a Label Studio
-  member (``completed_by`` is the member's email, which Label Studio requires), so a task that has
-  one of its two reviews needs only one more there, and nobody reviews it twice.
+  member (``completed_by`` is ``{"email": ...}`` of a member, as Label Studio's import requires), so
+  a task that has one of its two reviews needs only one more there, and nobody reviews it twice.
 * ``predictions``: the drafted item (``model_version`` ``mmrare-draft:<drafter>``), which fills the
   edit boxes with the draft so an edit starts from it, and each review whose annotator is no member
   (``mmrare-review:<annotator>``), so it still travels and comes back to the same annotator.
@@ -123,8 +123,8 @@ def task_for(
     )
     for review, result in _reviews(store, page.item.item_id):
         entries = review_result(review, result)
-        email = resolver.member_email(review.annotator)
-        if email is None:
+        member = resolver.member(review.annotator)
+        if member is None:
             predictions.append(
                 {
                     "model_version": f"{REVIEW_MODEL}{review.annotator}",
@@ -136,7 +136,7 @@ def task_for(
         annotations.append(
             {
                 "result": entries,
-                "completed_by": email,
+                "completed_by": {"email": member.email},
                 "created_at": review.created_at.isoformat(),
                 "was_cancelled": False,
                 "ground_truth": False,

@@ -10,9 +10,8 @@ what Label Studio lacks is sent:
   reviews are collected and no annotator is offered a task twice;
 * a new task for each selected item not in the project yet, carrying its reviews as annotations
   (members) or predictions (others) and the draft as a prediction (see :mod:`.export`);
-* for a task already there, the mmrare reviews it does not show yet, as predictions
-  (``mmrare-review:<annotator>``): Label Studio attributes annotations added through the API to the
-  token's owner, so only a task import can credit another member.
+* for a task already there, the mmrare reviews it does not show yet: as annotations credited to the
+  member (Label Studio takes ``completed_by`` from an API client), else as predictions.
 
 A pull reads every task with its annotations and imports them like a file export; what mmrare
 already holds counts as "already in mmrare", so pulling twice adds nothing.
@@ -122,6 +121,10 @@ class Server:
             with self._calling(f"import tasks into project {project}"):
                 self.client.projects.import_tasks(id=project, request=tasks[start : start + IMPORT_CHUNK])
 
+    def add_annotation(self, task: int, result: list[dict[str, Any]], user: int) -> None:
+        with self._calling(f"add an annotation to task {task}"):
+            self.client.annotations.create(id=task, result=result, completed_by=user, was_cancelled=False)
+
     def add_prediction(self, task: int, prediction: dict[str, Any]) -> None:
         with self._calling(f"add a prediction to task {task}"):
             self.client.predictions.create(
@@ -130,11 +133,8 @@ class Server:
 
 
 def _plain(obj: Any) -> dict[str, Any]:
-    """A client model as the JSON dict the API sent."""
-    if isinstance(obj, dict):
-        return obj
-    dump = getattr(obj, "model_dump", None) or obj.dict
-    return dict(dump(mode="json")) if dump is getattr(obj, "model_dump", None) else dict(dump())
+    """A client model as the JSON dict the API sent (the client's models are pydantic)."""
+    return obj if isinstance(obj, dict) else dict(obj.model_dump(mode="json", warnings=False))
 
 
 def _same(current: Any, wanted: Any) -> bool:
@@ -162,7 +162,8 @@ class PushResult:
             f"project {self.project!r} (id {self.project_id}) {self.project_state}:"
             f" tasks {self.created} created, {self.updated} updated, {self.skipped} skipped (up to date);"
             " reviews sent as"
-            f" {self.annotations} annotations and {self.predictions} predictions; images {self.images}"
+            f" {self.annotations} annotations and {self.predictions} predictions"
+            + (f"; images {self.images}" if self.created else "")
         )
 
 
@@ -201,40 +202,44 @@ def push(
     result.annotations += fresh.annotations
     result.predictions += fresh.predictions - len(fresh.tasks)  # less the draft of each task
     if existing:
-        known = build_tasks(
-            store,
-            include_decided=True,
-            images=ImageOptions("none"),
-            resolver=resolver,
-            skip={i for i in _queued_items(store) if i not in existing},
-        )
-        for task in known.tasks:
-            there = existing[task["data"]["item_id"]]
-            shown = _shown(there, resolver)
-            missing = [
-                p
-                for p in _as_predictions(task, resolver)
-                if p["model_version"][len(REVIEW_MODEL) :] not in shown
-            ]
-            for prediction in missing:
-                server.add_prediction(int(there["id"]), prediction)
-            result.predictions += len(missing)
-            result.updated += bool(missing)
-            result.skipped += not missing
+        result.updated, result.skipped, sent = _update(server, store, existing, resolver)
+        result.annotations += sent[0]
+        result.predictions += sent[1]
     return result
+
+
+def _update(
+    server: Server, store: ReviewStore, existing: dict[str, dict[str, Any]], resolver: AnnotatorResolver
+) -> tuple[int, int, tuple[int, int]]:
+    """Send the mmrare reviews that tasks already in the project lack: (updated, skipped, (annotations,
+    predictions))."""
+    updated = skipped = n_annotations = n_predictions = 0
+    unlisted = {i for i in _queued_items(store) if i not in existing}
+    known = build_tasks(
+        store, include_decided=True, images=ImageOptions("none"), resolver=resolver, skip=unlisted
+    )
+    for task in known.tasks:
+        there = existing[task["data"]["item_id"]]
+        shown = _shown(there, resolver)
+        sent = 0
+        for ann in task["annotations"]:
+            user = resolver.user(ann["completed_by"])
+            if resolver.annotator(user) not in shown and user.id is not None:
+                server.add_annotation(int(there["id"]), ann["result"], user.id)
+                n_annotations += 1
+                sent += 1
+        for prediction in task["predictions"]:
+            version = str(prediction["model_version"])
+            if version.startswith(REVIEW_MODEL) and version[len(REVIEW_MODEL) :] not in shown:
+                server.add_prediction(int(there["id"]), prediction)
+                n_predictions += 1
+                sent += 1
+        updated += bool(sent)
+        skipped += not sent
+    return updated, skipped, (n_annotations, n_predictions)
 
 
 def _queued_items(store: ReviewStore) -> list[str]:
     from mmrare.annotations.review.queue import outcomes
 
     return [o.item_id for o in outcomes(store)]
-
-
-def _as_predictions(task: dict[str, Any], resolver: AnnotatorResolver) -> list[dict[str, Any]]:
-    """Every mmrare review of an exported task as a ``mmrare-review:<annotator>`` prediction."""
-    out = [p for p in task["predictions"] if str(p["model_version"]).startswith(REVIEW_MODEL)]
-    for ann in task["annotations"]:
-        name = resolver.annotator(resolver.user(ann["completed_by"]))
-        if name:
-            out.append({"model_version": f"{REVIEW_MODEL}{name}", "result": ann["result"]})
-    return out

@@ -121,14 +121,14 @@ class AnnotatorResolver:
             f' --annotator-map \'{{"{key}": "NAME"}}\' or run `mmrare review add-annotator {suggestion}`'
         )
 
-    def member_email(self, annotator: str) -> str | None:
-        """The email of the Label Studio member who is ``annotator``, when one is known."""
+    def member(self, annotator: str) -> LSUser | None:
+        """The Label Studio member who is ``annotator``, when one is known (an email at least)."""
         for user in self.users:
             if user.email and self.annotator(user) == annotator:
-                return user.email
+                return user
         for key, name in self.mapping.items():
-            if name == annotator and "@" in key and (not self.users or key in self._by_email):
-                return self._by_email[key].email if key in self._by_email else key
+            if name == annotator and "@" in key and not self.users:
+                return LSUser(None, key, "")
         if not self.users and "@" in annotator:
-            return annotator
+            return LSUser(None, annotator, "")
         return None
