@@ -12,10 +12,13 @@ from __future__ import annotations
 import base64
 import io
 import os
+import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,16 +27,20 @@ import httpx
 import pytest
 from PIL import Image
 from processes import stop
+from typer.testing import CliRunner
 
 from mmrare.annotations.review.labelstudio import AnnotatorResolver, ImageOptions
 from mmrare.annotations.review.labelstudio.config import choice, text
-from mmrare.annotations.review.labelstudio.importer import import_tasks
 from mmrare.annotations.review.labelstudio.sync import Server, push
 from mmrare.annotations.review.store import ReviewStore
 from mmrare.annotations.review.submit import submit_review
+from mmrare.cli import app
+from mmrare.warehouse.db import connect
 from mmrare.warehouse.queries import review as queries
 
 ROOT = Path(__file__).resolve().parents[3]
+CONFIG = str(ROOT / "mmrare.toml")
+runner = CliRunner()
 VENV = Path(os.environ.get("MMRARE_LABELSTUDIO_VENV", ROOT / ".labelstudio-venv"))
 ADMIN_TOKEN = "mmrare-test-admin-token-0123456789"
 MEMBERS = {"alice": "mmrare-test-alice-token-0123456789", "bob": "mmrare-test-bob-token-0123456789"}
@@ -144,47 +151,103 @@ def _tasks(url: str, project: int) -> dict[str, dict[str, Any]]:
     return {t["data"]["item_id"]: t for t in listed.json()["tasks"]}
 
 
-def _reviews(store: ReviewStore) -> set[tuple[str, str, str, str | None]]:
-    with store.read() as cur:
-        rows = [queries.reviews(cur, item) for item in [o[0] for o in queries.queued_outcomes(cur)]]
-    return {(r[0], r[1], r[2], r[5]) for rows_ in rows for r in rows_}
-
-
-def test_push_label_pull_against_label_studio(
-    ls: LabelStudio, store: ReviewStore, tokens: dict[str, str], tmp_path: Path
-) -> None:
-    label_studio = ls.url
-    server = Server(label_studio, ADMIN_TOKEN)
-    with store.read() as cur:
+def _reviews(warehouse: Path) -> set[tuple[str, str, str, str | None]]:
+    with _opened(warehouse, read_only=True) as store, store.read() as cur:
         items = [o[0] for o in queries.queued_outcomes(cur)]
-    # before the push: one review by a member (alice) and one by carol, who is no member
-    submit_review(store, item_id=items[0], annotator="alice", verdict="accept")
-    submit_review(
-        store,
-        item_id=items[1],
-        annotator="carol",
-        verdict="reject",
-        reject_reason="ambiguous",
-        comment="B and C both fit",
-    )
+        return {(r[0], r[1], r[2], r[5]) for item in items for r in queries.reviews(cur, item)}
 
-    def resolver() -> AnnotatorResolver:
+
+@contextmanager
+def _opened(warehouse: Path, read_only: bool = False) -> Iterator[ReviewStore]:
+    """The warehouse for a moment, as any command beside ``review serve`` opens it."""
+    store = ReviewStore(connect(warehouse, read_only=read_only, wait_s=30, migrated=True))
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _mmrare(*args: str) -> str:
+    """One ``mmrare review`` command in-process; its stdout (it must succeed)."""
+    result = runner.invoke(app, ["review", *args, "--config", CONFIG])
+    assert result.exit_code == 0, (args, result.stdout, result.stderr)
+    return " ".join(result.stdout.split())
+
+
+@pytest.fixture
+def serving(tmp_path: Path, template_warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A workspace with annotators alice, bob and carol, its review app running; yields the warehouse."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    shutil.copy(template_warehouse, ws / "warehouse.duckdb")
+    monkeypatch.setenv("MMRARE_WORKSPACE", str(ws))
+    monkeypatch.setenv("MMRARE_TEST_LS_TOKEN", ADMIN_TOKEN)
+    for name in ("alice", "bob", "carol"):
+        _mmrare("add-annotator", name)
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from mmrare.cli import main; main()",
+            "review",
+            "serve",
+            "--port",
+            str(port),
+            "--config",
+            CONFIG,
+        ],
+        env=os.environ | {"MMRARE_WORKSPACE": str(ws)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/login", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"review serve did not start: {proc.stderr.read() if proc.stderr else ''}")
+            time.sleep(0.5)
+        yield ws / "warehouse.duckdb"
+        assert httpx.get(f"http://127.0.0.1:{port}/login", timeout=30).status_code == 200
+    finally:
+        stop(proc)
+
+
+def test_push_label_pull_against_label_studio(ls: LabelStudio, serving: Path) -> None:
+    """The issue's round trip with the commands a curator types, while ``review serve`` runs."""
+    label_studio = ls.url
+    sync = ("--url", label_studio, "--token-env", "MMRARE_TEST_LS_TOKEN")
+    with _opened(serving) as store:
         with store.read() as cur:
-            return AnnotatorResolver(queries.active_annotator_names(cur), users=server.users())
+            items = [o[0] for o in queries.queued_outcomes(cur)]
+        # before the push: one review by a member (alice) and one by carol, who is no member
+        submit_review(store, item_id=items[0], annotator="alice", verdict="accept")
+        submit_review(
+            store,
+            item_id=items[1],
+            annotator="carol",
+            verdict="reject",
+            reject_reason="ambiguous",
+            comment="B and C both fit",
+        )
 
-    pushed = push(server, store, "mmrare review", resolver(), ImageOptions("auto"))
-    assert (pushed.project_state, pushed.created, pushed.annotations, pushed.predictions) == (
-        "created",
-        len(items),
-        1,
-        1,
-    )
-    assert pushed.summary().startswith(f"project 'mmrare review' (id {pushed.project_id}) created: tasks ")
+    said = _mmrare("push-labelstudio", *sync)
     with _api(label_studio, ADMIN_TOKEN) as api:
-        project = api.get(f"/api/projects/{pushed.project_id}/").json()
+        project = next(
+            p for p in api.get("/api/projects/").json()["results"] if p["title"] == "mmrare review"
+        )
         users = {u["email"]: u["id"] for u in api.get("/api/users/").json()}
+    assert said == (
+        f"project 'mmrare review' (id {project['id']}) created: tasks {len(items)} created, 0 updated,"
+        " 0 skipped (up to date); reviews sent as 1 annotations and 1 predictions; images inline"
+    )
     assert (project["maximum_annotations"], project["overlap_cohort_percentage"]) == (2, 100)
-    tasks = _tasks(label_studio, pushed.project_id)
+    tasks = _tasks(label_studio, project["id"])
     assert set(tasks) == set(items) and all(t["overlap"] == 2 for t in tasks.values())
     # every image is a data URI Label Studio shows as is: no mmrare login, no warehouse
     images = [u for t in tasks.values() for u in t["data"]["images"]]
@@ -208,30 +271,26 @@ def test_push_label_pull_against_label_studio(
                 made = api.post(f"/api/tasks/{tasks[item]['id']}/annotations/", json={"result": result})
             assert made.status_code == 201, made.text
 
-    before = _reviews(store)
-    pulled = import_tasks(store, list(_tasks(label_studio, pushed.project_id).values()), resolver())
-    assert (pulled.imported, pulled.already, pulled.lines()) == (6, 2, [])
-    added = _reviews(store) - before
-    assert added == {
+    before = _reviews(serving)
+    said = _mmrare("pull-labelstudio", *sync)
+    assert said == (
+        f"project 'mmrare review': {len(items)} tasks; imported 6 reviews, skipped 2 (2 already in mmrare)"
+    )
+    assert _reviews(serving) - before == {
         (item, who, verdict, reason) for item, v in plan.items() for who, (verdict, reason) in v.items()
     }
-    again = import_tasks(store, list(_tasks(label_studio, pushed.project_id).values()), resolver())
-    assert (again.imported, again.already) == (0, 8)
-    assert again.summary() == "imported 0 reviews, skipped 8 (8 already in mmrare)"
+    said = _mmrare("pull-labelstudio", *sync)
+    assert said.endswith("imported 0 reviews, skipped 8 (8 already in mmrare)")
 
     # a review made in mmrare after the push reaches the existing task, credited to the member
-    submit_review(store, item_id=items[0], annotator="bob", verdict="accept")
-    repush = push(server, store, "mmrare review", resolver(), ImageOptions("auto"))
-    assert (repush.project_state, repush.created, repush.updated, repush.annotations) == (
-        "unchanged",
-        0,
-        1,
-        1,
-    )
-    shown = _tasks(label_studio, pushed.project_id)[items[0]]["annotations"]
+    with _opened(serving) as store:
+        submit_review(store, item_id=items[0], annotator="bob", verdict="accept")
+    said = _mmrare("push-labelstudio", *sync)
+    assert "unchanged: tasks 0 created, 1 updated" in said and "1 annotations and 0 predictions" in said
+    shown = _tasks(label_studio, project["id"])[items[0]]["annotations"]
     assert sorted(a["completed_by"] for a in shown) == sorted(users[f"{n}@hospital.example"] for n in MEMBERS)
-    third = push(server, store, "mmrare review", resolver(), ImageOptions("auto"))
-    assert (third.created, third.updated, third.skipped) == (0, 0, len(items))
+    said = _mmrare("push-labelstudio", *sync)
+    assert f"tasks 0 created, 0 updated, {len(items)} skipped" in said
 
 
 def test_local_files_images_are_served_by_label_studio(
