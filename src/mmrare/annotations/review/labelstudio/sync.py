@@ -19,6 +19,7 @@ already holds counts as "already in mmrare", so pulling twice adds nothing.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -49,11 +50,18 @@ class Server:
 
     @contextmanager
     def _calling(self, what: str) -> Iterator[None]:
-        """Turn the client's errors into one line naming the server and the call."""
+        """Turn the client's errors into one line naming the server and the call.
+
+        The client's models type some fields more narrowly than the server fills them (a task's
+        ``annotations``, a user's ``active_organization_meta``); the values come through intact, so
+        pydantic's serializer warnings about them are silenced rather than shown to the curator.
+        """
         from label_studio_sdk.core.api_error import ApiError
 
         try:
-            yield
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Pydantic serializer warnings")
+                yield
         except ApiError as exc:
             body = str(exc.body)[:300]
             hint = "; check the token" if exc.status_code in (401, 403) else ""
