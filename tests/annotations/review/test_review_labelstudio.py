@@ -301,7 +301,7 @@ def test_url_images_and_an_empty_default_export_says_why(
             submit_review(store, item_id=item_id, annotator=who, verdict="accept")
     empty = export_tasks(store, out)
     n = len(batch.tasks)
-    assert empty.tasks == [] and json.loads(out.read_text()) == []
+    assert empty.tasks == [] and json.loads(out.read_text()) == [] and empty.left_out == n
     assert empty.why_empty() == (
         f"0 tasks: none of the {n} queued items is pending ({n} accepted);"
         " pass --include-decided to export them with their reviews"

@@ -51,6 +51,7 @@ class TaskBatch:
     images: str = "none"  # the image mode used
     annotations: int = 0
     predictions: int = 0
+    left_out: int = 0  # decided items not selected (``include_decided`` selects them)
 
     def why_empty(self) -> str:
         """One line saying why nothing was selected ("" when something was)."""
@@ -107,14 +108,24 @@ def _data(page: ItemPage, images: list[str]) -> dict[str, Any]:
     }
 
 
+def _image_paths(store: ReviewStore, page: ItemPage) -> list[tuple[str, Path | None]]:
+    """(graphic id, decoded file or None) of the item's images, in the order the model sees them."""
+    found = [(i.graphic_id, image_file(store, i.graphic_id)) for i in page.images]
+    return [(graphic, Path(f[0]) if f else None) for graphic, f in found]
+
+
 def task_for(
-    store: ReviewStore, page: ItemPage, outcome: str, images: ImageOptions, resolver: AnnotatorResolver
+    store: ReviewStore,
+    page: ItemPage,
+    outcome: str,
+    images: ImageOptions,
+    resolver: AnnotatorResolver,
+    paths: list[tuple[str, Path | None]] | None = None,
 ) -> dict[str, Any]:
     """One item as a Label Studio task with its reviews and its draft (see the module docstring)."""
     urls = []
-    for image in page.images:
-        found = image_file(store, image.graphic_id)
-        url = image_value(images, image.graphic_id, Path(found[0]) if found else None)
+    for graphic, path in _image_paths(store, page) if paths is None else paths:
+        url = image_value(images, graphic, path)
         if url:
             urls.append(url)
     annotations, predictions = (
@@ -166,18 +177,17 @@ def build_tasks(
     chosen = []
     for o in outcomes(store):
         batch.queued[o.outcome] += 1
-        if (o.outcome == "pending" or include_decided) and o.item_id not in (skip or set()):
-            chosen.append((o, load_item_page(store, o.item_id, REVIEW_VERSION)))
-    paths = []
-    for _o, page in chosen:
-        for image in page.images:
-            found = image_file(store, image.graphic_id)
-            if found:
-                paths.append(Path(found[0]))
-    options = (images or ImageOptions()).resolve(paths)
+        if o.item_id in (skip or set()):
+            continue
+        if o.outcome == "pending" or include_decided:
+            page = load_item_page(store, o.item_id, REVIEW_VERSION)
+            chosen.append((o, page, _image_paths(store, page)))
+        else:
+            batch.left_out += 1
+    options = (images or ImageOptions()).resolve([p for *_, paths in chosen for _g, p in paths if p])
     batch.images = options.mode
-    for o, page in chosen:
-        task = task_for(store, page, o.outcome, options, resolver)
+    for o, page, paths in chosen:
+        task = task_for(store, page, o.outcome, options, resolver, paths)
         batch.annotations += len(task["annotations"])
         batch.predictions += len(task["predictions"])
         batch.tasks.append(task)

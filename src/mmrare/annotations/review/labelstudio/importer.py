@@ -124,9 +124,8 @@ def import_tasks(
             elif who is None and named is not None:
                 report.skipped.append(f"{label}: review by {named!r}, who is no active annotator here")
             elif who is None:
-                report.unknown[resolver.how_to_map(user)] = (
-                    report.unknown.get(resolver.how_to_map(user), 0) + 1
-                )
+                how = resolver.how_to_map(user)
+                report.unknown[how] = report.unknown.get(how, 0) + 1
             elif (item_id, who) in done:
                 report.already += 1
             elif ann.get("was_cancelled"):

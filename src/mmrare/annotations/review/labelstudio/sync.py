@@ -164,6 +164,7 @@ class PushResult:
     annotations: int = 0
     predictions: int = 0
     images: str = "none"
+    left_out: int = 0  # decided items not in the project and not sent
 
     def summary(self) -> str:
         return (
@@ -172,6 +173,11 @@ class PushResult:
             " reviews sent as"
             f" {self.annotations} annotations and {self.predictions} predictions"
             + (f"; images {self.images}" if self.created else "")
+            + (
+                f"; {self.left_out} decided items not sent (--include-decided sends them)"
+                if self.left_out
+                else ""
+            )
         )
 
 
@@ -202,7 +208,7 @@ def push(
     fresh = build_tasks(
         store, include_decided=include_decided, images=images, resolver=resolver, skip=set(existing)
     )
-    result = PushResult(title, project, state, images=fresh.images)
+    result = PushResult(title, project, state, images=fresh.images, left_out=fresh.left_out)
     if fresh.images == "files":
         server.ensure_local_storage(project, images)
     server.import_tasks(project, fresh.tasks)
