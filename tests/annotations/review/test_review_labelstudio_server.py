@@ -35,6 +35,7 @@ from mmrare.annotations.review.labelstudio.sync import Server, push
 from mmrare.annotations.review.store import ReviewStore
 from mmrare.annotations.review.submit import submit_review
 from mmrare.cli import app
+from mmrare.errors import FatalError
 from mmrare.warehouse.db import connect
 from mmrare.warehouse.queries import review as queries
 
@@ -311,3 +312,8 @@ def test_local_files_images_are_served_by_label_studio(
         served = api.get(link)
     assert served.status_code == 200 and served.content[:2] == b"\xff\xd8"
     assert httpx.get(label_studio + link).status_code in (302, 401, 403)  # not without a login
+
+
+def test_a_wrong_token_is_one_line(ls: LabelStudio) -> None:
+    with pytest.raises(FatalError, match=r"GET /api/users/: HTTP 401 .*; check the token"):
+        Server(ls.url, "not-a-token").users()

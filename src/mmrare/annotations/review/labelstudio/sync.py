@@ -56,6 +56,7 @@ class Server:
         ``annotations``, a user's ``active_organization_meta``); the values come through intact, so
         pydantic's serializer warnings about them are silenced rather than shown to the curator.
         """
+        import httpx
         from label_studio_sdk.core.api_error import ApiError
 
         try:
@@ -66,12 +67,8 @@ class Server:
             body = str(exc.body)[:300]
             hint = "; check the token" if exc.status_code in (401, 403) else ""
             raise FatalError(f"Label Studio {self.url}: {what}: HTTP {exc.status_code} {body}{hint}") from exc
-        except OSError as exc:
+        except (OSError, httpx.HTTPError) as exc:
             raise FatalError(f"Label Studio {self.url}: {what}: {exc}") from exc
-        except Exception as exc:  # httpx transport errors are not OSErrors
-            if type(exc).__module__.startswith("httpx"):
-                raise FatalError(f"Label Studio {self.url}: {what}: {exc}") from exc
-            raise
 
     def users(self) -> list[LSUser]:
         with self._calling("GET /api/users/"):
