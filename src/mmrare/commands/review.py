@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -23,11 +21,16 @@ from rich.table import Table
 from mmrare.commands.common import ConfigOption, console, err_console
 from mmrare.commands.common import fail as _fail
 from mmrare.commands.common import load as _config
-from mmrare.config import Config
-from mmrare.errors import FatalError, MmrareError
+from mmrare.commands.labelstudio import (
+    export_labelstudio,
+    import_labelstudio,
+    pull_labelstudio,
+    push_labelstudio,
+)
+from mmrare.commands.reviewstore import review_store as _store
+from mmrare.errors import MmrareError
 
 if TYPE_CHECKING:
-    from mmrare.annotations.review.store import ReviewStore
     from mmrare.warehouse.queries.review import Cursor
 
 review_app = typer.Typer(
@@ -37,28 +40,6 @@ review_app = typer.Typer(
 # How long one web request waits for another command to let go of the warehouse before it shows
 # a busy page (a release build or a status finishes well within it; a build does not).
 REQUEST_WAIT_S = 10.0
-
-
-@contextmanager
-def _store(cfg: Config, read_only: bool = False) -> Iterator[ReviewStore]:
-    """The review store over the configured warehouse (migrated when writable); closed afterwards."""
-    from mmrare.annotations.review.store import ReviewStore
-    from mmrare.warehouse.db import connect, schema_version
-
-    try:
-        con = connect(cfg.warehouse_path, read_only=read_only)
-    except FatalError as exc:
-        raise _fail(exc) from exc
-    if schema_version(con) < 6:
-        con.close()
-        raise _fail(
-            FatalError(f"{cfg.warehouse_path} has no review tables yet; run `mmrare review serve` once")
-        )
-    store = ReviewStore(con)
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 @review_app.command("add-annotator")
@@ -171,49 +152,7 @@ def stats(
         console.print("no double-reviewed items yet")
 
 
-@review_app.command("export-labelstudio")
-def export_labelstudio(
-    out: Annotated[
-        Path, typer.Argument(help="tasks JSON to write (a .label_config.xml is written beside it)")
-    ],
-    include_decided: Annotated[bool, typer.Option("--all", help="also items already decided")] = False,
-    images: Annotated[str, typer.Option(help="url | inline | none")] = "url",
-    base_url: Annotated[str, typer.Option(help="review app URL for image links")] = "http://127.0.0.1:8765",
-    config: ConfigOption = None,
-) -> None:
-    """Write queued review tasks as Label Studio JSON."""
-    from mmrare.annotations.review.labelstudio import export_tasks
-
-    with _store(_config(config), read_only=True) as store:
-        try:
-            n = export_tasks(store, out, include_decided=include_decided, images=images, base_url=base_url)
-        except MmrareError as exc:
-            raise _fail(exc) from exc
-    console.print(f"{n} tasks -> {out}")
-
-
-@review_app.command("import-labelstudio")
-def import_labelstudio(
-    file: Annotated[Path, typer.Argument(help="Label Studio JSON export")],
-    annotator_map: Annotated[
-        Path | None, typer.Option(help='JSON {"label studio email or id": "annotator name"}')
-    ] = None,
-    config: ConfigOption = None,
-) -> None:
-    """Import Label Studio annotations as reviews (same checks as the web app)."""
-    from mmrare.annotations.review.labelstudio import import_annotations
-
-    mapping: dict[str, str] = {}
-    if annotator_map is not None:
-        try:
-            mapping = {str(k): str(v) for k, v in json.loads(annotator_map.read_text("utf-8")).items()}
-        except (OSError, ValueError, AttributeError) as exc:
-            raise _fail(FatalError(f"{annotator_map}: not a JSON object ({exc})")) from exc
-    with _store(_config(config)) as store:
-        try:
-            report = import_annotations(store, file, mapping)
-        except MmrareError as exc:
-            raise _fail(exc) from exc
-    for line in report.skipped:
-        err_console.print(f"[yellow]skipped[/yellow] {line}", highlight=False, soft_wrap=True)
-    console.print(f"imported {report.imported} reviews, skipped {len(report.skipped)}")
+review_app.command("export-labelstudio")(export_labelstudio)
+review_app.command("import-labelstudio")(import_labelstudio)
+review_app.command("push-labelstudio")(push_labelstudio)
+review_app.command("pull-labelstudio")(pull_labelstudio)

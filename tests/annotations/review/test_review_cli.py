@@ -153,3 +153,59 @@ def test_other_commands_run_while_the_review_app_serves(workspace: Path, tmp_pat
         proc.terminate()
         proc.communicate(timeout=20)
     assert pages and set(pages) == {200}, pages
+
+
+def test_label_studio_files_with_bare_user_ids(workspace: Path, tmp_path: Path) -> None:
+    """An empty queue says why; Label Studio's project export (``completed_by`` a bare id) imports once
+    the users list names the id, and a second import adds nothing."""
+    from mmrare.annotations.review.queue import enqueue
+    from mmrare.annotations.review.store import ReviewStore
+    from mmrare.warehouse.db import connect
+
+    assert _run("add-annotator", "alice")[0] == 0
+    tasks = tmp_path / "tasks.json"
+    code, out, err = _run("export-labelstudio", str(tasks), "--images", "none")
+    assert code == 0, err
+    assert " ".join(out.split()).startswith("0 tasks: the review queue is empty")
+    store = ReviewStore(connect(workspace / "warehouse.duckdb"))
+    enqueue(store, 2)
+    store.close()
+    code, out, err = _run("export-labelstudio", str(tasks), "--images", "none")
+    assert code == 0 and " predictions)" in out, err
+    first = json.loads(tasks.read_text())[0]
+    verdict = {
+        "from_name": "verdict",
+        "to_name": "context",
+        "type": "choices",
+        "value": {"choices": ["accept"]},
+    }
+    export = tmp_path / "project-export.json"
+    export.write_text(
+        json.dumps(
+            [
+                {
+                    "id": 9,
+                    "data": first["data"],
+                    "annotations": [
+                        {
+                            "id": 1,
+                            "completed_by": 2,
+                            "result": [verdict],
+                            "created_at": "2026-12-01T09:00:00Z",
+                        }
+                    ],
+                }
+            ]
+        )
+    )
+    users = tmp_path / "users.json"
+    users.write_text(
+        json.dumps([{"id": 2, "email": "alice@hospital.example", "username": "alice@hospital.example"}])
+    )
+    code, out, err = _run("import-labelstudio", str(export))
+    assert code == 0 and "imported 0 reviews, skipped 1 (1 unknown annotator)" in " ".join(out.split())
+    assert "user 2 is not in the users list; pass --users FILE" in " ".join(err.split())
+    code, out, err = _run("import-labelstudio", str(export), "--users", str(users))
+    assert code == 0 and "imported 1 reviews, skipped 0" in out, err
+    code, out, err = _run("import-labelstudio", str(export), "--users", str(users))
+    assert "imported 0 reviews, skipped 1 (1 already in mmrare)" in " ".join(out.split())

@@ -274,6 +274,11 @@ def reviews(cur: Cursor, item_id: str) -> list[tuple[Any, ...]]:
     ).fetchall()
 
 
+def reviewed_pairs(cur: Cursor) -> set[tuple[str, str]]:
+    """(item_id, annotator) of every review, to tell an import what is already stored."""
+    return {(r[0], r[1]) for r in cur.execute("SELECT item_id, annotator FROM reviews").fetchall()}
+
+
 def review_count(cur: Cursor, annotator: str) -> int:
     row = cur.execute("SELECT count(*) FROM reviews WHERE annotator = ?", [annotator]).fetchone()
     return int(row[0]) if row else 0
