@@ -31,7 +31,8 @@ each build start its own server, as a bare ``mmrare build`` does.
 Run from the repository (JSON is printed and written to ``bench/e2e-<date>.json``)::
 
     .venv/bin/python bench/e2e.py --n 200 --n 2000 [--incremental 20] [--workers 2]
-        [--executor threads|dask] [--prefect-server long-lived|ephemeral] [--chunk-cases K] [--keep DIR]
+        [--executor threads|dask] [--prefect-server long-lived|ephemeral] [--keep DIR]
+        [--chunk-cases K] [--warehouse-memory-mb M]
 """
 
 from __future__ import annotations
@@ -145,15 +146,21 @@ def run(cmd: list[str], log: Path, server: Server | None = None) -> dict[str, fl
 
 
 def write_config(
-    path: Path, workspace: Path, cache: Path, dirs: list[Path], chunk_cases: int | None = None
+    path: Path, workspace: Path, cache: Path, dirs: list[Path], build: dict[str, int] | None = None
 ) -> Path:
     local = ", ".join(f'"{d}"' for d in dirs)
-    chunks = f"[build]\nchunk_cases = {chunk_cases}\n" if chunk_cases else ""
+    chunks = "[build]\n" + "".join(f"{k} = {v}\n" for k, v in build.items()) if build else ""
     path.write_text(
         f'workspace = "{workspace}"\ncache = "{cache}"\n[sources]\nlocal_dirs = [{local}]\n'
         f'[selection]\nallow_synthetic = true\n[ontology]\nordo_path = "{ORDO}"\n{chunks}'
     )
     return path
+
+
+def build_settings(args: argparse.Namespace) -> dict[str, int]:
+    """The ``[build]`` settings given on the command line (the rest are mmrare's defaults)."""
+    given = {"chunk_cases": args.chunk_cases, "warehouse_memory_mb": args.warehouse_memory_mb}
+    return {k: v for k, v in given.items() if v is not None}
 
 
 def synth(out: Path, n: int, seed: int, root: Path) -> float:
@@ -272,7 +279,7 @@ def topup(root: Path, full: dict[str, Any], args: argparse.Namespace, server: Se
     config, extra, old = root / "mmrare.toml", root / "corpus-extra", pmcids_of(corpus)
     before = pmcid_rows(config, old)
     synth_s = synth(extra, args.incremental, args.seed + 1, root)
-    write_config(config, root / "ws", root / "cache", [corpus, extra], args.chunk_cases)
+    write_config(config, root / "ws", root / "cache", [corpus, extra], build_settings(args))
     again = build(config, args, server, root / "build-topup.log")
     new, counts = pmcids_of(extra), again["counts"]
     new_rows = pmcid_rows(config, new)
@@ -306,7 +313,7 @@ def topup(root: Path, full: dict[str, Any], args: argparse.Namespace, server: Se
 def bench_one(root: Path, n: int, args: argparse.Namespace, server: Server | None) -> dict[str, Any]:
     corpus = root / "corpus"
     synth_s = synth(corpus, n, args.seed, root)
-    config = write_config(root / "mmrare.toml", root / "ws", root / "cache", [corpus], args.chunk_cases)
+    config = write_config(root / "mmrare.toml", root / "ws", root / "cache", [corpus], build_settings(args))
     full = build(config, args, server, root / "build.log")
     full["warehouse_mb"] = round((root / "ws" / "warehouse.duckdb").stat().st_size / 2**20, 1)
     encoder = encoder_rate(config, root / "cache", args.encoder_sample, args.seed)
@@ -401,6 +408,7 @@ def main() -> None:
     parser.add_argument("--prefect-server", default="long-lived", choices=("long-lived", "ephemeral"),
                         help="one Prefect server for all builds (default), or one per build")
     parser.add_argument("--chunk-cases", type=int, help="the builds' [build] chunk_cases")
+    parser.add_argument("--warehouse-memory-mb", type=int, help="the builds' [build] warehouse_memory_mb")
     parser.add_argument("--out", type=Path, help="JSON (default: bench/e2e-<date>.json); plot beside")
     args = parser.parse_args()
     for name in [k for k in os.environ if k.startswith("MMRARE_")]:

@@ -132,6 +132,9 @@ class BuildConfig(BaseModel):
     """
 
     chunk_cases: int = Field(500, ge=1, le=100_000)
+    # the warehouse's own buffers during a build (DuckDB spills to disk past it); unbounded, DuckDB
+    # keeps up to 80% of the machine's memory and its buffers grow with the warehouse
+    warehouse_memory_mb: int = Field(1024, ge=128)
 
 
 class PrefectConfig(BaseModel):

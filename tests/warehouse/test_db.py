@@ -111,3 +111,12 @@ def test_a_file_that_is_not_a_warehouse_is_not_called_locked(tmp_path: Path) -> 
     with pytest.raises(FatalError) as caught:
         connect(path, wait_s=0)
     assert "cannot open warehouse" in str(caught.value) and "PID" not in str(caught.value)
+
+
+def test_a_build_connection_bounds_duckdb_memory(tmp_path: Path) -> None:
+    con = connect(tmp_path / "w.duckdb", memory_mb=256)
+    try:
+        limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    finally:
+        con.close()
+    assert limit == "244.1 MiB", limit  # 256 MB as DuckDB says it

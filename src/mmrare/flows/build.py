@@ -110,7 +110,7 @@ def run_build(cfg: Config, show_progress: bool = True) -> dict[str, Any]:
     """Body of the build flow (must run inside a flow, so tasks get a runner)."""
     logger = get_run_logger()
     clock = StageClock()
-    con = connect(cfg.warehouse_path)
+    con = connect(cfg.warehouse_path, memory_mb=cfg.build.warehouse_memory_mb)
     run_id = start_run(con, "build", cfg.config_hash, code_version())
     resources = BuildResources(cfg)
     reports: dict[str, StageReport] = {}
@@ -199,7 +199,7 @@ def draft_flow(
         update["drafter"] = drafter
     if update:
         cfg = cfg.model_copy(update={"drafting": cfg.drafting.model_copy(update=update)})
-    con = connect(cfg.warehouse_path)
+    con = connect(cfg.warehouse_path, memory_mb=cfg.build.warehouse_memory_mb)
     run_id = start_run(con, "draft", cfg.config_hash, code_version())
     resources = BuildResources(cfg)
     try:

@@ -86,13 +86,16 @@ def connect(
     wait_s: float = LOCK_WAIT_S,
     on_wait: Callable[[str], None] | None = None,
     migrated: bool = False,
+    memory_mb: int | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """Open the warehouse (creating and migrating it when writable).
 
     DuckDB lets one process write (or several only read) at a time. When another process holds the
     file, this waits up to ``wait_s`` for it, telling ``on_wait`` once (default: one line on
     stderr), and then gives up with one line naming the holder. ``migrated``: the caller already
-    brought this file up to date (the review app, which opens it per request), so skip the check."""
+    brought this file up to date (the review app, which opens it per request), so skip the check.
+    ``memory_mb``: DuckDB's own memory limit (it spills to disk past it); by default DuckDB may keep
+    up to 80% of the machine's memory as buffers, which grow with the warehouse."""
     if read_only and not path.exists():
         raise FatalError(f"{path}: no warehouse yet; run `mmrare build` first")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -115,6 +118,8 @@ def connect(
             time.sleep(0.2)
         except duckdb.Error as exc:
             raise _unreadable(path, exc) from None
+    if memory_mb is not None:
+        con.execute(f"SET memory_limit = '{int(memory_mb)}MB'")
     if not read_only and not migrated:
         migrate(con)
     return con
