@@ -8,7 +8,7 @@ keyed on content + versions + settings, so a second build with nothing new adds 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -18,9 +18,8 @@ from mmrare.config import Config, load_config
 from mmrare.flows.chunks import Sealed, chunk_label
 from mmrare.flows.perf import StageClock
 from mmrare.flows.progress import stage_progress
-from mmrare.flows.runner import StageReport, run_stage
+from mmrare.flows.runner import StageReport, load_stage, run_stage
 from mmrare.flows.runners import Executor, task_runner, tasks_run_here
-from mmrare.stages.base import Rows
 from mmrare.stages.curate import CURATE
 from mmrare.stages.draft import DRAFT
 from mmrare.stages.leakage import (
@@ -36,49 +35,58 @@ from mmrare.stages.resources import BuildResources
 from mmrare.versions import code_version
 from mmrare.warehouse.db import connect
 from mmrare.warehouse.runs import finish_run, start_run
-from mmrare.warehouse.shards import TableLoad, arrow_schemas, rows_table
+from mmrare.warehouse.shards import arrow_schemas, write_shard
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 _ORDER = ("curate", "link", "draft", "leakage", "load", "total")
 
 
 @task(name="leakage-control", cache_policy=NO_CACHE, task_run_name="leakage-{label}")
 def leakage_task(
-    batch: Sealed[LeakageBatch], resources: Sealed[BuildResources], label: str
-) -> tuple[Rows, LeakageSummary]:
-    """Leakage control of one chunk of cases; its state shows in the flow run."""
-    return run_batch(batch.value, resources.value)
+    batch: Sealed[LeakageBatch],
+    resources: Sealed[BuildResources],
+    label: str,
+    shard_root: Path,
+    schemas: Sealed[dict[str, pa.Schema]],
+) -> LeakageSummary:
+    """Leakage control of one chunk of cases; its state shows in the flow run. Its rows go to one
+    shard, like a per-record stage's chunk: the flow loads it in one transaction, a chunk finished
+    before an interruption is loaded by the next run instead of decided again, and only the
+    summary travels back (from a Dask worker too)."""
+    rows, summary = run_batch(batch.value, resources.value)
+    write_shard(shard_root, f"{label}-{batch.value.run_id}", rows, schemas.value)
+    return summary
 
 
 def run_leakage(
     resources: BuildResources, con: Any, run_id: str, show_progress: bool, clock: StageClock
 ) -> tuple[LeakageSummary, dict[str, int]]:
     """Decide every current draft not yet decided, a chunk of cases at a time; each chunk's rows are
-    committed in one transaction before the next chunk is read."""
+    committed in one transaction before the next chunk is read (an interrupted run's chunks first)."""
+    shard_root = resources.cfg.workspace_dir / "shards" / "leakage"
+    added = load_stage(con, shard_root, LEAKAGE_TABLES, clock)
     with clock.stage("leakage"):
         plan = leakage_plan(con, resources)
     summary = LeakageSummary(items=plan.items)
     checked_against = list(plan.decided_before)
     schemas = arrow_schemas(con, LEAKAGE_TABLES)
-    added: dict[str, int] = {}
     total = sum(len(chunk) for chunk in plan.chunks)
     with stage_progress("leakage", total, show_progress and total > 0) as advance:
         for chunk in plan.chunks:
             label = chunk_label(chunk)
             with clock.stage("leakage") as figures:
                 batch = pending_batch(con, resources, plan, chunk, checked_against, run_id)
-                rows: Rows = {}
                 if batch is not None:
-                    rows, done = leakage_task.submit(Sealed(batch), Sealed(resources), label).result()
+                    done = leakage_task.submit(
+                        Sealed(batch), Sealed(resources), label, shard_root, Sealed(schemas)
+                    ).result()
                     summary.add(done)
                     figures.items += done.decided
                 del batch
-            with clock.stage("load") as load, TableLoad(con) as tables:
-                tables.add({t: rows_table(t, r, schemas[t]) for t, r in rows.items() if r})
-                tables.commit()
-                load.items += sum(tables.added.values())
-            for table, n in tables.added.items():
-                if n:
-                    added[table] = added.get(table, 0) + n
+            for table, n in load_stage(con, shard_root, LEAKAGE_TABLES, clock).items():
+                added[table] = added.get(table, 0) + n
             checked_against += chunk
             advance(f"{label}: decided", len(chunk))
     return summary, added
