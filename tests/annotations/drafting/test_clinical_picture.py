@@ -99,9 +99,9 @@ def test_related_diseases_workup_comes_first_with_its_reason(
 def test_options_as_close_to_the_case_as_the_answer_come_next_and_say_how_close(
     samples: dict[str, CaseInput], pool: DistractorPool
 ) -> None:
-    """Nearest the answer's own similarity first (Whole-exome sequencing: 0.55), so the answer is not
-    the option least like the case; without the answer's similarity (Surgical resection), the most
-    similar first."""
+    """Nearest the answer's own similarity (Whole-exome sequencing: 0.55) on either side first, so the
+    answer is neither the option most nor least like the context; without the answer's similarity
+    (Surgical resection), the most similar first."""
     similarity = {
         text: score
         for text, score in [
@@ -119,11 +119,12 @@ def test_options_as_close_to_the_case_as_the_answer_come_next_and_say_how_close(
     }
     items = _items(samples[PGL], pool, _picture(samples[PGL], similarity))
     wes = items["Whole-exome sequencing"]
-    assert [(n.text, n.reason) for n in wes.distractor_notes[:3]] == [
-        ("MIBG scintigraphy", "similar: 0.50"),
+    # the nearest above (0.62) and below (0.50, 0.41) the answer; how many above, the item's seed says
+    assert {(n.text, n.reason) for n in wes.distractor_notes[:3]} == {
         ("Plasma or urinary metanephrines", "similar: 0.62"),
+        ("MIBG scintigraphy", "similar: 0.50"),
         ("Somatostatin receptor imaging (68Ga-DOTATATE PET)", "similar: 0.41"),
-    ]
+    }
     assert ANTI_GOBLET not in wes.options
     for item in items.values():
         _never_offered(item, DONE)
@@ -142,3 +143,34 @@ def test_without_a_picture_the_options_are_as_before(
     items = _items(samples[PGL], pool, ClinicalPicture())
     reasons = {n.reason for item in items.values() for n in item.distractor_notes}
     assert reasons <= {"other_case_answer", "vocabulary_fit"}
+
+
+def test_the_answers_place_among_the_options_by_similarity_varies_with_the_item(
+    samples: dict[str, CaseInput],
+) -> None:
+    """Options as close to the context as the answer, on both sides in seeded proportion: neither
+    "most like the context" nor "least like it" picks the answer more often than the others."""
+    import itertools
+    import random
+
+    from mmrare.annotations.drafting.distractors import Distractors
+    from mmrare.annotations.drafting.vocab import examinations
+
+    case = samples[PGL]
+    rng = random.Random(5)
+    vocab = examinations()
+    similarity = {e.name: rng.uniform(-0.1, 0.6) for e in vocab.entries}
+    similarity["Whole-exome sequencing"] = 0.25
+    picture = _picture(case, similarity)
+    offered = Distractors(vocab, lambda t: False, DistractorPool(), "examination", case.pmcid, picture)
+    context = [s for s in case.sentences if s.section_id.endswith("sec1")] or list(case.sentences[:10])
+    places = []
+    for i in range(60):
+        ranked = offered.rank(
+            answer_category="genetic", exclude_ids=set(), context=[s.text for s in context], n=5,
+            key=f"item{i}", answer="Whole-exome sequencing", context_ids=[s.sentence_id for s in context],
+        )  # fmt: skip
+        chosen = [note.text for note in itertools.islice(ranked, 4)]
+        places.append(sum(similarity[t] > 0.25 for t in chosen))
+    assert set(places) == {0, 1, 2, 3, 4}  # the answer is first, last and in between by similarity
+    assert max(places.count(k) for k in range(5)) < 60 * 0.4

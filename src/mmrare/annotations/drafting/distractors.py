@@ -11,10 +11,11 @@ naming a vocabulary entry of the answer's category, or one the article mentions,
    stage finds those cases: :class:`~mmrare.items.ClinicalPicture`), when they lie close to the
    item's context in embedding space (similarity >= :data:`SIMILAR_MIN`) or concern a body
    system the context talks about most; the differential first, then as in 2.;
-2. the rest that concern a body system the context talks about, by similarity to the item's
-   context (the mean of its sentences' vectors): nearest the answer's own similarity first
-   (distractors all closer to the context than the answer would be a shortcut of their own), else
-   the most similar from :data:`SIMILAR_MIN` up;
+2. the rest that concern a body system the context talks about most (or lie close to the context,
+   :data:`CLOSE_MIN`, and closer than the answer), by similarity to the item's context (the mean of
+   its sentences' vectors): nearest the answer's own similarity first (distractors all closer to
+   the context than the answer would be a shortcut of their own), else the most similar from
+   :data:`SIMILAR_MIN` up;
 3. the rest by how much the context talks about their body systems (a pool text outside the
    vocabulary gets the systems its own words name, else those its own case talks about); a third
    of the slots (at least one) go to real answers of other cases from the pool that fit the
@@ -29,6 +30,7 @@ No category fills more than half of the slots. Each distractor's reason says whi
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -40,6 +42,7 @@ from mmrare.annotations.drafting.vocab import VocabEntry, Vocabulary, context_we
 from mmrare.items import ClinicalPicture, DistractorNote, DistractorPool, PoolEntry
 
 SIMILAR_MIN = 0.15  # cosine of a short option text to a context's mean vector that "fits the case"
+CLOSE_MIN = 0.3  # ... that fits it without concerning a body system the context talks about most
 MAIN_SYSTEMS = 3  # the body systems a context talks about most, which a related disease's workup may fit
 _RELATION_ORDER = {"differential": 0, "ordo_sibling": 1}
 
@@ -52,6 +55,7 @@ class _Candidate(NamedTuple):
     source: str  # vocabulary id, or the PMCID of the case whose answer it is
     fits: bool  # names a body system the context talks about
     why: str = ""  # the clinical-picture rule that chose it, when one did
+    systems: tuple[str, ...] = ()  # the body systems it concerns
 
     def note(self) -> DistractorNote:
         """Why it is offered: the clinical-picture rule, else another case's real answer or a
@@ -164,18 +168,23 @@ class Distractors:
         weights: dict[str, int],
         answer: str,
         similarities: Mapping[str, float],
+        n: int,
     ) -> list[_Candidate]:
         """Tiers 1 and 2: related cases' entries that lie close to the case or concern one of the
         body systems the context talks about most (a related disease's workup can still be far from
-        this case: another organ, another stage), then the eligible candidates that fit its systems.
+        this case: another organ, another stage), then the eligible candidates that concern one of
+        those systems or lie clearly closer to the context (:data:`CLOSE_MIN`) than the answer.
         ``weights`` are the context's system weights, ``similarities`` each option text's cosine to
         the item's context.
 
         Within a tier, candidates whose similarity to the case is nearest the answer's come first,
         not the most similar: distractors all closer to the context than the answer would make
-        "pick the option least like the context" a shortcut (the text-only solver compares the same
-        vectors). Without the answer's similarity, the most similar come first, from
-        :data:`SIMILAR_MIN` up."""
+        "pick the option least like the context" a shortcut, and all farther "pick the most like
+        it" (the text-only solver compares the same vectors). So tier 2 puts first as many options
+        above the answer's similarity as the item's seeded rank asks for (the answer's place among
+        ``n`` options, by :func:`selection_key`), then those below. Without the answer's similarity,
+        the most similar come first, from :data:`SIMILAR_MIN` up."""
+
         def similarity_of(text: str) -> float | None:
             return similarities.get(normalise(text))
 
@@ -203,22 +212,45 @@ class Distractors:
             order = _RELATION_ORDER.get(rel.relation, len(_RELATION_ORDER))
             ranked.append((order, distance(similarity), selection_key(key, rel.text), cand))
             taken.add(normalise(rel.text))
+        ranked.sort(key=lambda r: r[:3])
+        first = [r[3] for r in ranked]
+        # how many of the options the related cases give lie closer to the context than the answer
+        related_above = sum(
+            1 for c in first[: n - 1] if target is not None and (similarity_of(c.text) or -1.0) > target
+        )
+        ranked = []
         if similarities:
             for cand in eligible:
                 similarity = similarity_of(cand.text)
-                if not cand.fits or similarity is None or (target is None and similarity < SIMILAR_MIN):
+                if similarity is None or (target is None and similarity < SIMILAR_MIN):
                     continue
+                close = max(CLOSE_MIN, target if target is not None else 1.0)
+                if not main & set(cand.systems) and similarity < close:
+                    continue  # outside the context's main systems: only if close, closer than the answer
                 if normalise(cand.text) in taken:
                     continue
                 outside = normalise(cand.text) not in self._vocab_by_name  # a pool text: check what it names
                 if outside and self._clashes(cand.text, answer_category, exclude_ids):
                     continue
                 why = f"similar: {similarity:.2f}"
-                ranked.append((len(_RELATION_ORDER) + 1, distance(similarity), selection_key(key, cand.text),
+                side = int(target is not None and similarity <= target)  # 0: above the answer
+                ranked.append((side, distance(similarity), selection_key(key, cand.text),
                                cand._replace(why=why)))  # fmt: skip
                 taken.add(normalise(cand.text))
         ranked.sort(key=lambda r: r[:3])
-        return [r[3] for r in ranked]
+        higher = [r[3] for r in ranked if r[0] == 0]
+        lower = [r[3] for r in ranked if r[0] == 1]
+        wanted = int(selection_key(key, "answer-rank")[:8], 16) % n  # options above the answer
+        wanted -= related_above
+        per_category = Counter(c.category for c in first[: n - 1])
+        picked: list[_Candidate] = []
+        for cand in higher:  # as the options will take them: no category over half of the slots
+            if len(picked) >= wanted:
+                break
+            if per_category[cand.category] < max(1, n // 2):
+                per_category[cand.category] += 1
+                picked.append(cand)
+        return first + picked + lower + [c for c in higher if c not in picked]
 
     def rank(
         self,
@@ -250,20 +282,21 @@ class Distractors:
             ):
                 continue
             score = fit[i] + general + pooled_name
-            by_score.setdefault(score, []).append(
-                _Candidate(entry.name, entry.category, score, pooled_name, entry.id, fit[i] > 0)
-            )
+            name, systems = entry.name, entry.systems
+            cand = _Candidate(name, entry.category, score, pooled_name, entry.id, fit[i] > 0, "", systems)
+            by_score.setdefault(score, []).append(cand)
         for text, category, pmcid, systems in self._pool_only:
             if category != answer_category:
                 own = sum(weights.get(system, 0) for system in systems)
                 score = own + 1 if own else 0
-                by_score.setdefault(score, []).append(_Candidate(text, category, score, True, pmcid, own > 0))
+                cand = _Candidate(text, category, score, True, pmcid, own > 0, "", systems)
+                by_score.setdefault(score, []).append(cand)
         levels = [by_score[score] for score in sorted(by_score, reverse=True)]
         similarities = self.picture.similarity(context_ids)
         if not (self.picture.related or similarities):
             return _arranged(levels, key, n)
         eligible = (c for level in levels for c in level)
-        first = self._fitting(answer_category, exclude_ids, eligible, key, weights, answer, similarities)
+        first = self._fitting(answer_category, exclude_ids, eligible, key, weights, answer, similarities, n)
         taken = {normalise(c.text) for c in first}
         levels = [[c for c in level if normalise(c.text) not in taken] for level in levels]
         return _arranged(levels, key, n, first)
