@@ -15,8 +15,13 @@ baselines (longest option, most central option), the text-only blind solver, the
 and the largest answer-position gap; and, from ``qa_distractors`` of the released cross-image
 ``finding_for_image`` items, the share of distractors from the same case or from a figure of the same
 modality and region. On synth, a second share judges the same distractors by the generator's own
-figure kinds (``ground_truth.json``: "ct_abdomen", ...) instead of the drafter's profile. The targets
-(option-only <= chance + 5 points per track, cross-image share >= 90 %, every position within 5 points
+figure kinds (``ground_truth.json``: "ct_abdomen", ...) instead of the drafter's profile. For the
+released examination and treatment items, the share of distractors that fit the clinical picture: the
+workup or therapy of a related disease (a differential diagnosis or an ORDO sibling of the case's),
+close to the case in embedding space ("similar"), or chosen by body-system fit alone, and how often
+the answer is the option least like the context (the text-only solver's vectors, reversed). The targets
+(option-only <= chance + 5 points per track, least-like-context <= chance + 5 points for examination
+and treatment, cross-image share >= 90 %, every position within 5 points
 of uniform in a track of 100+ items, else answers per letter within one of each other, validity.json
 verified) are checked and listed as ``targets``; the last line is one JSON
 object with everything.
@@ -113,6 +118,49 @@ def cross_image_origins(warehouse: Path, release: Path, truth: dict[str, str] | 
     return out
 
 
+PICTURE_TRACKS = ("examination", "treatment")
+
+
+def picture_origins(warehouse: Path, release: Path) -> dict[str, Any]:
+    """Per track, where the released examination and treatment items' distractors come from."""
+    out: dict[str, Any] = {}
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        for track in PICTURE_TRACKS:
+            path = release / "jsonl" / f"{track}.jsonl"
+            ids = [json.loads(line)["item_id"] for line in path.read_text().splitlines() if line.strip()] \
+                if path.exists() else []  # fmt: skip
+            reasons = [r[0] for r in con.execute(
+                "SELECT reason FROM qa_distractors WHERE list_contains(?, item_id)", [ids]
+            ).fetchall()]  # fmt: skip
+            kinds = Counter(r.partition(":")[0] for r in reasons)
+            scores = [float(r.partition(":")[2]) for r in reasons if r.startswith("similar:")]
+            n = len(reasons)
+            related = kinds["differential"] + kinds["ordo_sibling"]
+            # the inverse of the text-only solver: distractors chosen for being close to the case must
+            # not leave the answer as the option least like the context
+            cosines = [json.loads(r[0]) for r in con.execute(
+                "SELECT detail FROM dataset_flags"
+                " WHERE flag = 'text_answerable' AND list_contains(?, item_id)",
+                [ids],
+            ).fetchall()]  # fmt: skip
+            least = [min(range(len(d["cosines"])), key=lambda i, d=d: d["cosines"][i]) == d["answer_index"]
+                     for d in cosines]  # fmt: skip
+
+            def share(count: int, n: int = n) -> float | None:
+                return round(count / n, 4) if n else None
+
+            out[track] = {
+                "items": len(ids), "distractors": n, "reasons": dict(kinds), "related": share(related),
+                "similar": share(kinds["similar"]), "fits_picture": share(related + kinds["similar"]),
+                "mean_similarity": round(sum(scores) / len(scores), 3) if scores else None,
+                "least_like_context": round(sum(least) / len(least), 4) if least else None,
+            }  # fmt: skip
+    finally:
+        con.close()
+    return out
+
+
 def generator_kinds(corpus: Path) -> dict[str, str]:
     """figure id -> the generator's figure kind ("ct_abdomen"), from every ground_truth.json."""
     out = {}
@@ -122,7 +170,7 @@ def generator_kinds(corpus: Path) -> dict[str, str]:
     return out
 
 
-def summarise(name: str, release: Path, origins: dict[str, Any]) -> dict[str, Any]:
+def summarise(name: str, release: Path, origins: dict[str, Any], picture: dict[str, Any]) -> dict[str, Any]:
     from mmrare.warehouse.release import verify_release
 
     report = verify_release(release)
@@ -146,11 +194,17 @@ def summarise(name: str, release: Path, origins: dict[str, Any]) -> dict[str, An
             counts = list(positions["counts"].values())[:width]
             targets.append((f"{name} {track}: {v['items']} items, answers per letter {counts} differ by <= 1",
                             max(counts) - min(counts) <= 1))  # fmt: skip
+    for track, p in picture.items():
+        if p["least_like_context"] is not None:
+            chance = validity["tracks"][track]["chance"]
+            least = p["least_like_context"]
+            targets.append((f"{name} {track}: least-like-context {least} <= chance {chance} + {MARGIN}",
+                            least <= chance + MARGIN))  # fmt: skip
     share = origins.get("same_case_or_modality_region")
     targets.append((f"{name} cross_image: same case or modality+region {share} >= {SHARE_TARGET}",
                     share is not None and share >= SHARE_TARGET))  # fmt: skip
     targets.append((f"{name}: validity.json verified ({len(report.errors)} errors)", report.ok))
-    return {"tracks": tracks, "cross_image": origins, "verify_errors": report.errors[:5],
+    return {"tracks": tracks, "cross_image": origins, "picture": picture, "verify_errors": report.errors[:5],
             "targets": [{"target": t, "met": ok} for t, ok in targets]}  # fmt: skip
 
 
@@ -166,7 +220,8 @@ def run_synth(work: Path, cache: Path, n: int, seed: int) -> dict[str, Any]:
     origins = cross_image_origins(
         release.parent.parent / "warehouse.duckdb", release, generator_kinds(corpus)
     )
-    return summarise(f"synth n={n}", release, origins)
+    picture = picture_origins(release.parent.parent / "warehouse.duckdb", release)
+    return summarise(f"synth n={n}", release, origins, picture)
 
 
 def run_sample(work: Path, cache: Path) -> dict[str, Any]:
@@ -174,7 +229,8 @@ def run_sample(work: Path, cache: Path) -> dict[str, Any]:
     env = build(workspace, cache, {})
     release = release_from_copy(workspace, env)
     origins = cross_image_origins(release.parent.parent / "warehouse.duckdb", release, None)
-    return summarise("sample", release, origins)
+    picture = picture_origins(release.parent.parent / "warehouse.duckdb", release)
+    return summarise("sample", release, origins, picture)
 
 
 def main() -> None:
@@ -206,6 +262,8 @@ def main() -> None:
                   f"{t['central']:.3f} {t['text_only'] if t['text_only'] is not None else 'n/a'} "
                   f"{t['image_blind']:.3f} {t['position_gap']:.3f}")  # fmt: skip
         print(f"  cross-image distractors: {json.dumps(data['cross_image'])}")
+        for track, p in data["picture"].items():
+            print(f"  {track} distractors: {json.dumps(p)}")
         for t in data["targets"]:
             print(f"  {'met ' if t['met'] else 'MISS'} {t['target']}")
     print(json.dumps(result, sort_keys=True))

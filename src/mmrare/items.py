@@ -16,10 +16,12 @@ import hashlib
 import heapq
 import json
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
+
+import numpy as np
 
 from mmrare.records import Figure, FigureMention, Graphic, ParsedArticle, Reject, Section, Sentence
 
@@ -71,7 +73,9 @@ class DistractorNote:
     read these rather than re-deriving them."""
 
     text: str
-    reason: str  # e.g. same_case, same_modality_region, ordo_sibling, other_case_answer, vocabulary_fit
+    reason: str  # e.g. same_case, same_modality_region, ordo_sibling_or_neighbour, other_case_answer,
+    # vocabulary_fit; with a detail after a colon: "differential: <disease>", "ordo_sibling: <disease>",
+    # "similar: 0.62" (examination and treatment options that fit the clinical picture)
     source: str = ""  # where it comes from: a figure id, a PMCID, a vocabulary id or an ORPHA code
 
     def as_dict(self) -> dict[str, str]:
@@ -237,6 +241,58 @@ class DiagnosisInput:
 
 
 @dataclass(frozen=True, slots=True)
+class RelatedCase:
+    """Another case whose diagnosis belongs to this case's clinical picture: a disease its article
+    names in the differential, or an ORDO sibling of its diagnosis. That case's examinations and
+    treatments are the workup and therapy a clinician would weigh here, so they are offered first."""
+
+    pmcid: str
+    relation: str  # "differential" | "ordo_sibling"
+    code: str  # the related disease (that case's diagnosis), "ORPHA:n"
+    label: str
+
+
+class OptionSimilarity(Mapping[str, float]):
+    """Each option text's cosine to one context: a view over a score vector (no dict per item)."""
+
+    def __init__(self, rows: Mapping[str, int], scores: np.ndarray) -> None:
+        self._rows, self._scores = rows, scores
+
+    def __getitem__(self, text: str) -> float:
+        return float(self._scores[self._rows[text]])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
+@dataclass(frozen=True, slots=True)
+class ClinicalPicture:
+    """What the build knows of a case's clinical picture beyond its text, as plain data (the drafter
+    reads neither ORDO nor the encoder): the related cases, most related first; the unit vectors of
+    the run's examination and treatment texts (rows by the text as
+    :func:`~mmrare.annotations.drafting.text.normalise` gives it, shared by every case) and of the
+    case's sentences, so an item's options can be compared with the context it shows."""
+
+    related: tuple[RelatedCase, ...] = ()
+    option_rows: Mapping[str, int] = field(default_factory=dict)
+    option_vectors: np.ndarray | None = None  # (len(option_rows), dim)
+    sentence_vectors: Mapping[str, np.ndarray] = field(default_factory=dict)  # by sentence id
+
+    def similarity(self, sentence_ids: Iterable[str]) -> Mapping[str, float]:
+        """Every option text's cosine to the unit mean of these sentences' vectors: the context vector
+        the text-only baseline compares options with (empty without vectors)."""
+        rows = [self.sentence_vectors[s] for s in sentence_ids if s in self.sentence_vectors]
+        if not rows or self.option_vectors is None or not self.option_rows:
+            return {}
+        mean = np.mean(rows, axis=0)
+        norm = float(np.linalg.norm(mean))
+        return OptionSimilarity(self.option_rows, self.option_vectors @ (mean / norm if norm > 0 else mean))
+
+
+@dataclass(frozen=True, slots=True)
 class CaseInput:
     """Everything a drafter may read about one case. Graphics other than status "ok" are ignored."""
 
@@ -248,6 +304,7 @@ class CaseInput:
     graphics: tuple[Graphic, ...]
     mentions: tuple[FigureMention, ...]
     diagnosis: DiagnosisInput | None = None
+    picture: ClinicalPicture = field(default_factory=ClinicalPicture)
 
     @classmethod
     def from_parsed(cls, parsed: ParsedArticle, diagnosis: DiagnosisInput | None = None) -> CaseInput:
@@ -295,6 +352,9 @@ class DistractorPool:
     # drafting threads share one pool: the first to need a kind indexes it, the others wait for that
     # instead of each building the same index, one after another under the GIL
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
+    _by_case: dict[tuple[str, str], tuple[PoolEntry, ...]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def __reduce__(self) -> tuple[type[DistractorPool], tuple[tuple[PoolEntry, ...]]]:
         """Pickle the entries only (a Dask worker indexes its copy; a lock does not pickle)."""
@@ -315,6 +375,21 @@ class DistractorPool:
         alternates = index.alternates.get(exclude_pmcid)
         merged = heapq.merge(firsts, alternates, key=itemgetter(0)) if alternates else firsts
         return (entry for _, entry in merged)
+
+    def of_case(self, kind: str, pmcid: str) -> tuple[PoolEntry, ...]:
+        """The entries of one kind that one case contributed, in pool order (indexed on first use:
+        every case asks for the entries of its few related cases)."""
+        by_case = self._by_case
+        if by_case is None:
+            with self._lock:
+                if self._by_case is None:
+                    grouped: dict[tuple[str, str], list[PoolEntry]] = {}
+                    for entry in self.entries:
+                        grouped.setdefault((entry.kind, entry.pmcid), []).append(entry)
+                    object.__setattr__(self, "_by_case", {k: tuple(v) for k, v in grouped.items()})
+                by_case = self._by_case
+                assert by_case is not None
+        return by_case.get((kind, pmcid), ())
 
     def _kind_index(self, kind: str) -> _KindIndex:
         index = self._index

@@ -74,3 +74,41 @@ def diagnosis_distractors(
     if len(out) < wanted and neighbours is not None:
         offer(neighbours(gold.label, 4 * n + 10))
     return list(out.items())
+
+
+SIBLING_GROUP_MAX = 50  # a parent with more children than this groups diseases too loosely
+
+
+def sibling_codes(index: OrdoIndex, code: str, max_group: int = SIBLING_GROUP_MAX) -> list[str]:
+    """The concept's ORDO siblings (other children of its classification parents), the smallest
+    parent group first, from groups of at most ``max_group`` children: a parent with few children
+    groups diseases a clinician would weigh together, one with hundreds ("rare syndromic intellectual
+    disability") hardly does. Never the gold, its ancestors or descendants."""
+    if index.get(code) is None:
+        return []
+    excluded = excluded_codes(index, code)
+    groups = sorted((len(index.children(p)), p) for p in index.parents(code))
+    out: dict[str, None] = {}
+    for size, parent in groups:
+        if size <= max_group:
+            out.update((c, None) for c in index.children(parent) if c not in excluded)
+    return list(out)
+
+
+def related_diseases(
+    index: OrdoIndex, code: str, differential: Iterable[str] = ()
+) -> list[tuple[str, str, str]]:
+    """(relation, code, label) of the diseases in a case's clinical picture: those its article names
+    in the differential ("differential"), then the ORDO siblings of its diagnosis ("ordo_sibling").
+    Never the diagnosis, its ancestors or descendants (their workup and therapy may be right for the
+    case too), nor a code ORDO does not know; each disease once, under its first relation."""
+    if index.get(code) is None:
+        return []
+    excluded = excluded_codes(index, code)
+    out: dict[str, tuple[str, str, str]] = {}
+    for relation, codes in (("differential", differential), ("ordo_sibling", sibling_codes(index, code))):
+        for related in codes:
+            concept = index.get(related)
+            if concept is not None and related not in excluded and related not in out:
+                out[related] = (relation, related, concept.label)
+    return list(out.values())

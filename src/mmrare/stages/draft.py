@@ -1,7 +1,10 @@
 """Drafting as a stage: diagnosed cases -> benchmark item drafts for four tracks.
 
 Reads stored records back as typed :class:`~mmrare.items.CaseInput`, adds the ORDO diagnosis with
-its aliases and distractor candidates, and shares one cross-case distractor pool with every chunk.
+its aliases and distractor candidates and the case's clinical picture (the other cases diagnosed with
+a disease of its differential or an ORDO sibling of its diagnosis, and the vectors that tell how close
+each examination and treatment text lies to an item's context), and shares one cross-case distractor
+pool with every chunk.
 Work key: (pmcid, diagnosis, drafter version, drafting settings, ORDO sha256), kept in the
 ``stage_work`` ledger: an unchanged case is never drafted twice; a new drafter version drafts again
 beside the old items.
@@ -9,20 +12,24 @@ beside the old items.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from mmrare.annotations.drafting import draft_case, get_drafter
+from mmrare.annotations.drafting.picture import option_texts, presentation_sentences
 from mmrare.annotations.drafting.pool import case_pool_entries
 from mmrare.config import Config, DraftingConfig
-from mmrare.items import CaseInput, DiagnosisInput, DistractorPool, PoolEntry
-from mmrare.ontology.distractors import diagnosis_distractors
+from mmrare.items import CaseInput, ClinicalPicture, DiagnosisInput, DistractorPool, PoolEntry, RelatedCase
+from mmrare.ontology.distractors import diagnosis_distractors, related_diseases
 from mmrare.stages.base import Done, Pending
-from mmrare.warehouse.queries.draft import stored_pool
+from mmrare.warehouse.queries.draft import differential_codes, stored_pool
 from mmrare.warehouse.reads import (
     CaseRecords,
     StoredDiagnosis,
@@ -36,6 +43,8 @@ if TYPE_CHECKING:
 
     from mmrare.ontology.index import OrdoIndex
     from mmrare.stages.resources import BuildResources
+
+MAX_RELATED_CASES = 100  # related cases handed to a case: far more than its few options need
 
 
 def stage_diagnoses(
@@ -84,6 +93,58 @@ def diagnosis_input(
     )
 
 
+def related_cases(
+    related: Sequence[tuple[str, str, str]],
+    pmcid: str,
+    cases_by_code: Mapping[str, Sequence[str]],
+    limit: int = MAX_RELATED_CASES,
+) -> tuple[RelatedCase, ...]:
+    """The other cases diagnosed with one of the ``related`` diseases ((relation, code, label), most
+    related first, as :func:`~mmrare.ontology.distractors.related_diseases` gives them)."""
+    out: list[RelatedCase] = []
+    for relation, code, label in related:
+        for other in cases_by_code.get(code, ()):
+            if other != pmcid:
+                out.append(RelatedCase(other, relation, code, label))
+                if len(out) >= limit:
+                    return tuple(out)
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class OptionVectors:
+    """The normalised examination and treatment texts of a run and their unit vectors, one row each:
+    embedded once per run (and read from the content-keyed cache on later runs), then compared with
+    each item's context vector by one matrix-vector product."""
+
+    rows: dict[str, int]
+    matrix: np.ndarray
+
+    @classmethod
+    def embed(cls, texts: Sequence[str], encode: Callable[[Sequence[str]], np.ndarray]) -> OptionVectors:
+        matrix = encode(list(texts)) if texts else np.zeros((0, 1), dtype=np.float32)
+        return cls({t: i for i, t in enumerate(texts)}, np.asarray(matrix, dtype=np.float32))
+
+
+def clinical_picture(
+    case: CaseInput, code: str, shared: DraftShared, resources: BuildResources
+) -> ClinicalPicture:
+    """The case's related cases, the run's option vectors and the vectors of its presentation's
+    sentences (embedded here, through the content-keyed cache)."""
+    diseases = related_diseases(resources.ordo, code, shared.differentials.get(case.pmcid, ()))
+    related = related_cases(diseases, case.pmcid, shared.cases_by_code)
+    sentences = presentation_sentences(case)
+    if not sentences or not shared.options.rows:
+        return ClinicalPicture(related)
+    vectors = resources.embeddings.embed([s.text for s in sentences])
+    return ClinicalPicture(
+        related,
+        shared.options.rows,
+        shared.options.matrix,
+        {s.sentence_id: vectors[i] for i, s in enumerate(sentences)},
+    )
+
+
 def case_input(records: CaseRecords, diagnosis: DiagnosisInput | None) -> CaseInput:
     return CaseInput(
         pmcid=records.pmcid,
@@ -99,14 +160,17 @@ def case_input(records: CaseRecords, diagnosis: DiagnosisInput | None) -> CaseIn
 
 @dataclass(frozen=True, slots=True)
 class DraftShared:
-    """What every chunk of one draft run reads: the pool and, per case, its diagnosis, work key and
-    own pool entries."""
+    """What every chunk of one draft run reads: the pool, the option texts' vectors, the cases of
+    each diagnosis and, per case, its diagnosis, work key, own pool entries and differential codes."""
 
     drafter_version: str
     pool: DistractorPool
     diagnoses: dict[str, StoredDiagnosis]
     work_keys: dict[str, str]
     own_pools: dict[str, list[PoolEntry]]
+    options: OptionVectors
+    cases_by_code: dict[str, tuple[str, ...]]
+    differentials: dict[str, tuple[str, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +201,19 @@ class DraftStage:
         entries = stored_pool(con, [p for p in diagnoses if p not in own], drafter_version)
         entries += [e for p in sorted(own) for e in own[p]]
         pool = DistractorPool(tuple(sorted(entries, key=lambda e: e.pmcid)))
-        shared = DraftShared(drafter_version, pool, diagnoses, keys, own)
+        options = OptionVectors.embed(option_texts(pool), resources.embeddings.embed)
+        by_code: dict[str, list[str]] = {}
+        for pmcid, diag in diagnoses.items():
+            by_code.setdefault(diag.code, []).append(pmcid)
+        mentioned = differential_codes(con, todo, resources.ordo.release.sha256)
+        differentials = {
+            p: tuple(dict.fromkeys(c for v, c in rows if v == diagnoses[p].linker_version))
+            for p, rows in mentioned.items()
+        }
+        shared = DraftShared(
+            drafter_version, pool, diagnoses, keys, own, options,
+            {c: tuple(ps) for c, ps in by_code.items()}, differentials,
+        )  # fmt: skip
         return Pending(records=todo, shared=shared, skipped_done=len(diagnoses) - len(todo))
 
     def load(self, con: duckdb.DuckDBPyConnection, keys: Sequence[str]) -> Sequence[CaseRecords]:
@@ -149,8 +225,10 @@ class DraftStage:
     def run(self, record: CaseRecords, shared: DraftShared, resources: BuildResources, run_id: str) -> Done:
         drafting = resources.cfg.drafting
         dx = diagnosis_input(resources.ordo, shared.diagnoses[record.pmcid], drafting, resources)
+        case = case_input(record, dx)
+        case = dataclasses.replace(case, picture=clinical_picture(case, dx.code, shared, resources))
         result = draft_case(
-            case_input(record, dx),
+            case,
             tracks=drafting.tracks,
             drafter=drafting.drafter,
             options=drafting.options,

@@ -34,7 +34,7 @@ STAGE = "draft"
 
 # Bump a version whenever that drafter's output for the same case may change (code or vocabulary).
 DRAFTER_VERSIONS: dict[str, str] = {
-    "rules": "rules-drafter/2",
+    "rules": "rules-drafter/3",
     "llm": "llm-drafter/1",
 }
 

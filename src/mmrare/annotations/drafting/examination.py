@@ -87,6 +87,7 @@ def draft_examination(run: TrackRun) -> None:
         pool=run.pool,
         pool_kind="examination",
         pmcid=view.pmcid,
+        picture=view.case.picture,
     )
     for inv in found:
         if run.full("next_examination"):
@@ -98,14 +99,16 @@ def draft_examination(run: TrackRun) -> None:
             answer_category=inv.entry.category,
             exclude_ids=done,
             context=[s.text for s in context],
+            context_ids=[s.sentence_id for s in context],
             n=run.settings.options,
+            answer=inv.entry.name,
             key=f"{view.pmcid}:{inv.entry.id}",
         )
         rationale = (
             f'First named in {inv.first.sentence_id} ("{inv.phrase}"); result reported in '
             f'{", ".join(s.sentence_id for s in inv.results[:3])}. Normalised to "{inv.entry.name}" '
             f"({inv.entry.category}). Distractors are examinations of other categories that the article "
-            f"never mentions."
+            f"never mentions, the workup of related diseases and those closest to the case first."
         )
         run.add(
             Draft(

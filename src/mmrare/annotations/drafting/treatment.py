@@ -138,6 +138,7 @@ def draft_treatment(run: TrackRun) -> None:
         pool=run.pool,
         pool_kind="treatment",
         pmcid=view.pmcid,
+        picture=view.case.picture,
     )
     for mention in mentions:
         if run.full("treatment"):
@@ -154,7 +155,9 @@ def draft_treatment(run: TrackRun) -> None:
             answer_category=mention.category,
             exclude_ids=given,
             context=[s.text for s in context],
+            context_ids=[s.sentence_id for s in context],
             n=run.settings.options,
+            answer=mention.answer,
             key=f"{view.pmcid}:{key}",
         )
         evidence = [mention.sentence.sentence_id]
@@ -177,7 +180,8 @@ def draft_treatment(run: TrackRun) -> None:
                 rationale=(
                     f'Treatment given in {mention.sentence.sentence_id}: "{mention.sentence.text}" '
                     f'("{mention.phrase}", {normalised}). Distractors are treatments of other categories '
-                    f"that the article never mentions."
+                    f"that the article never mentions, the therapy of related diseases and those closest "
+                    f"to the case first."
                 ),
                 answer_category=mention.category,
                 key=mention.entry.id if mention.entry else key.replace(" ", "_"),

@@ -198,8 +198,8 @@ def warehouse_facts(rows: Sequence[Mapping[str, Any]], stored: StoredEvidence) -
             scores.setdefault(track_of[item_id], {}).setdefault(detector, []).append(score)
     reasons: dict[str, Counter[str]] = {}
     for item_id, reason in stored.distractors:
-        if item_id in track_of:
-            reasons.setdefault(track_of[item_id], Counter())[reason] += 1
+        if item_id in track_of:  # by kind: "differential: <disease>" counts as "differential"
+            reasons.setdefault(track_of[item_id], Counter())[reason.partition(":")[0]] += 1
     out: dict[str, dict[str, Any]] = {}
     for track in TRACKS:
         mine = [r["item_id"] for r in rows if r["track"] == track]
