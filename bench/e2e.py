@@ -371,6 +371,7 @@ def plot(runs: list[dict[str, Any]], out: Path) -> Path:
     wall.set(xlabel="cases (N)", ylabel="build wall per case (s)", ylim=(0, None))
     for ax in (rss, wall):
         ax.set_xscale("log")
+        ax.minorticks_off()
         ax.set_xticks(ns, [str(n) for n in ns])
         ax.grid(alpha=0.3)
     fig.suptitle("mmrare build against corpus size (bench/e2e.py)")
