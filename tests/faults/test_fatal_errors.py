@@ -3,7 +3,9 @@ errors flooded the console with tracebacks and exit 1). Each test runs the real 
 
 from __future__ import annotations
 
+import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -58,6 +60,32 @@ def test_a_workspace_that_cannot_be_made_is_one_line_naming_it(tmp_path: Path) -
     blocker.write_text("a file where the workspace should be")
     line = _one_error_line(_mmrare(_workspace_config(tmp_path, blocker / "ws"), "build", "--no-progress"))
     assert str(blocker) in line
+
+
+@pytest.fixture
+def read_only_folder(tmp_path: Path) -> Iterator[Path]:
+    """A folder nothing can be written in: without write permission, or (as root, whom permissions do
+    not stop) a read-only tmpfs mounted there."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        yield folder
+        folder.chmod(0o755)
+        return
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)], check=False)
+    if mounted.returncode != 0:
+        pytest.skip("running as root without the right to mount: no folder is read-only to root here")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=False)
+
+
+def test_a_read_only_workspace_is_one_line_saying_so(tmp_path: Path, read_only_folder: Path) -> None:
+    config = _workspace_config(tmp_path, read_only_folder / "ws")
+    line = _one_error_line(_mmrare(config, "build", "--no-progress"))
+    assert str(read_only_folder) in line and "read-only" in line
 
 
 def test_e_utilities_answering_an_html_page_is_one_line(server: FakePmcServer, ingest_config: Path) -> None:
