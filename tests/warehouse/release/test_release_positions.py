@@ -42,6 +42,24 @@ def test_balancing_depends_on_the_item_ids_only() -> None:
     assert balance_positions(once) == once  # balancing a balanced release changes nothing
 
 
+def test_items_released_before_keep_their_answer_and_new_ones_are_balanced() -> None:
+    first = balance_positions([_item(n) for n in range(100)])
+    pinned = {(b.item.item_id, b.item_version): b.item.answer_index for b in first}
+    grown = [_item(n) for n in range(150)]
+    grown[3] = replace(grown[3], item_version=1)  # edited after the first release: placed anew
+    second = balance_positions(grown, pinned=pinned)
+    before = {b.item.item_id: b.item.answer_index for b in first}
+    kept = [b for b in second if b.item.item_id in before and b.item_version == 0]
+    assert len(kept) == 99 and all(b.item.answer_index == before[b.item.item_id] for b in kept)
+    options = {b.item.item_id: b.item.options for b in first}
+    assert all(b.item.options == options[b.item.item_id] for b in kept)
+    report = positions([b.row() for b in second])
+    assert report["within_tolerance"], report
+    # without the pins, the same 150 items would move answers of items already released
+    unpinned = {b.item.item_id: b.item.answer_index for b in balance_positions(grown)}
+    assert any(unpinned[i] != before[i] for i in before)
+
+
 def test_with_answer_at_keeps_the_distractor_order() -> None:
     assert with_answer_at(("a", "b", "c", "d"), 2, 0) == (("c", "a", "b", "d"), 0)
     assert with_answer_at(("a", "b", "c", "d"), 0, 3) == (("b", "c", "d", "a"), 3)

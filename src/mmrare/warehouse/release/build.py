@@ -102,7 +102,8 @@ def build_release(
         )
     pinned = reads.pinned_splits(con)
     splits = assign_splits(_tracks_of(content.items), settings.dev_fraction, settings.split_salt, pinned)
-    items = [i.with_split(splits[i.item.pmcid]) for i in balance_positions(content.items)]
+    placed = balance_positions(content.items, pinned=reads.pinned_positions(con))
+    items = [i.with_split(splits[i.item.pmcid]) for i in placed]
     stored = stored_evidence(con, [i.item.item_id for i in items], semantic_thresholds, policy_thresholds)
     created = now or datetime.now(UTC)
     releases_root.mkdir(parents=True, exist_ok=True)
@@ -225,7 +226,8 @@ def _record(
         }])  # fmt: skip
         insert_rows(con, "release_items", [
             {"version": version, "item_id": i.item.item_id, "item_version": i.item_version,
-             "track": i.item.track, "pmcid": i.item.pmcid, "split": i.split, "row_sha256": i.row_sha256}
+             "track": i.item.track, "pmcid": i.item.pmcid, "split": i.split, "row_sha256": i.row_sha256,
+             "answer_index": i.item.answer_index}
             for i in items
         ])  # fmt: skip
         rejects = [

@@ -290,6 +290,18 @@ def pinned_splits(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return {r[0]: ("test" if r[2] > 1 else r[1]) for r in rows}
 
 
+def pinned_positions(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, int], int]:
+    """(item id, item version) -> where its answer sat in the latest release that has it: the same
+    reviewed version keeps its place in a later release."""
+    if not table_exists(con, "release_items"):
+        return {}
+    rows = con.execute(
+        "SELECT i.item_id, i.item_version, i.answer_index FROM release_items i"
+        " JOIN releases r USING (version) WHERE i.answer_index IS NOT NULL ORDER BY r.created_at, i.version"
+    ).fetchall()
+    return {(item_id, version): index for item_id, version, index in rows}  # the latest wins
+
+
 def recorded_versions(con: duckdb.DuckDBPyConnection) -> set[str]:
     if not table_exists(con, "releases"):
         return set()
