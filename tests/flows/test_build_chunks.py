@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 from mmrare.config import load_config
+from mmrare.memo import clear_chunk_memos
 
 pytestmark = pytest.mark.slow
 
@@ -67,6 +68,8 @@ def test_one_case_chunks_store_what_one_whole_chunk_stores(
         )
         summary = run_build_flow(str(config), workers=2, show_progress=False)
         assert summary["cases"] == 3
+        # every chunk empties the text memos it filled: what they hold follows the chunk, not the corpus
+        assert clear_chunk_memos() == 0
         results[chunk] = _decisions(config)
     small, whole = results[1], results[500]
     assert small[0] == whole[0] and small[0]  # every item decided the same way, context masked alike

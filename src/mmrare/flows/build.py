@@ -20,6 +20,7 @@ from mmrare.flows.perf import StageClock
 from mmrare.flows.progress import stage_progress
 from mmrare.flows.runner import StageReport, load_stage, run_stage
 from mmrare.flows.runners import Executor, task_runner, tasks_run_here
+from mmrare.memo import clear_chunk_memos
 from mmrare.stages.curate import CURATE
 from mmrare.stages.draft import DRAFT
 from mmrare.stages.leakage import (
@@ -55,7 +56,10 @@ def leakage_task(
     shard, like a per-record stage's chunk: the flow loads it in one transaction, a chunk finished
     before an interruption is loaded by the next run instead of decided again, and only the
     summary travels back (from a Dask worker too)."""
-    rows, summary = run_batch(batch.value, resources.value)
+    try:
+        rows, summary = run_batch(batch.value, resources.value)
+    finally:
+        clear_chunk_memos()  # memory follows the chunk, not the corpus
     write_shard(shard_root, f"{label}-{batch.value.run_id}", rows, schemas.value)
     return summary
 

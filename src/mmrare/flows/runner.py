@@ -28,6 +28,7 @@ from mmrare.flows.chunks import Sealed, chunk_label, chunked
 from mmrare.flows.perf import StageClock
 from mmrare.flows.progress import stage_progress
 from mmrare.flows.runners import fewest_chunks
+from mmrare.memo import clear_chunk_memos
 from mmrare.stages.base import Done, Rows, Stage, failed, merge_rows
 from mmrare.stages.resources import BuildResources
 from mmrare.warehouse.shards import arrow_schemas, load_shards, write_shard
@@ -95,16 +96,19 @@ def run_chunk(
     then stored completely or not at all. Returns each record's outcome, without its rows."""
     rows: Rows = {}
     out = []
-    for record in records.value:
-        try:
-            done = stage.value.run(record, shared.value, resources.value, run_id)
-        except FatalError:
-            raise  # the run cannot go on (a missing ORDO file, the encoder gone)
-        except Exception as exc:  # this record's problem only
-            done = failed(stage_name, stage.value.record_id(record), exc, run_id)
-        merge_rows(rows, done.rows)
-        done.rows = {}
-        out.append(done)
+    try:
+        for record in records.value:
+            try:
+                done = stage.value.run(record, shared.value, resources.value, run_id)
+            except FatalError:
+                raise  # the run cannot go on (a missing ORDO file, the encoder gone)
+            except Exception as exc:  # this record's problem only
+                done = failed(stage_name, stage.value.record_id(record), exc, run_id)
+            merge_rows(rows, done.rows)
+            done.rows = {}
+            out.append(done)
+    finally:
+        clear_chunk_memos()  # memory follows the chunk, not the corpus
     digest = hashlib.sha256("\0".join([run_id, *(d.record_id for d in out)]).encode()).hexdigest()[:16]
     write_shard(shard_root, _SAFE.sub("_", f"{label}-{digest}"), rows, schemas.value)
     return out

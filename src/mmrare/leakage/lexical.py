@@ -34,6 +34,7 @@ from mmrare.leakage.textnames import (
     synonym_lists,
 )
 from mmrare.leakage.textnorm import APOSTROPHES, nlp, normalise_text, normalise_word, term_variants
+from mmrare.memo import chunk_memo
 
 if TYPE_CHECKING:
     from spacy.matcher import Matcher, PhraseMatcher
@@ -519,7 +520,7 @@ def distinctive_ngrams(descriptor: AnswerDescriptor) -> dict[str, list[str]]:
     return out
 
 
-@functools.lru_cache(maxsize=1 << 14)
+@chunk_memo(maxsize=1 << 14)
 def _caption_grams(caption: str) -> tuple[tuple[tuple[str, ...], str], ...]:
     """(norms, text) of the caption's content-word n-grams, first occurrence first.
 
@@ -545,14 +546,14 @@ def _caption_grams(caption: str) -> tuple[tuple[tuple[str, ...], str], ...]:
     return tuple(grams.items())
 
 
-@functools.lru_cache(maxsize=1 << 15)
+@chunk_memo(maxsize=1 << 15)
 def _term_doc(text: str) -> Doc:
     """``nlp()``'s tokens of a term spelling, made once: many matchers add the same spellings (the
     names of one case's answer, the caption n-grams of its figures). Only read, never changed."""
     return nlp().make_doc(text)
 
 
-@functools.lru_cache(maxsize=1 << 15)
+@chunk_memo(maxsize=1 << 15)
 def _term_docs(term: str, exact: bool) -> tuple[Doc, ...]:
     """The docs a matcher adds for ``term``: the tokens of each spelling (case-sensitive ones when
     ``exact``), leaving out empty and all-punctuation ones. Made once per term: the names of a
@@ -692,7 +693,7 @@ def _has_words(normalised: str, norm: str) -> bool:
     return f" {norm} " in normalised or f" {norm}s " in normalised or f" {norm}es " in normalised
 
 
-@functools.lru_cache(maxsize=1 << 12)
+@chunk_memo(maxsize=1 << 12)
 def _literal_patterns(
     names: tuple[str, ...], shorts: tuple[str, ...]
 ) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, re.Pattern[str]], ...]]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-import functools
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -21,6 +20,7 @@ from typing import Any
 
 from mmrare.errors import FatalError
 from mmrare.leakage.provenance import Provenance
+from mmrare.memo import chunk_memo
 
 # Encoders made once and shared by the row builders: json.dumps with any non-default option builds a
 # new encoder per call, and a stage writes rows by the ten thousand. Output is json.dumps's.
@@ -201,7 +201,7 @@ def detail_json(detail: Mapping[str, Any]) -> str:
     return JSON_SORTED.encode(dict(detail))
 
 
-@functools.lru_cache(maxsize=4096)
+@chunk_memo(maxsize=4096)
 def _text_detail_json(items: tuple[tuple[str, str | None], ...]) -> str:
     return JSON_SORTED.encode(dict(items))
 

@@ -15,7 +15,6 @@ Two item-level scores, stored for every item whatever their value:
 
 from __future__ import annotations
 
-import functools
 import statistics
 from collections.abc import Set
 
@@ -23,6 +22,7 @@ from mmrare import baselines
 from mmrare.items import QAItem
 from mmrare.leakage.lexical import word_norms
 from mmrare.leakage.scores import LeakageScore
+from mmrare.memo import chunk_memo
 
 _STOP_TEXT = """
     a an the of in on at to for with without and or but by from as is are was were be been this that
@@ -32,7 +32,7 @@ _STOP_TEXT = """
 STOP_WORDS = frozenset(_STOP_TEXT.split())
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@chunk_memo(maxsize=1 << 16)
 def content_words(text: str) -> frozenset[str]:
     """Normalised content words (>= 3 letters, not stop words).
 
@@ -80,7 +80,7 @@ def length_score(item: QAItem, *, basis: str = "") -> LeakageScore:
     return _item_score(item, "option.length", item.answer, round(z, 4), detail, basis)
 
 
-@functools.lru_cache(maxsize=1 << 14)
+@chunk_memo(maxsize=1 << 14)
 def _pstdev(lengths: tuple[int, ...]) -> float:
     """``statistics.pstdev`` of the lengths, kept per sorted tuple: it is exact (fractions, so the
     order does not matter) and slow, and many items share their distractors' lengths."""

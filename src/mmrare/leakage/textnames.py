@@ -21,12 +21,12 @@ ataxia" in a Friedreich ataxia case) is never taken for a name of it.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from mmrare.leakage.textnorm import normalise_word
+from mmrare.memo import chunk_memo
 
 _WORD = re.compile(r"[^\W_]+")
 # words that say nothing about which disease it is: never counted as a name's content
@@ -335,7 +335,7 @@ _GLUED_WORDS = (
 _GLUE = "(?:" + "|".join(_GLUED_WORDS) + ")?"
 
 
-@functools.lru_cache(maxsize=1 << 14)
+@chunk_memo(maxsize=1 << 14)
 def short_form_pattern(short: str) -> re.Pattern[str]:
     """A short form, case-sensitively, as a whole word of the raw text (plural "s" allowed).
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 from mmrare.annotations.drafting import distractors
 from mmrare.annotations.drafting.base import Draft, TrackRun
 from mmrare.annotations.drafting.vocab import SENTENCE_MEMO, VocabEntry, VocabMatch, examinations
+from mmrare.memo import chunk_memo
 from mmrare.records import Sentence
 
 QUESTION = "Based on the case so far and the images, which examination should be suggested next?"
@@ -62,7 +62,7 @@ def key_investigations(run: TrackRun) -> list[KeyInvestigation]:
     return out
 
 
-@lru_cache(maxsize=SENTENCE_MEMO)
+@chunk_memo(maxsize=SENTENCE_MEMO)
 def _named_examinations(text: str) -> tuple[bool, tuple[VocabMatch, ...]]:
     """Whether a case sentence reports a result, and the examinations it names (memoised: the
     distractor pool reads every case sentence before the examination track reads it again)."""

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 from mmrare.annotations.drafting.cuts import CaseView
 from mmrare.annotations.drafting.text import BRACKET_CITATION, containment, stems, strip_figure_refs, tidy
+from mmrare.memo import chunk_memo
 
 MAX_FINDING_CHARS = 120
 AMBIGUOUS = 0.5  # containment in another figure's text at which a finding no longer singles out its figure
@@ -88,7 +88,7 @@ def findings_in(text: str) -> list[str]:
     return list(_findings_in(text))
 
 
-@lru_cache(maxsize=1 << 14)
+@chunk_memo(maxsize=1 << 14)
 def _findings_in(text: str) -> tuple[str, ...]:
     """:func:`findings_in`, memoised: the pool and the cross-image track read the same captions."""
     for pattern in (_CUE_AFTER, _CUE_BEFORE, _NOTE):

@@ -10,12 +10,13 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+
+from mmrare.memo import chunk_memo
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
 
-@lru_cache(maxsize=1 << 16)
+@chunk_memo(maxsize=1 << 16)
 def normalise(text: str) -> str:
     """Lowercase, accents and punctuation removed, single spaces: for comparing labels and options.
 
@@ -77,7 +78,7 @@ _STOP = frozenset(_STOP_WORDS.split())
 _WORD = re.compile(r"[0-9a-z]+")
 
 
-@lru_cache(maxsize=1 << 16)
+@chunk_memo(maxsize=1 << 16)
 def stems(text: str) -> frozenset[str]:
     """Content words cut to six characters: a crude stem so "apoptosis"/"apoptoses" compare equal.
 

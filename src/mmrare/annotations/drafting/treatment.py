@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 from mmrare.annotations.drafting import distractors
 from mmrare.annotations.drafting.base import Draft, TrackRun
 from mmrare.annotations.drafting.text import normalise
 from mmrare.annotations.drafting.vocab import SENTENCE_MEMO, VocabEntry, examinations, treatments
+from mmrare.memo import chunk_memo
 from mmrare.records import Sentence
 
 _OBJECT_VERBS = (
@@ -79,7 +79,7 @@ def _raw_phrase(text: str) -> str | None:
     return phrase
 
 
-@lru_cache(maxsize=SENTENCE_MEMO)
+@chunk_memo(maxsize=SENTENCE_MEMO)
 def treatment_mention(sentence: Sentence) -> TreatmentMention | None:
     """The treatment a case sentence says was given, or None (memoised: the distractor pool reads
     every case sentence before the treatment track reads it again)."""

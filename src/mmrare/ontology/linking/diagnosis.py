@@ -61,11 +61,11 @@ hypothetical), ``only_generic_mentions``, ``no_patient_evidence``, ``low_confide
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
+from mmrare.memo import chunk_memo
 from mmrare.ontology.index import OrdoIndex
 from mmrare.ontology.linking.generic import Answerability, answerability
 from mmrare.ontology.linking.mentions import Mention
@@ -277,7 +277,7 @@ def default_child(index: OrdoIndex, code: str, names: Collection[tuple[str, ...]
     return next(iter(found)) if len(found) == 1 else None
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@chunk_memo(maxsize=1 << 16)
 def name_norms(name: str) -> tuple[str, ...]:
     """:func:`normalise_phrase` of a name, remembered: case after case names the same generic
     groups, and :func:`default_child` compares the names of all their children again."""
