@@ -49,6 +49,7 @@ def test_predict_then_score_writes_reports(
     assert result.exit_code == 0, result.output
     for name in ("results.json", "results.md", "report.html", "plot_accuracy.svg", "plot_full_vs_clean.svg"):
         assert (out / name).is_file(), name
+        assert (out / name).stat().st_mode & 0o777 == 0o644, name  # readable by others, not 0600
     results = json.loads((out / "results.json").read_text())
     judge = results["provenance"]["extras"]["judge"]
     assert judge["judge_model"] == "fake-judge" and len(judge["prompt_sha256"]) == 64

@@ -29,3 +29,6 @@ def test_report_counts_rejects_and_escapes_text(tmp_path: Path) -> None:
     assert "<script>bad" not in text and "&lt;script&gt;bad" in text
     for png in ("items_per_track.png", "rejects.png", "text_answerable.png"):
         assert (tmp_path / "out" / png).read_bytes()[:4] == b"\x89PNG"
+    # readable like the plots beside it, not mkstemp's owner-only 0600
+    for name in ("report.html", "report.json"):
+        assert (tmp_path / "out" / name).stat().st_mode & 0o777 == 0o644
