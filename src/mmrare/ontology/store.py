@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import pickle
 import re
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -26,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from mmrare.errors import FatalError
+from mmrare.files import atomic_write
 from mmrare.ontology.index import OrdoIndex
 from mmrare.ontology.model import (
     Concept,
@@ -111,7 +110,8 @@ def cached_artifact(index: OrdoIndex, name: str, build: Callable[[], T]) -> T:
         log.warning("ignoring cached %s (%s); rebuilding it", path, exc)
     value = build()
     try:
-        _atomic_write(path, pickle.dumps({"sha256": index.release.sha256, "value": value}, protocol=5))
+        pickled = pickle.dumps({"sha256": index.release.sha256, "value": value}, protocol=5)
+        atomic_write(path, pickled, fsync=True)
     except OSError as exc:
         log.warning("could not cache %s: %s", path, exc)
     return value
@@ -159,7 +159,7 @@ def _write_cache(entry: Path, payload: dict[str, Any]) -> None:
     try:
         entry.mkdir(parents=True, exist_ok=True)
         data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
-        _atomic_write(_pickle_path(entry), data)
+        atomic_write(_pickle_path(entry), data, fsync=True)
         meta = {
             "sha256": payload["sha256"],
             "extractor": EXTRACTOR_VERSION,
@@ -168,24 +168,10 @@ def _write_cache(entry: Path, payload: dict[str, Any]) -> None:
             "concepts": len(payload["concepts"]),
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        _atomic_write(_marker_path(entry), json.dumps(meta, indent=1, sort_keys=True).encode())
+        atomic_write(_marker_path(entry), json.dumps(meta, indent=1, sort_keys=True).encode(), fsync=True)
     except OSError as exc:
         # The index is already built; a cache we cannot write only costs time on the next load.
         log.warning("could not write ORDO cache %s: %s", entry, exc)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # -- payload: the model as plain tuples (fast to pickle, independent of the record classes) -----

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from mmrare.errors import FatalError
+from mmrare.files import atomic_write
 from mmrare.ontology.index import OrdoIndex
 from mmrare.synth.compose import compose_case
 from mmrare.synth.diseases import DiseaseFacts, pick_diseases
@@ -144,7 +145,7 @@ def generate_corpus(
         if progress:
             progress(1)
     _write_manifest(out, [rows[j.index] for j in jobs])
-    _atomic_write(out / CORPUS_FILE, _json({**identity, "n": options.n, "purpose": _PURPOSE}))
+    atomic_write(out / CORPUS_FILE, _json({**identity, "n": options.n, "purpose": _PURPOSE}))
     return CorpusSummary(
         out=out,
         n=options.n,
@@ -299,20 +300,10 @@ def _write_manifest(out: Path, rows: list[dict[str, str]]) -> None:
     writer = csv.DictWriter(buffer, fieldnames=MANIFEST_COLUMNS, delimiter="\t", lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    _atomic_write(out / MANIFEST_FILE, buffer.getvalue().encode("utf-8"))
+    atomic_write(out / MANIFEST_FILE, buffer.getvalue().encode("utf-8"))
 
 
 def _json(data: Any) -> bytes:
     return (json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import html
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from mmrare.files import atomic_write
 from mmrare.warehouse.db import rejects_by_reason
 
 TRACKS = ("diagnosis", "examination", "treatment", "cross_image")
@@ -105,7 +104,7 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
 def write_report(data: dict[str, Any], out: Path) -> Path:
     """``report.json``, PNG plots and ``report.html`` into ``out``; returns the HTML path."""
     out.mkdir(parents=True, exist_ok=True)
-    _atomic(out / "report.json", json.dumps(data, indent=2, ensure_ascii=False))
+    atomic_write(out / "report.json", json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8"))
     tracks = list(data["items_per_track"])
     _bar(out / "items_per_track.png", "Items per track", tracks, list(data["items_per_track"].values()))
     top = data["rejects"][:20]
@@ -142,13 +141,7 @@ def write_report(data: dict[str, Any], out: Path) -> Path:
         "</body></html>",
     ]
     page = out / "report.html"
-    _atomic(page, "\n".join(parts))
+    atomic_write(page, "\n".join(parts).encode("utf-8"))
     return page
 
 
-def _atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the report from a web server or a colleague
-    os.replace(tmp, path)

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import pickle
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+from mmrare.files import atomic_write
 from mmrare.ontology.linking.terms import TermTable
 
 log = logging.getLogger(__name__)
@@ -84,7 +83,7 @@ def write_table(cache_dir: Path, sha256: str, version: str, table: TermTable, fi
     try:
         entry.mkdir(parents=True, exist_ok=True)
         data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
-        _atomic_write(_pickle_path(entry, version), data)
+        atomic_write(_pickle_path(entry, version), data, fsync=True)
         meta = {
             "sha256": sha256,
             "linker": version,
@@ -93,20 +92,10 @@ def write_table(cache_dir: Path, sha256: str, version: str, table: TermTable, fi
             "terms": len(table.terms),
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        _atomic_write(_marker_path(entry, version), json.dumps(meta, indent=1, sort_keys=True).encode())
+        marker = json.dumps(meta, indent=1, sort_keys=True).encode()
+        atomic_write(_marker_path(entry, version), marker, fsync=True)
     except OSError as exc:
         # The linker is already built; a cache we cannot write only costs time on the next build.
         log.warning("could not write linker cache %s: %s", entry, exc)
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
